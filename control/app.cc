@@ -1,0 +1,203 @@
+#include "control/app.h"
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace tundra {
+
+absl::StatusOr<std::unique_ptr<App>> App::Create(const AppOptions& options) {
+  std::unique_ptr<App> app(new App(options));
+  if (absl::Status s = app->Init(); !s.ok()) return s;
+  return app;
+}
+
+absl::Status App::Init() {
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) { worker_lcores_.push_back(lcore); }
+  if (worker_lcores_.empty()) {
+    return absl::InvalidArgumentError(
+        "tundra needs at least one worker lcore besides the main one (e.g. EAL option -l 0-1)");
+  }
+  const uint16_t nb_ports = rte_eth_dev_count_avail();
+  uint16_t port_id;
+  RTE_ETH_FOREACH_DEV(port_id) {
+    if (port_id != ports_.size()) {
+      return absl::InternalError("port ids are not contiguous; detach unused ports");
+    }
+    absl::StatusOr<drivers::PortCaps> caps = drivers::ProbePort(port_id);
+    if (!caps.ok()) return caps.status();
+    ports_.push_back(PortRuntime{*caps, {}, false});
+  }
+  (void)nb_ports;
+
+  Tables::Config tc;
+  tc.max_tunnels = options_.max_tunnels;
+  tc.max_workers = static_cast<uint32_t>(worker_lcores_.size());
+  tc.socket = static_cast<int>(rte_socket_id());
+  absl::StatusOr<std::unique_ptr<Tables>> tables = Tables::Create(tc);
+  if (!tables.ok()) return tables.status();
+  tables_ = std::move(*tables);
+  writer_ = std::make_unique<TableWriter>(*tables_, static_cast<uint16_t>(ports_.size()));
+  for (uint16_t p = 0; p < ports_.size(); ++p) {
+    absl::StatusOr<MacAddress> mac = drivers::PortMac(p);
+    if (mac.ok()) (void)writer_->SetPortMac(p, *mac);
+  }
+  for (size_t w = 0; w < worker_lcores_.size(); ++w) {
+    counters_.push_back(std::make_unique<WorkerCounters>(options_.max_tunnels + 1));
+  }
+  std::vector<const WorkerCounters*> views;
+  for (const auto& c : counters_) views.push_back(c.get());
+  stats_ = std::make_unique<Stats>(std::move(views), static_cast<uint16_t>(ports_.size()),
+                                   options_.max_tunnels);
+  return absl::OkStatus();
+}
+
+App::~App() {
+  Quit();
+  tables_.reset();
+  for (rte_mempool* pool : pools_) rte_mempool_free(pool);
+}
+
+absl::Status App::SetPortMac(uint16_t p, const MacAddress& mac) {
+  if (absl::Status s = writer_->CheckPort(p); !s.ok()) return s;
+  // Ports without a settable MAC (pcap, af_packet on some kernels) still use this one as
+  // the address the dataplane answers for and sends from.
+  (void)drivers::SetPortMac(p, mac);
+  return writer_->SetPortMac(p, mac);
+}
+
+absl::Status App::SetPortMtu(uint16_t p, uint16_t mtu) {
+  if (absl::Status s = writer_->CheckPort(p); !s.ok()) return s;
+  const drivers::PortCaps& caps = ports_[p].caps;
+  if (mtu < caps.min_mtu || mtu > caps.max_mtu) {
+    return absl::OutOfRangeError(absl::StrCat("port ", p, " supports MTU ", caps.min_mtu, "..",
+                                              caps.max_mtu, ", not ", mtu));
+  }
+  if (ports_[p].started) {
+    if (int rc = rte_eth_dev_set_mtu(p, mtu); rc != 0 && rc != -ENOTSUP) {
+      return absl::InternalError(absl::StrCat("port ", p, ": cannot set MTU: ", rte_strerror(-rc)));
+    }
+  }
+  return writer_->SetPortMtu(p, mtu);
+}
+
+absl::Status App::ConfigurePorts() {
+  const uint16_t nb_workers = static_cast<uint16_t>(worker_lcores_.size());
+  // Validate every port before touching any, so a refused start changes nothing.
+  for (uint16_t p = 0; p < ports_.size(); ++p) {
+    if (ports_[p].caps.max_tx_queues < nb_workers) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "port ", p, " (", ports_[p].caps.name, ") has ", ports_[p].caps.max_tx_queues,
+          " tx queues but each of the ", nb_workers, " workers needs its own"));
+    }
+  }
+  uint32_t mbufs = 0;
+  std::vector<drivers::PortSetup> setups(ports_.size());
+  for (uint16_t p = 0; p < ports_.size(); ++p) {
+    drivers::PortSetup& s = setups[p];
+    s.rx_queues = std::min<uint16_t>(nb_workers, ports_[p].caps.max_rx_queues);
+    s.tx_queues = nb_workers;
+    s.rx_desc = std::min(options_.rx_desc, ports_[p].caps.max_rx_desc);
+    s.tx_desc = std::min(options_.tx_desc, ports_[p].caps.max_tx_desc);
+    s.mtu = writer_->port(p).mtu;
+    mbufs += drivers::MbufsNeeded(s.rx_queues, s.rx_desc, s.tx_queues, s.tx_desc);
+  }
+  // Per-lcore caches hold up to 1.5× their size each.
+  mbufs += static_cast<uint32_t>(worker_lcores_.size() + 1) * 384 + 1024;
+  if (options_.mbufs != 0) mbufs = options_.mbufs;
+  absl::StatusOr<rte_mempool*> pool =
+      drivers::CreateMbufPool("tundra_mbufs", mbufs, static_cast<int>(rte_socket_id()));
+  if (!pool.ok()) return pool.status();
+  pools_.push_back(*pool);
+  for (uint16_t p = 0; p < ports_.size(); ++p) {
+    setups[p].pool = *pool;
+    absl::StatusOr<drivers::PortState> st =
+        drivers::ConfigureAndStartPort(p, ports_[p].caps, setups[p]);
+    if (!st.ok()) return st.status();
+    ports_[p].state = *st;
+    ports_[p].started = true;
+    if (st->mtu != writer_->port(p).mtu) (void)writer_->SetPortMtu(p, st->mtu);
+    writer_->SetPortOffloads(p, st->tx_ipv4_cksum, st->tx_udp_cksum);
+  }
+  ports_configured_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status App::Start() {
+  if (running_) return absl::FailedPreconditionError("already started");
+  if (ports_closed_) return absl::FailedPreconditionError("ports are closed");
+  if (!ports_configured_) {
+    if (absl::Status s = ConfigurePorts(); !s.ok()) return s;
+  }
+  // Spread every (port, rx queue) pair over the workers round-robin.
+  std::vector<std::vector<RxQueue>> assignment(worker_lcores_.size());
+  size_t next = 0;
+  for (uint16_t p = 0; p < ports_.size(); ++p) {
+    for (uint16_t q = 0; q < ports_[p].state.rx_queues; ++q) {
+      assignment[next++ % worker_lcores_.size()].push_back(RxQueue{p, q});
+    }
+  }
+  workers_.clear();
+  for (size_t w = 0; w < worker_lcores_.size(); ++w) {
+    workers_.push_back(std::make_unique<Worker>(static_cast<uint32_t>(w), tables_.get(),
+                                                counters_[w].get(), assignment[w]));
+  }
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    if (int rc = rte_eal_remote_launch(&Worker::LcoreMain, workers_[w].get(), worker_lcores_[w]);
+        rc != 0) {
+      for (size_t v = 0; v < w; ++v) workers_[v]->RequestStop();
+      rte_eal_mp_wait_lcore();
+      return absl::InternalError(absl::StrCat("cannot launch worker on lcore ", worker_lcores_[w],
+                                              ": ", rte_strerror(-rc)));
+    }
+  }
+  running_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status App::Stop() {
+  if (!running_) return absl::OkStatus();
+  for (auto& w : workers_) w->RequestStop();
+  for (unsigned lcore : worker_lcores_) rte_eal_wait_lcore(lcore);
+  running_ = false;
+  tables_->Reclaim();
+  return absl::OkStatus();
+}
+
+void App::Quit() {
+  (void)Stop();
+  if (ports_configured_ && !ports_closed_) {
+    for (uint16_t p = 0; p < ports_.size(); ++p) {
+      if (ports_[p].started) (void)drivers::StopAndClosePort(p);
+      ports_[p].started = false;
+    }
+    ports_closed_ = true;
+  }
+  quit_.store(true);
+}
+
+void App::WaitIdle(uint32_t ms) {
+  if (!running_) return;
+  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t quiet = hz / 1000 * ms;
+  uint64_t last = stats_->TotalRxPackets();
+  uint64_t last_change = rte_rdtsc();
+  while (rte_rdtsc() - last_change < quiet) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    tables_->Reclaim();
+    const uint64_t now = stats_->TotalRxPackets();
+    if (now != last) {
+      last = now;
+      last_change = rte_rdtsc();
+    }
+  }
+}
+
+}  // namespace tundra

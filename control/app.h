@@ -1,0 +1,87 @@
+// The control thread's state: ports, workers, tables, counters, and the verbs the
+// commands call (start, stop, wait idle, quit). main() wires it to the command engine.
+#pragma once
+
+#include <rte_mempool.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "control/stats.h"
+#include "control/table_writer.h"
+#include "dataplane/counters.h"
+#include "dataplane/tables.h"
+#include "dataplane/worker.h"
+#include "drivers/port.h"
+
+namespace tundra {
+
+struct AppOptions {
+  uint32_t max_tunnels = 65536;
+  uint16_t rx_desc = 1024;
+  uint16_t tx_desc = 1024;
+  uint32_t mbufs = 0;  // 0: sized from the queues
+};
+
+struct PortRuntime {
+  drivers::PortCaps caps;
+  drivers::PortState state;
+  bool started = false;
+};
+
+class App {
+ public:
+  // Needs EAL initialised. Probes every port and the worker lcores.
+  static absl::StatusOr<std::unique_ptr<App>> Create(const AppOptions& options);
+  ~App();
+
+  absl::Status Start();
+  absl::Status Stop();
+  // Stops workers, stops and closes every port (pcap flushes), and asks the prompt to end.
+  void Quit();
+  // Returns once no worker received a packet for `ms` milliseconds.
+  void WaitIdle(uint32_t ms);
+  bool running() const { return running_; }
+  bool quit_requested() const { return quit_.load(); }
+
+  TableWriter& writer() { return *writer_; }
+  const TableWriter& writer() const { return *writer_; }
+  Tables& tables() { return *tables_; }
+  const Tables& tables() const { return *tables_; }
+  Stats& stats() { return *stats_; }
+  const Stats& stats() const { return *stats_; }
+  uint16_t nb_ports() const { return static_cast<uint16_t>(ports_.size()); }
+  const PortRuntime& port_runtime(uint16_t p) const { return ports_[p]; }
+  const std::vector<unsigned>& worker_lcores() const { return worker_lcores_; }
+  const std::vector<rte_mempool*>& pools() const { return pools_; }
+
+  // Applies a MAC to the port (ethdev where it can) and to the dataplane.
+  absl::Status SetPortMac(uint16_t p, const MacAddress& mac);
+  absl::Status SetPortMtu(uint16_t p, uint16_t mtu);
+
+ private:
+  App(const AppOptions& options) : options_(options) {}
+  absl::Status Init();
+  absl::Status ConfigurePorts();
+
+  AppOptions options_;
+  std::vector<PortRuntime> ports_;
+  std::vector<unsigned> worker_lcores_;
+  std::unique_ptr<Tables> tables_;
+  std::unique_ptr<TableWriter> writer_;
+  std::vector<std::unique_ptr<WorkerCounters>> counters_;
+  std::unique_ptr<Stats> stats_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<rte_mempool*> pools_;
+  bool ports_configured_ = false;
+  bool ports_closed_ = false;
+  bool running_ = false;
+  std::atomic<bool> quit_{false};
+};
+
+}  // namespace tundra

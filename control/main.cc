@@ -1,0 +1,110 @@
+// tundra [EAL options] -- [tundra flags]: wires EAL, the app, the command engine and the
+// command sources (config file, prompt) together. Everything else lives elsewhere.
+#include <gflags/gflags.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "control/app.h"
+#include "control/command_engine.h"
+#include "control/commands.h"
+#include "control/config_file.h"
+#include "control/prompt.h"
+
+DEFINE_string(config, "", "File of commands to run at start (one per line, '#' comments)");
+DEFINE_bool(interactive, false,
+            "Read commands from a 'tundra> ' prompt (or line by line when stdin is not a tty)");
+DEFINE_uint32(stats_period, 0, "Print port and worker stats every S seconds (0: never)");
+DEFINE_uint32(max_tunnels, 65536, "Capacity of the tunnel tables (1..16777216)");
+DEFINE_uint32(rx_desc, 1024, "Rx descriptors per queue");
+DEFINE_uint32(tx_desc, 1024, "Tx descriptors per queue");
+DEFINE_uint32(mbufs, 0, "mbufs in the pool (0: sized from the ports' queues)");
+
+namespace {
+
+volatile std::sig_atomic_t g_signal = 0;
+
+void OnSignal(int sig) { g_signal = sig; }
+
+void PrintStats(tundra::cli::CommandEngine& engine) {
+  std::string out;
+  (void)engine.Execute("show port stats all", out);
+  (void)engine.Execute("show fwd stats", out);
+  std::fputs(out.c_str(), stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int eal_args = rte_eal_init(argc, argv);
+  if (eal_args < 0) {
+    std::fprintf(stderr, "error: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+    return 1;
+  }
+  argc -= eal_args;
+  argv += eal_args;
+  gflags::SetUsageMessage("tundra [EAL options] -- [--config=FILE] [--interactive] ...");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (argc > 1) {
+    std::fprintf(stderr, "error: unexpected argument '%s' (tundra flags look like --flag=value)\n",
+                 argv[1]);
+    rte_eal_cleanup();
+    return 1;
+  }
+  if (FLAGS_rx_desc == 0 || FLAGS_rx_desc > 32768 || FLAGS_tx_desc == 0 || FLAGS_tx_desc > 32768) {
+    std::fprintf(stderr, "error: --rx_desc and --tx_desc must be within 1..32768\n");
+    rte_eal_cleanup();
+    return 1;
+  }
+
+  tundra::AppOptions options;
+  options.max_tunnels = FLAGS_max_tunnels;
+  options.rx_desc = static_cast<uint16_t>(FLAGS_rx_desc);
+  options.tx_desc = static_cast<uint16_t>(FLAGS_tx_desc);
+  options.mbufs = FLAGS_mbufs;
+  absl::StatusOr<std::unique_ptr<tundra::App>> app = tundra::App::Create(options);
+  if (!app.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(app.status().message()).c_str());
+    rte_eal_cleanup();
+    return 1;
+  }
+  tundra::cli::CommandEngine engine;
+  if (absl::Status s = tundra::RegisterAllCommands(engine, **app); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  auto quit = [&app] { return (*app)->quit_requested() || g_signal != 0; };
+
+  int rc = 0;
+  if (!FLAGS_config.empty()) {
+    if (absl::Status s = tundra::RunConfigFile(engine, FLAGS_config, quit); !s.ok()) {
+      std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+      rc = 1;
+    }
+  }
+  if (rc == 0 && !quit()) {
+    if (FLAGS_interactive) {
+      tundra::cli::RunPrompt(engine, quit);
+    } else {
+      // Batch runs without `quit` forward until a signal, printing stats if asked.
+      auto next = std::chrono::steady_clock::now();
+      while (!quit()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        (*app)->tables().Reclaim();
+        if (FLAGS_stats_period != 0 && std::chrono::steady_clock::now() >= next) {
+          PrintStats(engine);
+          next = std::chrono::steady_clock::now() + std::chrono::seconds(FLAGS_stats_period);
+        }
+      }
+    }
+  }
+  app->reset();
+  rte_eal_cleanup();
+  return rc;
+}

@@ -1,0 +1,359 @@
+// `show ...`, `clear stats` and `help`. Every show prints a human table, or with a
+// trailing `json` one JSON object on one line (the form tests and scripts read).
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "control/commands.h"
+#include "control/json.h"
+#include "dataplane/header_template.h"
+
+namespace tundra {
+
+namespace {
+
+const char* RoleName(PortRole role) {
+  switch (role) {
+    case PortRole::kUplink:
+      return "uplink";
+    case PortRole::kAccess:
+      return "access";
+    case PortRole::kNone:
+      break;
+  }
+  return "none";
+}
+
+// The ports `which` names: "all" or one port id.
+absl::StatusOr<std::vector<uint16_t>> SelectPorts(const App& app, const cli::Args& a) {
+  std::vector<uint16_t> ports;
+  if (a.IsNumber("which")) {
+    const uint64_t p = a.Number("which");
+    if (absl::Status s = app.writer().CheckPort(static_cast<uint16_t>(p)); !s.ok() || p > 0xFFFF) {
+      return absl::NotFoundError(
+          absl::StrCat("port ", std::string(a.Word("which")), " does not exist"));
+    }
+    ports.push_back(static_cast<uint16_t>(p));
+  } else {
+    for (uint16_t p = 0; p < app.nb_ports(); ++p) ports.push_back(p);
+  }
+  return ports;
+}
+
+void DropReasonsJson(JsonWriter& j, const uint64_t* drops) {
+  j.BeginObject("drop_reasons");
+  for (int r = 0; r < kNumDropReasons; ++r) {
+    j.Field(DropReasonName(static_cast<DropReason>(r)), drops[r]);
+  }
+  j.EndObject();
+}
+
+std::string ShowPortStats(const App& app, const std::vector<uint16_t>& ports, bool json) {
+  JsonWriter j;
+  std::string text;
+  j.BeginObject().BeginArray("ports");
+  for (uint16_t p : ports) {
+    const PortTotals t = app.stats().Port(p);
+    rte_eth_stats hw = {};
+    const bool have_hw = app.port_runtime(p).started && rte_eth_stats_get(p, &hw) == 0;
+    const char* role = RoleName(app.writer().port(p).role);
+    if (json) {
+      j.BeginObject()
+          .Field("port", p)
+          .Field("name", app.port_runtime(p).caps.name)
+          .Field("role", role)
+          .Field("rx_packets", t.rx_packets)
+          .Field("rx_bytes", t.rx_bytes)
+          .Field("tx_packets", t.tx_packets)
+          .Field("tx_bytes", t.tx_bytes)
+          .Field("nd_replies", t.nd_replies)
+          .Field("drops", t.total_drops());
+      DropReasonsJson(j, t.drops);
+      j.BeginObject("ethdev")
+          .Field("ipackets", have_hw ? hw.ipackets : 0)
+          .Field("opackets", have_hw ? hw.opackets : 0)
+          .Field("ibytes", have_hw ? hw.ibytes : 0)
+          .Field("obytes", have_hw ? hw.obytes : 0)
+          .Field("imissed", have_hw ? hw.imissed : 0)
+          .Field("ierrors", have_hw ? hw.ierrors : 0)
+          .Field("oerrors", have_hw ? hw.oerrors : 0)
+          .Field("rx_nombuf", have_hw ? hw.rx_nombuf : 0)
+          .EndObject()
+          .EndObject();
+      continue;
+    }
+    absl::StrAppendFormat(&text, "port %u (%s, %s)\n", p, app.port_runtime(p).caps.name, role);
+    absl::StrAppendFormat(&text, "  rx %20u packets %20u bytes\n", t.rx_packets, t.rx_bytes);
+    absl::StrAppendFormat(&text, "  tx %20u packets %20u bytes\n", t.tx_packets, t.tx_bytes);
+    absl::StrAppendFormat(&text, "  drops %17u   arp/nd replies %u\n", t.total_drops(),
+                          t.nd_replies);
+    for (int r = 0; r < kNumDropReasons; ++r) {
+      if (t.drops[r] != 0) {
+        absl::StrAppendFormat(&text, "    %-18s %u\n", DropReasonName(static_cast<DropReason>(r)),
+                              t.drops[r]);
+      }
+    }
+    if (have_hw) {
+      absl::StrAppendFormat(&text,
+                            "  ethdev: ipackets %u opackets %u imissed %u ierrors %u oerrors %u "
+                            "rx_nombuf %u\n",
+                            hw.ipackets, hw.opackets, hw.imissed, hw.ierrors, hw.oerrors,
+                            hw.rx_nombuf);
+    }
+  }
+  j.EndArray().EndObject();
+  return json ? j.Finish() : text;
+}
+
+std::string ShowPortInfo(const App& app, const std::vector<uint16_t>& ports, bool json) {
+  JsonWriter j;
+  std::string text;
+  j.BeginObject().BeginArray("ports");
+  for (uint16_t p : ports) {
+    const PortConfig& pc = app.writer().port(p);
+    const PortRuntime& rt = app.port_runtime(p);
+    const std::string v4 = pc.v4 ? pc.v4->ToString() : "";
+    const std::string v6 = pc.v6 ? pc.v6->ToString() : "";
+    if (json) {
+      j.BeginObject()
+          .Field("port", p)
+          .Field("name", rt.caps.name)
+          .Field("driver", rt.caps.driver)
+          .Field("role", RoleName(pc.role))
+          .Field("mac", pc.mac.ToString())
+          .Field("ipv4", v4)
+          .Field("ipv6", v6)
+          .Field("mtu", pc.mtu)
+          .Field("started", rt.started)
+          .Field("rx_queues", rt.state.rx_queues)
+          .Field("tx_queues", rt.state.tx_queues)
+          .Field("rss", rt.state.rss)
+          .Field("tx_ipv4_cksum_offload", pc.tx_ip_checksum_offload)
+          .Field("tx_udp_cksum_offload", pc.tx_udp_checksum_offload)
+          .EndObject();
+      continue;
+    }
+    absl::StrAppendFormat(&text,
+                          "port %u: %s (driver %s) role %s mac %s mtu %u\n"
+                          "  addresses: %s %s\n"
+                          "  queues: rx %u tx %u (max %u/%u) rss %s; tx checksum offload: ip %s "
+                          "udp %s\n",
+                          p, rt.caps.name, rt.caps.driver, RoleName(pc.role), pc.mac.ToString(),
+                          pc.mtu, v4.empty() ? "-" : v4, v6, rt.state.rx_queues, rt.state.tx_queues,
+                          rt.caps.max_rx_queues, rt.caps.max_tx_queues, rt.state.rss ? "on" : "off",
+                          pc.tx_ip_checksum_offload ? "on" : "off",
+                          pc.tx_udp_checksum_offload ? "on" : "off");
+  }
+  j.EndArray().EndObject();
+  return json ? j.Finish() : text;
+}
+
+std::string ShowFwdStats(const App& app, bool json) {
+  JsonWriter j;
+  std::string text;
+  j.BeginObject().BeginArray("workers");
+  uint64_t all_packets = 0, all_cycles = 0;
+  for (size_t w = 0; w < app.stats().nb_workers(); ++w) {
+    const WorkerTotals t = app.stats().Worker(w);
+    const double cpp = t.packets ? static_cast<double>(t.busy_cycles) / t.packets : 0.0;
+    all_packets += t.packets;
+    all_cycles += t.busy_cycles;
+    if (json) {
+      j.BeginObject()
+          .Field("worker", static_cast<uint64_t>(w))
+          .Field("lcore", app.worker_lcores()[w])
+          .Field("packets", t.packets)
+          .Field("bursts", t.bursts)
+          .Field("busy_cycles", t.busy_cycles)
+          .Field("cycles_per_packet", cpp)
+          .EndObject();
+    } else {
+      absl::StrAppendFormat(&text,
+                            "worker %u (lcore %u): %u packets in %u bursts, %u busy cycles, "
+                            "%.2f cycles/packet\n",
+                            w, app.worker_lcores()[w], t.packets, t.bursts, t.busy_cycles, cpp);
+    }
+  }
+  j.EndArray();
+  const double tsc_hz = static_cast<double>(rte_get_tsc_hz());
+  j.Field("tsc_hz", static_cast<uint64_t>(tsc_hz)).EndObject();
+  if (!json) {
+    absl::StrAppendFormat(
+        &text, "total: %u packets, %.2f cycles/packet (TSC %.0f MHz)\n", all_packets,
+        all_packets ? static_cast<double>(all_cycles) / all_packets : 0.0, tsc_hz / 1e6);
+  }
+  return json ? j.Finish() : text;
+}
+
+std::string ShowMempool(const App& app, bool json) {
+  JsonWriter j;
+  std::string text;
+  j.BeginObject().BeginArray("mempools");
+  for (rte_mempool* pool : app.pools()) {
+    const uint64_t in_use = rte_mempool_in_use_count(pool);
+    const uint64_t avail = rte_mempool_avail_count(pool);
+    if (json) {
+      j.BeginObject()
+          .Field("name", pool->name)
+          .Field("size", uint64_t{pool->size})
+          .Field("in_use", in_use)
+          .Field("free", avail)
+          .EndObject();
+    } else {
+      absl::StrAppendFormat(&text, "mempool %s: size %u in use %u free %u\n", pool->name,
+                            pool->size, in_use, avail);
+    }
+  }
+  j.EndArray().EndObject();
+  if (!json && app.pools().empty()) text = "no mempools yet (created at start)\n";
+  return json ? j.Finish() : text;
+}
+
+std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool json) {
+  JsonWriter j;
+  std::string text;
+  j.BeginObject().BeginArray("tunnels");
+  const std::string_view only = a.Has("name") ? a.Word("name") : std::string_view();
+  for (const auto& [name, rec] : app.writer().tunnels()) {
+    if (!only.empty() && name != only) continue;
+    const TunnelSpec& s = rec.spec;
+    const TunnelTotals t = app.stats().Tunnel(rec.id);
+    const Tunnel* entry = app.tables().tunnel(rec.id);
+    const uint16_t overhead = entry ? entry->hdr_len : 0;
+    const uint16_t mtu = app.writer().port(rec.uplink).mtu;
+    const int inner_mtu = static_cast<int>(mtu) - (overhead - 14) - 14;
+    const std::string attach =
+        rec.attachment.valid
+            ? (rec.attachment.vlan
+                   ? absl::StrCat("port ", rec.attachment.port, " vlan ", rec.attachment.vlan)
+                   : absl::StrCat("port ", rec.attachment.port))
+            : "none";
+    const bool resolved = entry && entry->resolved;
+    if (json) {
+      j.BeginObject()
+          .Field("name", name)
+          .Field("id", rec.id)
+          .Field("type", TunnelTypeName(s.type))
+          .Field("local", s.local.ToString())
+          .Field("remote", s.remote.ToString())
+          .Field("vni", s.vni)
+          .Field("dstport", TunnelUdpPort(s))
+          .Field("uplink", rec.uplink)
+          .Field("attachment", attach)
+          .Field("resolved", resolved)
+          .Field("overhead", overhead)
+          .Field("inner_mtu", inner_mtu)
+          .Field("encap_packets", t.encap_packets)
+          .Field("encap_bytes", t.encap_bytes)
+          .Field("decap_packets", t.decap_packets)
+          .Field("decap_bytes", t.decap_bytes)
+          .Field("drops", t.total_drops());
+      j.BeginObject("drop_reasons");
+#define X(r) j.Field(DropReasonName(DropReason::r), t.drops[TunnelDropSlot(DropReason::r)]);
+      TUNDRA_TUNNEL_DROPS(X)
+#undef X
+      j.EndObject().EndObject();
+      continue;
+    }
+    absl::StrAppendFormat(&text,
+                          "tunnel %s (id %u): %s local %s remote %s vni %u dstport %u\n"
+                          "  uplink port %u, neighbor %s, xconnect %s, overhead %u bytes, inner "
+                          "MTU %d\n",
+                          name, rec.id, TunnelTypeName(s.type), s.local.ToString(),
+                          s.remote.ToString(), s.vni, TunnelUdpPort(s), rec.uplink,
+                          resolved ? "resolved" : "UNRESOLVED", attach, overhead, inner_mtu);
+    if (stats) {
+      absl::StrAppendFormat(&text, "  encap %u packets %u bytes; decap %u packets %u bytes\n",
+                            t.encap_packets, t.encap_bytes, t.decap_packets, t.decap_bytes);
+      absl::StrAppendFormat(&text, "  drops %u", t.total_drops());
+#define X(r)                                                                  \
+  if (uint64_t d = t.drops[TunnelDropSlot(DropReason::r)]; d != 0) {          \
+    absl::StrAppendFormat(&text, " %s=%u", DropReasonName(DropReason::r), d); \
+  }
+      TUNDRA_TUNNEL_DROPS(X)
+#undef X
+      text += "\n";
+    }
+  }
+  j.EndArray().EndObject();
+  if (!only.empty() && !app.writer().tunnels().contains(only)) {
+    return "";
+  }
+  return json ? j.Finish() : text;
+}
+
+}  // namespace
+
+absl::Status RegisterShowCommands(cli::CommandEngine& engine, App& app) {
+  absl::Status s = engine.Add(
+      "show port stats <which:all|port> [json]",
+      "Per-port packets, bytes and drops by reason (summed over workers), and ethdev counters.",
+      [&app](const cli::Args& a, std::string& out) -> absl::Status {
+        absl::StatusOr<std::vector<uint16_t>> ports = SelectPorts(app, a);
+        if (!ports.ok()) return ports.status();
+        out += ShowPortStats(app, *ports, a.Has("json"));
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  s = engine.Add("show port info <which:all|port> [json]",
+                 "Port roles, addresses, queues and offload capabilities.",
+                 [&app](const cli::Args& a, std::string& out) -> absl::Status {
+                   absl::StatusOr<std::vector<uint16_t>> ports = SelectPorts(app, a);
+                   if (!ports.ok()) return ports.status();
+                   out += ShowPortInfo(app, *ports, a.Has("json"));
+                   return absl::OkStatus();
+                 });
+  if (!s.ok()) return s;
+  s = engine.Add("show fwd stats [json]",
+                 "Per worker: packets, busy TSC cycles and cycles per packet (as testpmd's "
+                 "--record-core-cycles).",
+                 [&app](const cli::Args& a, std::string& out) {
+                   out += ShowFwdStats(app, a.Has("json"));
+                   return absl::OkStatus();
+                 });
+  if (!s.ok()) return s;
+  s = engine.Add("show mempool [json]", "mbufs in use and free per pool (leak checks).",
+                 [&app](const cli::Args& a, std::string& out) {
+                   out += ShowMempool(app, a.Has("json"));
+                   return absl::OkStatus();
+                 });
+  if (!s.ok()) return s;
+  s = engine.Add(
+      "show tunnel [stats] [<name:name>] [json]",
+      "Tunnels with their overhead and inner MTU; with 'stats', packets, bytes and "
+      "drops by reason.",
+      [&app](const cli::Args& a, std::string& out) -> absl::Status {
+        if (a.Has("name") && !app.writer().tunnels().contains(a.Word("name"))) {
+          return absl::NotFoundError(absl::StrCat("no tunnel '", std::string(a.Word("name")), "'"));
+        }
+        out += ShowTunnels(app, a, a.Has("stats"), a.Has("json"));
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return engine.Add("clear stats", "Reset every port, tunnel and worker counter to zero.",
+                    [&app](const cli::Args&, std::string&) {
+                      app.stats().Clear();
+                      for (uint16_t p = 0; p < app.nb_ports(); ++p) {
+                        if (app.port_runtime(p).started) rte_eth_stats_reset(p);
+                      }
+                      return absl::OkStatus();
+                    });
+}
+
+absl::Status RegisterAllCommands(cli::CommandEngine& engine, App& app) {
+  for (auto reg : {RegisterPortCommands, RegisterNeighborCommands, RegisterTunnelCommands,
+                   RegisterXconnectCommands, RegisterRunCommands, RegisterShowCommands}) {
+    if (absl::Status s = reg(engine, app); !s.ok()) return s;
+  }
+  return engine.Add("help [<topic:word>]...", "List commands, or show one command's syntax.",
+                    [&engine](const cli::Args& a, std::string& out) {
+                      std::vector<std::string> topic;
+                      for (std::string_view w : a.Words("topic")) topic.emplace_back(w);
+                      out += engine.Help(absl::StrJoin(topic, " "));
+                      return absl::OkStatus();
+                    });
+}
+
+}  // namespace tundra

@@ -1,0 +1,91 @@
+#include "absl/strings/str_cat.h"
+#include "control/commands.h"
+#include "dataplane/proto/vxlan.h"
+
+namespace tundra {
+
+namespace {
+
+TunnelType ParseType(std::string_view word) {
+  if (word == "geneve") return TunnelType::kGeneve;
+  if (word == "gre") return TunnelType::kGre;
+  if (word == "gretap") return TunnelType::kGretap;
+  return TunnelType::kVxlan;
+}
+
+bool UsesUdp(TunnelType t) { return t == TunnelType::kVxlan || t == TunnelType::kGeneve; }
+
+// Turns `tunnel add` arguments into a spec, refusing options that do not apply.
+absl::StatusOr<TunnelSpec> SpecFromArgs(const cli::Args& a) {
+  TunnelSpec spec;
+  spec.name = std::string(a.Word("name"));
+  spec.type = ParseType(a.Word("type"));
+  spec.local = a.Ip("local");
+  spec.remote = a.Ip("remote");
+  const char* type_name = TunnelTypeName(spec.type);
+  auto not_for = [&](std::string_view option) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", std::string(option), "' does not apply to ", type_name, " tunnels"));
+  };
+  if (UsesUdp(spec.type)) {
+    if (!a.Has("vni")) {
+      return absl::InvalidArgumentError(absl::StrCat(type_name, " tunnels need 'vni <n>'"));
+    }
+    spec.vni = static_cast<uint32_t>(a.Number("vni"));
+    if (a.Has("dstport")) spec.dstport = static_cast<uint16_t>(a.Number("dstport"));
+    if (a.Has("key")) return not_for("key");
+    if (a.Has("seq")) return not_for("seq");
+    if (a.Has("csum")) return not_for("csum");
+  } else {
+    if (a.Has("vni")) return not_for("vni");
+    if (a.Has("dstport")) return not_for("dstport");
+    if (a.Has("udp-csum")) return not_for("udp-csum");
+  }
+  if (spec.type != TunnelType::kGeneve && a.Has("option")) return not_for("option");
+  if (a.Has("ttl")) {
+    spec.ttl_inherit = !a.IsNumber("ttl");
+    if (!spec.ttl_inherit) spec.ttl = static_cast<uint8_t>(a.Number("ttl"));
+  }
+  if (a.Has("tos")) {
+    spec.tos_inherit = !a.IsNumber("tos");
+    if (!spec.tos_inherit) spec.tos = static_cast<uint8_t>(a.Number("tos"));
+  }
+  if (a.Has("df")) {
+    if (!spec.local.is_v4()) {
+      return absl::InvalidArgumentError(
+          "'df' applies to IPv4 underlay only (IPv6 never fragments)");
+    }
+    const std::string_view df = a.Word("df");
+    spec.df = df == "set" ? DfMode::kSet : df == "clear" ? DfMode::kClear : DfMode::kInherit;
+  }
+  if (a.Has("udp-csum")) spec.udp_csum = a.Word("udp-csum") == "on";
+  return spec;
+}
+
+}  // namespace
+
+absl::Status RegisterTunnelCommands(cli::CommandEngine& engine, App& app) {
+  absl::Status s = engine.Add(
+      "tunnel add <name:name> type <type:vxlan|geneve|gre|gretap> local <local:ip> "
+      "remote <remote:ip> [vni <vni:0..16777215>] [key <key:0..4294967295>] "
+      "[dstport <dstport:1..65535>] [ttl <ttl:1..255|inherit>] [tos <tos:0..255|inherit>] "
+      "[df <df:set|clear|inherit>] [udp-csum <udp-csum:on|off>] [seq <seq:on|off>] "
+      "[csum <csum:on|off>] [option <option:geneve-option>]...",
+      "Add a point-to-point tunnel. local must be an uplink's address; the remote's MAC comes "
+      "from 'neigh add'. Defaults: dstport 4789 (vxlan), ttl 64, tos 0, df set, udp-csum off "
+      "(always on over IPv6).",
+      [&app](const cli::Args& a, std::string&) -> absl::Status {
+        absl::StatusOr<TunnelSpec> spec = SpecFromArgs(a);
+        if (!spec.ok()) return spec.status();
+        if (absl::Status st = app.writer().AddTunnel(*spec); !st.ok()) return st;
+        app.stats().ClearTunnel(app.writer().tunnels().find(spec->name)->second.id);
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return engine.Add(
+      "tunnel del <name:name>",
+      "Delete a tunnel (and its xconnect); packets in flight finish first.",
+      [&app](const cli::Args& a, std::string&) { return app.writer().DelTunnel(a.Word("name")); });
+}
+
+}  // namespace tundra

@@ -1,0 +1,94 @@
+// Per-worker counters. Each worker owns its block and increments it with plain
+// (relaxed load + store) updates: no atomic read-modify-write, no shared cache lines.
+// The control thread reads every worker's block and sums; "clear stats" is a baseline
+// it subtracts, so workers never see a write from another thread.
+#pragma once
+
+#include <rte_common.h>
+#include <rte_config.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace tundra {
+
+enum class DropReason : uint8_t {
+#define X(enumerator, name, why) enumerator,
+#include "dataplane/drop_reasons.def"
+#undef X
+};
+
+inline constexpr int kNumDropReasons = 0
+#define X(enumerator, name, why) +1
+#include "dataplane/drop_reasons.def"
+#undef X
+    ;
+
+const char* DropReasonName(DropReason reason);
+const char* DropReasonHelp(DropReason reason);
+
+// A counter one thread writes and others may read at any time.
+class Counter {
+ public:
+  void Add(uint64_t n) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void Inc() { Add(1); }
+  uint64_t Get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+struct PortCounters {
+  Counter rx_packets, rx_bytes;
+  Counter tx_packets, tx_bytes;
+  Counter nd_replies;  // ARP replies and IPv6 neighbor advertisements sent
+  Counter drops[kNumDropReasons];
+};
+
+// The drop reasons that belong to one tunnel, so `show tunnel stats` can break them out
+// without a full reason array per tunnel (1M tunnels × every reason would not fit).
+#define TUNDRA_TUNNEL_DROPS(X) \
+  X(kRemoteMismatch)           \
+  X(kNoAttachment)             \
+  X(kNoNeighbor)               \
+  X(kMtuExceeded)              \
+  X(kNoHeadroom)
+
+inline constexpr int kNumTunnelDrops = 0
+#define X(r) +1
+    TUNDRA_TUNNEL_DROPS(X)
+#undef X
+    ;
+
+// Slot of `reason` in TunnelCounters::drops, or -1 when it is not a per-tunnel reason.
+constexpr int TunnelDropSlot(DropReason reason) {
+  int slot = 0;
+#define X(r)                                \
+  if (reason == DropReason::r) return slot; \
+  ++slot;
+  TUNDRA_TUNNEL_DROPS(X)
+#undef X
+  return -1;
+}
+
+struct TunnelCounters {
+  Counter encap_packets, encap_bytes;
+  Counter decap_packets, decap_bytes;
+  Counter drops[kNumTunnelDrops];
+};
+
+struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
+  explicit WorkerCounters(uint32_t max_tunnels)
+      : tunnels(std::make_unique<TunnelCounters[]>(max_tunnels)) {}
+
+  PortCounters ports[RTE_MAX_ETHPORTS];
+  Counter packets;      // packets received and processed
+  Counter busy_cycles;  // TSC from rx_burst to tx of every burst that received packets
+  Counter bursts;       // non-empty bursts
+  std::unique_ptr<TunnelCounters[]> tunnels;
+};
+
+}  // namespace tundra

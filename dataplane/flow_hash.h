@@ -1,0 +1,58 @@
+// The inner-flow hash behind the outer UDP source port (RFC 7348 §5: "a hash of fields
+// from the inner packet", so one flow keeps one port and ECMP/RSS spread flows).
+#pragma once
+
+#include <rte_hash_crc.h>
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "dataplane/proto/ether.h"
+#include "dataplane/proto/ip.h"
+#include "dataplane/proto/udp.h"
+
+namespace tundra {
+
+// Hash of the inner flow starting at `frame` (an Ethernet frame of `len` bytes):
+// addresses, protocol and, for unfragmented TCP/UDP/SCTP, the ports; the MACs and
+// EtherType for anything that is not IP. Uses the NIC's RSS hash when rx gave one.
+inline uint32_t InnerFlowHash(const rte_mbuf* m, const uint8_t* frame, uint32_t len) {
+  if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) return m->hash.rss;
+  uint32_t off = kEtherHdrLen;
+  Be16 type = reinterpret_cast<const EtherHdr*>(frame)->ether_type;
+  if (type == kEtherTypeVlan && len >= kEtherHdrLen + kVlanHdrLen) {
+    std::memcpy(&type, frame + kEtherHdrLen + 2, 2);
+    off += kVlanHdrLen;
+  }
+  uint32_t h = 0;
+  uint32_t l4 = 0;
+  uint8_t proto = 0;
+  if (type == kEtherTypeIpv4 && len >= off + kIpv4HdrLen) {
+    const auto* ip = reinterpret_cast<const Ipv4Hdr*>(frame + off);
+    h = rte_hash_crc(ip->src, 8, ip->protocol);
+    proto = ip->protocol;
+    if (!ip->is_fragment()) l4 = off + ip->header_len();
+  } else if (type == kEtherTypeIpv6 && len >= off + kIpv6HdrLen) {
+    const auto* ip = reinterpret_cast<const Ipv6Hdr*>(frame + off);
+    h = rte_hash_crc(ip->src, 32, ip->next_header);
+    proto = ip->next_header;
+    l4 = off + kIpv6HdrLen;
+  } else {
+    return rte_hash_crc(frame, kEtherHdrLen, 0);
+  }
+  if ((proto == kIpProtoTcp || proto == kIpProtoUdp || proto == 132) && l4 != 0 && len >= l4 + 4) {
+    uint32_t ports;
+    std::memcpy(&ports, frame + l4, 4);
+    h = rte_hash_crc_4byte(ports, h);
+  }
+  return h;
+}
+
+// The source port for a flow hash: 49152-65535, mixing the high bits in so that
+// hashes differing only there still spread.
+inline uint16_t SourcePortFromHash(uint32_t h) {
+  return kEphemeralPortBase | ((h ^ (h >> 16)) & kEphemeralPortMask);
+}
+
+}  // namespace tundra

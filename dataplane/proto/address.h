@@ -1,0 +1,135 @@
+// IP and MAC addresses as the control plane and the tables see them: plain
+// bytes in network order, parsed from and printed to text. The hot path never
+// parses text; it compares these bytes against header fields directly.
+#pragma once
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tundra {
+
+struct IpAddress {
+  // 4 or 6; 0 means "unset". An IPv4 address uses bytes[0..3], the rest are 0.
+  uint8_t family = 0;
+  std::array<uint8_t, 16> bytes{};
+
+  bool is_v4() const { return family == 4; }
+  bool is_v6() const { return family == 6; }
+  bool operator==(const IpAddress&) const = default;
+
+  static IpAddress V4(uint32_t host_order) {
+    IpAddress a;
+    a.family = 4;
+    a.bytes[0] = host_order >> 24;
+    a.bytes[1] = host_order >> 16;
+    a.bytes[2] = host_order >> 8;
+    a.bytes[3] = host_order;
+    return a;
+  }
+  static IpAddress FromV4Bytes(const void* p) {
+    IpAddress a;
+    a.family = 4;
+    std::memcpy(a.bytes.data(), p, 4);
+    return a;
+  }
+  static IpAddress FromV6Bytes(const void* p) {
+    IpAddress a;
+    a.family = 6;
+    std::memcpy(a.bytes.data(), p, 16);
+    return a;
+  }
+
+  static std::optional<IpAddress> Parse(std::string_view text) {
+    char buf[INET6_ADDRSTRLEN + 1];
+    if (text.empty() || text.size() >= sizeof(buf)) return std::nullopt;
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    IpAddress a;
+    if (inet_pton(AF_INET, buf, a.bytes.data()) == 1) {
+      a.family = 4;
+      return a;
+    }
+    if (inet_pton(AF_INET6, buf, a.bytes.data()) == 1) {
+      a.family = 6;
+      return a;
+    }
+    return std::nullopt;
+  }
+
+  std::string ToString() const {
+    char buf[INET6_ADDRSTRLEN];
+    if (family == 4) return inet_ntop(AF_INET, bytes.data(), buf, sizeof(buf));
+    if (family == 6) return inet_ntop(AF_INET6, bytes.data(), buf, sizeof(buf));
+    return "unset";
+  }
+};
+
+struct IpPrefix {
+  IpAddress addr;
+  uint8_t len = 0;
+
+  bool operator==(const IpPrefix&) const = default;
+
+  // "<ip>/<plen>", plen within the family's width.
+  static std::optional<IpPrefix> Parse(std::string_view text) {
+    size_t slash = text.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    auto addr = IpAddress::Parse(text.substr(0, slash));
+    if (!addr) return std::nullopt;
+    std::string_view len_text = text.substr(slash + 1);
+    if (len_text.empty() || len_text.size() > 3) return std::nullopt;
+    unsigned len = 0;
+    for (char c : len_text) {
+      if (c < '0' || c > '9') return std::nullopt;
+      len = len * 10 + (c - '0');
+    }
+    if (len > (addr->is_v4() ? 32u : 128u)) return std::nullopt;
+    return IpPrefix{*addr, static_cast<uint8_t>(len)};
+  }
+
+  std::string ToString() const { return addr.ToString() + "/" + std::to_string(len); }
+};
+
+struct MacAddress {
+  std::array<uint8_t, 6> bytes{};
+
+  bool operator==(const MacAddress&) const = default;
+  bool is_zero() const { return bytes == std::array<uint8_t, 6>{}; }
+
+  // Exactly six colon-separated hex octets: "02:00:00:00:00:01".
+  static std::optional<MacAddress> Parse(std::string_view text) {
+    if (text.size() != 17) return std::nullopt;
+    MacAddress m;
+    for (int i = 0; i < 6; ++i) {
+      if (i > 0 && text[i * 3 - 1] != ':') return std::nullopt;
+      int v = 0;
+      for (int j = 0; j < 2; ++j) {
+        char c = text[i * 3 + j];
+        int d = (c >= '0' && c <= '9')   ? c - '0'
+                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                         : -1;
+        if (d < 0) return std::nullopt;
+        v = v * 16 + d;
+      }
+      m.bytes[i] = static_cast<uint8_t>(v);
+    }
+    return m;
+  }
+
+  std::string ToString() const {
+    char buf[18];
+    std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1], bytes[2],
+                  bytes[3], bytes[4], bytes[5]);
+    return buf;
+  }
+};
+
+}  // namespace tundra

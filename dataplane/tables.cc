@@ -1,0 +1,193 @@
+#include "dataplane/tables.h"
+
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+
+namespace tundra {
+
+namespace {
+std::atomic<int> instance_counter{0};
+
+template <typename T>
+void Delete(void* p) {
+  delete static_cast<T*>(p);
+}
+}  // namespace
+
+Tables::Tables(const Config& config) : config_(config) {}
+
+absl::StatusOr<std::unique_ptr<Tables>> Tables::Create(const Config& config) {
+  if (config.max_tunnels < 1 || config.max_tunnels > (1u << 24)) {
+    return absl::InvalidArgumentError("max_tunnels must be within 1..16777216");
+  }
+  std::unique_ptr<Tables> t(new Tables(config));
+  if (absl::Status s = t->Init(); !s.ok()) return s;
+  return t;
+}
+
+absl::Status Tables::Init() {
+  const int instance = instance_counter.fetch_add(1);
+  // Id 0 is kNoTunnel, so the arrays have one slot more than there are tunnels.
+  const uint32_t slots = config_.max_tunnels + 1;
+  ports_ = std::make_unique<std::atomic<const PortView*>[]>(RTE_MAX_ETHPORTS);
+  tunnels_ = std::make_unique<std::atomic<const Tunnel*>[]>(slots);
+  attachments_ = std::make_unique<std::atomic<uint32_t>[]>(RTE_MAX_ETHPORTS * kVlanSlots);
+  udp_types_ = std::make_unique<std::atomic<uint8_t>[]>(65536);
+  free_ids_.reserve(config_.max_tunnels);
+  for (uint32_t id = config_.max_tunnels; id >= 1; --id) free_ids_.push_back(id);
+
+  const size_t qsbr_size = rte_rcu_qsbr_get_memsize(config_.max_workers);
+  qsbr_ = static_cast<rte_rcu_qsbr*>(
+      rte_zmalloc_socket("tundra_qsbr", qsbr_size, RTE_CACHE_LINE_SIZE, config_.socket));
+  if (qsbr_ == nullptr) return absl::ResourceExhaustedError("cannot allocate the RCU variable");
+  if (rte_rcu_qsbr_init(qsbr_, config_.max_workers) != 0) {
+    return absl::InternalError("rte_rcu_qsbr_init failed");
+  }
+
+  const std::string dq_name = absl::StrCat("tundra_dq", instance);
+  rte_rcu_qsbr_dq_parameters dq_params = {};
+  dq_params.name = dq_name.c_str();
+  // Room for every tunnel to be replaced twice before a grace period ends; the
+  // enqueue reclaims by itself once a quarter of that is waiting.
+  dq_params.size = 2 * config_.max_tunnels + 2 * RTE_MAX_ETHPORTS;
+  dq_params.esize = sizeof(Retired);
+  dq_params.trigger_reclaim_limit = dq_params.size / 4;
+  dq_params.max_reclaim_size = 64;
+  dq_params.free_fn = &Tables::FreeRetired;
+  dq_params.p = this;
+  dq_params.v = qsbr_;
+  dq_ = rte_rcu_qsbr_dq_create(&dq_params);
+  if (dq_ == nullptr) return absl::ResourceExhaustedError("cannot create the RCU defer queue");
+
+  const std::string hash_name = absl::StrCat("tundra_decap", instance);
+  rte_hash_parameters hp = {};
+  hp.name = hash_name.c_str();
+  hp.entries = config_.max_tunnels < 8 ? 8 : config_.max_tunnels;
+  hp.key_len = sizeof(DecapKey);
+  hp.hash_func = rte_hash_crc;
+  hp.socket_id = config_.socket;
+  // Lock-free readers with one writer; the extendable table guarantees that every one
+  // of max_tunnels keys fits whatever their hash values.
+  hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+  decap_ = rte_hash_create(&hp);
+  if (decap_ == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot create the decap hash for ", config_.max_tunnels, " tunnels"));
+  }
+  rte_hash_rcu_config rcu = {};
+  rcu.v = qsbr_;
+  rcu.mode = RTE_HASH_QSBR_MODE_DQ;
+  if (rte_hash_rcu_qsbr_add(decap_, &rcu) != 0) {
+    return absl::InternalError("rte_hash_rcu_qsbr_add failed");
+  }
+  return absl::OkStatus();
+}
+
+Tables::~Tables() {
+  if (dq_ != nullptr) {
+    ReclaimAll();
+    rte_rcu_qsbr_dq_delete(dq_);
+  }
+  if (decap_ != nullptr) rte_hash_free(decap_);
+  if (tunnels_ != nullptr) {
+    for (uint32_t id = 0; id <= config_.max_tunnels; ++id) delete tunnels_[id].load();
+  }
+  if (ports_ != nullptr) {
+    for (int p = 0; p < RTE_MAX_ETHPORTS; ++p) delete ports_[p].load();
+  }
+  rte_free(qsbr_);
+}
+
+void Tables::LookupDecap(const DecapKey** keys, uint32_t n, uint32_t* ids) const {
+  void* data[RTE_HASH_LOOKUP_BULK_MAX];
+  uint64_t hits = 0;
+  rte_hash_lookup_bulk_data(decap_, reinterpret_cast<const void**>(keys), n, &hits, data);
+  for (uint32_t i = 0; i < n; ++i) {
+    ids[i] =
+        (hits >> i) & 1 ? static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[i])) : kNoTunnel;
+  }
+}
+
+void Tables::FreeRetired(void* self, void* elements, unsigned int n) {
+  auto* tables = static_cast<Tables*>(self);
+  auto* retired = static_cast<Retired*>(elements);
+  for (unsigned int i = 0; i < n; ++i) {
+    if (retired[i].object != nullptr) retired[i].free(retired[i].object);
+    if (retired[i].id_to_release != kNoTunnel) {
+      tables->free_ids_.push_back(retired[i].id_to_release);
+    }
+  }
+}
+
+void Tables::Retire(void* object, void (*free)(void*), uint32_t id_to_release) {
+  Retired r = {object, free, id_to_release, 0};
+  if (rte_rcu_qsbr_dq_enqueue(dq_, &r) != 0) {
+    // The queue is full even after reclaiming: wait out a grace period here instead.
+    rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+    FreeRetired(this, &r, 1);
+  }
+}
+
+void Tables::PublishPort(uint16_t port, std::unique_ptr<PortView> view) {
+  const PortView* old = ports_[port].exchange(view.release(), std::memory_order_acq_rel);
+  if (old != nullptr) Retire(const_cast<PortView*>(old), &Delete<PortView>, kNoTunnel);
+}
+
+uint32_t Tables::AllocateTunnelId() {
+  if (free_ids_.empty()) {
+    Reclaim();
+    if (free_ids_.empty()) return kNoTunnel;
+  }
+  uint32_t id = free_ids_.back();
+  free_ids_.pop_back();
+  ++tunnels_in_use_;
+  return id;
+}
+
+void Tables::PublishTunnel(std::unique_ptr<Tunnel> tunnel) {
+  const uint32_t id = tunnel->id;
+  const Tunnel* old = tunnels_[id].exchange(tunnel.release(), std::memory_order_acq_rel);
+  if (old != nullptr) Retire(const_cast<Tunnel*>(old), &Delete<Tunnel>, kNoTunnel);
+}
+
+void Tables::RemoveTunnel(uint32_t id) {
+  const Tunnel* old = tunnels_[id].exchange(nullptr, std::memory_order_acq_rel);
+  --tunnels_in_use_;
+  Retire(const_cast<Tunnel*>(old), &Delete<Tunnel>, id);
+}
+
+absl::Status Tables::AddDecapKey(const DecapKey& key, uint32_t id) {
+  int rc = rte_hash_add_key_data(decap_, &key, reinterpret_cast<void*>(uintptr_t{id}));
+  if (rc != 0) return absl::ResourceExhaustedError("decap table is full");
+  return absl::OkStatus();
+}
+
+absl::Status Tables::DeleteDecapKey(const DecapKey& key) {
+  if (rte_hash_del_key(decap_, &key) < 0) return absl::NotFoundError("no such decap key");
+  return absl::OkStatus();
+}
+
+void Tables::SetAttachment(uint16_t port, uint16_t vlan, uint32_t id) {
+  attachments_[port * kVlanSlots + vlan].store(id, std::memory_order_release);
+}
+
+void Tables::SetUdpTunnelType(uint16_t dst_port, uint8_t type) {
+  udp_types_[dst_port].store(type, std::memory_order_release);
+}
+
+void Tables::Reclaim() { rte_rcu_qsbr_dq_reclaim(dq_, UINT32_MAX, nullptr, nullptr, nullptr); }
+
+void Tables::ReclaimAll() {
+  unsigned int pending = 1;
+  while (pending > 0) {
+    rte_rcu_qsbr_dq_reclaim(dq_, UINT32_MAX, nullptr, &pending, nullptr);
+    if (pending > 0) rte_pause();
+  }
+}
+
+}  // namespace tundra

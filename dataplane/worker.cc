@@ -1,0 +1,74 @@
+#include "dataplane/worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_pause.h>
+#include <rte_rcu_qsbr.h>
+
+#include "dataplane/decap.h"
+#include "dataplane/encap.h"
+
+namespace tundra {
+
+Worker::Worker(uint32_t index, const Tables* tables, WorkerCounters* counters,
+               std::vector<RxQueue> rx_queues)
+    : index_(index), rx_queues_(std::move(rx_queues)) {
+  ctx_.tables = tables;
+  ctx_.counters = counters;
+  ctx_.tx_queue = static_cast<uint16_t>(index);
+}
+
+int Worker::LcoreMain(void* arg) {
+  static_cast<Worker*>(arg)->Run();
+  return 0;
+}
+
+void Worker::ProcessBurst(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t n) {
+  PortCounters& pc = ctx.counters->ports[port];
+  uint64_t bytes = 0;
+  for (uint16_t i = 0; i < n; ++i) bytes += rte_pktmbuf_pkt_len(pkts[i]);
+  pc.rx_packets.Add(n);
+  pc.rx_bytes.Add(bytes);
+
+  const PortView* view = ctx.tables->port(port);
+  const PortRole role = view != nullptr ? view->role : PortRole::kNone;
+  if (role == PortRole::kUplink) {
+    DecapBurst(ctx, port, pkts, n);
+  } else if (role == PortRole::kAccess) {
+    EncapBurst(ctx, port, pkts, n);
+  } else {
+    for (uint16_t i = 0; i < n; ++i) ctx.Drop(port, pkts[i], DropReason::kNoRole);
+  }
+  ctx.Flush();
+}
+
+void Worker::Run() {
+  rte_rcu_qsbr* qsbr = ctx_.tables->qsbr();
+  rte_rcu_qsbr_thread_register(qsbr, index_);
+  rte_rcu_qsbr_thread_online(qsbr, index_);
+  WorkerCounters& wc = *ctx_.counters;
+  rte_mbuf* pkts[kBurstSize];
+
+  while (!stop_.load(std::memory_order_relaxed)) {
+    bool idle = true;
+    for (const RxQueue& q : rx_queues_) {
+      // Busy cycles are counted as testpmd's --record-core-cycles does: from before
+      // rx_burst to after tx, for bursts that received something.
+      const uint64_t start = rte_rdtsc();
+      const uint16_t n = rte_eth_rx_burst(q.port, q.queue, pkts, kBurstSize);
+      if (n == 0) continue;
+      idle = false;
+      ProcessBurst(ctx_, q.port, pkts, n);
+      wc.busy_cycles.Add(rte_rdtsc() - start);
+      wc.packets.Add(n);
+      wc.bursts.Inc();
+    }
+    rte_rcu_qsbr_quiescent(qsbr, index_);
+    if (idle) rte_pause();
+  }
+
+  rte_rcu_qsbr_thread_offline(qsbr, index_);
+  rte_rcu_qsbr_thread_unregister(qsbr, index_);
+}
+
+}  // namespace tundra

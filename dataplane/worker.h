@@ -1,0 +1,48 @@
+// One poll-mode worker: owns a set of (port, rx queue) pairs and tx queue `index` on
+// every port, and runs parse → classify → encap/decap → checksum → tx to completion on
+// each burst. Workers report an RCU quiescent state once per loop and go offline when
+// they stop, so the control thread can reclaim table entries at any time.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/counters.h"
+#include "dataplane/tables.h"
+#include "dataplane/worker_context.h"
+
+namespace tundra {
+
+struct RxQueue {
+  uint16_t port;
+  uint16_t queue;
+};
+
+class Worker {
+ public:
+  // `index` is both the tx queue used on every port and the RCU thread id.
+  Worker(uint32_t index, const Tables* tables, WorkerCounters* counters,
+         std::vector<RxQueue> rx_queues);
+
+  // rte_eal_remote_launch entry point; `arg` is the Worker.
+  static int LcoreMain(void* arg);
+  // Asks the loop to finish its current burst and return.
+  void RequestStop() { stop_.store(true, std::memory_order_relaxed); }
+
+  uint32_t index() const { return index_; }
+  const std::vector<RxQueue>& rx_queues() const { return rx_queues_; }
+
+  // Processes one burst received on `port`: exposed for tests and benchmarks.
+  static void ProcessBurst(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t n);
+
+ private:
+  void Run();
+
+  const uint32_t index_;
+  WorkerContext ctx_;
+  std::vector<RxQueue> rx_queues_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace tundra

@@ -1,0 +1,85 @@
+// The per-worker state the burst functions share: the tables to read, the counters to
+// bump, and one tx buffer per egress port. Owned by one worker; nothing here is shared.
+#pragma once
+
+#include <rte_branch_prediction.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <cstdint>
+
+#include "dataplane/counters.h"
+#include "dataplane/tables.h"
+
+namespace tundra {
+
+// DPDK's customary burst: what rx_burst returns at most and what tx_burst is given.
+inline constexpr uint16_t kBurstSize = 32;
+// Packets ahead of the one being processed whose first cache line is prefetched.
+inline constexpr uint16_t kPrefetchOffset = 3;
+
+struct TxBuffer {
+  uint16_t count = 0;
+  uint64_t bytes = 0;
+  rte_mbuf* pkts[kBurstSize];
+};
+
+struct WorkerContext {
+  const Tables* tables = nullptr;
+  WorkerCounters* counters = nullptr;
+  uint16_t tx_queue = 0;    // this worker's tx queue index on every port
+  uint64_t tx_pending = 0;  // bit p: tx[p] holds packets
+  TxBuffer tx[RTE_MAX_ETHPORTS];
+  uint16_t drop_count = 0;
+  rte_mbuf* drops[kBurstSize];
+
+  // Queues `m` for transmission on `port`. Within one rx burst each packet is queued at
+  // most once, so a buffer never holds more than kBurstSize packets.
+  void Emit(uint16_t port, rte_mbuf* m) {
+    TxBuffer& b = tx[port];
+    b.pkts[b.count++] = m;
+    b.bytes += m->pkt_len;
+    tx_pending |= uint64_t{1} << port;
+  }
+
+  // Counts a drop against the port it arrived on; the mbuf is freed in bulk later.
+  void Drop(uint16_t rx_port, rte_mbuf* m, DropReason reason) {
+    counters->ports[rx_port].drops[static_cast<int>(reason)].Inc();
+    drops[drop_count++] = m;
+  }
+
+  // Also counts a drop that belongs to a tunnel against that tunnel.
+  void DropTunnel(uint16_t rx_port, rte_mbuf* m, DropReason reason, uint32_t tunnel_id) {
+    counters->tunnels[tunnel_id].drops[TunnelDropSlot(reason)].Inc();
+    Drop(rx_port, m, reason);
+  }
+
+  // Sends every queued packet and frees the dropped ones. Called once per rx burst.
+  void Flush() {
+    while (tx_pending != 0) {
+      const uint16_t port = __builtin_ctzll(tx_pending);
+      tx_pending &= tx_pending - 1;
+      TxBuffer& b = tx[port];
+      const uint16_t sent = rte_eth_tx_burst(port, tx_queue, b.pkts, b.count);
+      PortCounters& pc = counters->ports[port];
+      uint64_t bytes = b.bytes;
+      if (unlikely(sent < b.count)) {
+        for (uint16_t i = sent; i < b.count; ++i) bytes -= b.pkts[i]->pkt_len;
+        pc.drops[static_cast<int>(DropReason::kTxFull)].Add(b.count - sent);
+        rte_pktmbuf_free_bulk(b.pkts + sent, b.count - sent);
+      }
+      pc.tx_packets.Add(sent);
+      pc.tx_bytes.Add(bytes);
+      b.count = 0;
+      b.bytes = 0;
+    }
+    if (drop_count != 0) {
+      rte_pktmbuf_free_bulk(drops, drop_count);
+      drop_count = 0;
+    }
+  }
+};
+
+static_assert(RTE_MAX_ETHPORTS <= 64, "tx_pending is a 64-bit port mask");
+
+}  // namespace tundra

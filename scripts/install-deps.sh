@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything tundra needs to build, test and benchmark on Debian 12.
+# Idempotent: packages already present are skipped, so a second run is quick.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config meson ninja-build clang clang-format
+  dpdk dpdk-dev libdpdk-dev libpcap-dev libnuma-dev
+  libabsl-dev libgflags-dev catch2
+  python3 python3-scapy python3-pytest tshark
+  iproute2 iputils-ping ethtool procps psmisc
+  valgrind gnuplot-nox
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer once, non-interactively.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
