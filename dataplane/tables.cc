@@ -67,7 +67,9 @@ absl::Status Tables::Init() {
   const std::string hash_name = absl::StrCat("tundra_decap", instance);
   rte_hash_parameters hp = {};
   hp.name = hash_name.c_str();
-  hp.entries = config_.max_tunnels < 8 ? 8 : config_.max_tunnels;
+  // Twice the tunnels: a deleted key's slot returns only after a grace period, and a
+  // delete followed at once by an add must not find the table full.
+  hp.entries = 2 * (config_.max_tunnels < 8 ? 8 : config_.max_tunnels);
   hp.key_len = sizeof(DecapKey);
   hp.hash_func = rte_hash_crc;
   hp.socket_id = config_.socket;
