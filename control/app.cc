@@ -5,6 +5,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -52,6 +53,15 @@ absl::Status App::Init() {
   for (size_t w = 0; w < worker_lcores_.size(); ++w) {
     counters_.push_back(std::make_unique<WorkerCounters>(options_.max_tunnels + 1));
   }
+  // Workers hand the control thread punted packets and learned hosts through these
+  // (multi-producer, single-consumer; a full ring drops, it never blocks a worker).
+  punt_ring_ =
+      rte_ring_create("tundra_punt", 1024, static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
+  learn_ring_ = rte_ring_create_elem("tundra_learn", sizeof(LearnEvent), 1024,
+                                     static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
+  if (punt_ring_ == nullptr || learn_ring_ == nullptr) {
+    return absl::ResourceExhaustedError("cannot create the worker→control rings");
+  }
   std::vector<const WorkerCounters*> views;
   for (const auto& c : counters_) views.push_back(c.get());
   stats_ = std::make_unique<Stats>(std::move(views), static_cast<uint16_t>(ports_.size()),
@@ -61,8 +71,39 @@ absl::Status App::Init() {
 
 App::~App() {
   Quit();
+  Poll();
   tables_.reset();
+  rte_ring_free(punt_ring_);
+  rte_ring_free(learn_ring_);
   for (rte_mempool* pool : pools_) rte_mempool_free(pool);
+  rte_mempool_free(indirect_pool_);
+}
+
+void App::Poll() {
+  rte_mbuf* punted[32];
+  unsigned n;
+  while (punt_ring_ != nullptr &&
+         (n = rte_ring_sc_dequeue_burst(punt_ring_, reinterpret_cast<void**>(punted), 32,
+                                        nullptr)) > 0) {
+    // GENEVE control packets: counted (per port by the worker, here in total) and
+    // consumed; tundra runs no GENEVE control protocol of its own.
+    punted_ += n;
+    rte_pktmbuf_free_bulk(punted, n);
+  }
+  LearnEvent events[32];
+  while (learn_ring_ != nullptr &&
+         (n = rte_ring_sc_dequeue_burst_elem(learn_ring_, events, sizeof(LearnEvent), 32,
+                                             nullptr)) > 0) {
+    for (unsigned i = 0; i < n; ++i) {
+      const LearnEvent& e = events[i];
+      const IpAddress ip =
+          e.family == 4 ? IpAddress::FromV4Bytes(e.ip) : IpAddress::FromV6Bytes(e.ip);
+      MacAddress mac;
+      std::copy(e.mac, e.mac + 6, mac.bytes.begin());
+      writer_->LearnNeighbor(ip, mac, e.port);
+    }
+  }
+  tables_->Reclaim();
 }
 
 absl::Status App::SetPortMac(uint16_t p, const MacAddress& mac) {
@@ -116,6 +157,13 @@ absl::Status App::ConfigurePorts() {
       drivers::CreateMbufPool("tundra_mbufs", mbufs, static_cast<int>(rte_socket_id()));
   if (!pool.ok()) return pool.status();
   pools_.push_back(*pool);
+  // Fragments point into the original packet through data-less (indirect) mbufs.
+  indirect_pool_ = rte_pktmbuf_pool_create("tundra_indirect", 8191, 256, 0, 0,
+                                           static_cast<int>(rte_socket_id()));
+  if (indirect_pool_ == nullptr) {
+    return absl::ResourceExhaustedError("cannot create the indirect mbuf pool");
+  }
+  pools_.push_back(indirect_pool_);
   for (uint16_t p = 0; p < ports_.size(); ++p) {
     setups[p].pool = *pool;
     absl::StatusOr<drivers::PortState> st =
@@ -124,7 +172,7 @@ absl::Status App::ConfigurePorts() {
     ports_[p].state = *st;
     ports_[p].started = true;
     if (st->mtu != writer_->port(p).mtu) (void)writer_->SetPortMtu(p, st->mtu);
-    writer_->SetPortOffloads(p, st->tx_ipv4_cksum, st->tx_udp_cksum);
+    writer_->SetPortOffloads(p, st->tx_ipv4_cksum, st->tx_udp_cksum, st->tx_outer_cksum);
   }
   ports_configured_ = true;
   return absl::OkStatus();
@@ -145,8 +193,14 @@ absl::Status App::Start() {
     }
   }
   workers_.clear();
+  WorkerContext shared;
+  shared.tables = tables_.get();
+  shared.punt_ring = punt_ring_;
+  shared.learn_ring = learn_ring_;
+  shared.direct_pool = pools_.front();
+  shared.indirect_pool = indirect_pool_;
   for (size_t w = 0; w < worker_lcores_.size(); ++w) {
-    workers_.push_back(std::make_unique<Worker>(static_cast<uint32_t>(w), tables_.get(),
+    workers_.push_back(std::make_unique<Worker>(static_cast<uint32_t>(w), shared,
                                                 counters_[w].get(), assignment[w]));
   }
   for (size_t w = 0; w < workers_.size(); ++w) {
@@ -191,7 +245,7 @@ void App::WaitIdle(uint32_t ms) {
   uint64_t last_change = rte_rdtsc();
   while (rte_rdtsc() - last_change < quiet) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    tables_->Reclaim();
+    Poll();
     const uint64_t now = stats_->TotalRxPackets();
     if (now != last) {
       last = now;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 #include <atomic>
 #include <cstdint>
@@ -47,6 +48,11 @@ class App {
   // Returns once no worker received a packet for `ms` milliseconds.
   void WaitIdle(uint32_t ms);
   bool running() const { return running_; }
+  // Control-thread housekeeping, called often: drains what workers punted (GENEVE
+  // control packets) and learned (hosts on routed access ports), reclaims retired
+  // table entries.
+  void Poll();
+  uint64_t punted_packets() const { return punted_; }
   bool quit_requested() const { return quit_.load(); }
 
   TableWriter& writer() { return *writer_; }
@@ -78,6 +84,10 @@ class App {
   std::unique_ptr<Stats> stats_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<rte_mempool*> pools_;
+  rte_mempool* indirect_pool_ = nullptr;
+  rte_ring* punt_ring_ = nullptr;
+  rte_ring* learn_ring_ = nullptr;
+  uint64_t punted_ = 0;
   bool ports_configured_ = false;
   bool ports_closed_ = false;
   bool running_ = false;

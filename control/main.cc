@@ -79,7 +79,12 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  auto quit = [&app] { return (*app)->quit_requested() || g_signal != 0; };
+  // Checked after every command and while the prompt waits: also the control thread's
+  // housekeeping tick (punted packets, learned hosts, RCU reclamation).
+  auto quit = [&app] {
+    (*app)->Poll();
+    return (*app)->quit_requested() || g_signal != 0;
+  };
 
   int rc = 0;
   if (!FLAGS_config.empty()) {
@@ -96,7 +101,6 @@ int main(int argc, char** argv) {
       auto next = std::chrono::steady_clock::now();
       while (!quit()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        (*app)->tables().Reclaim();
         if (FLAGS_stats_period != 0 && std::chrono::steady_clock::now() >= next) {
           PrintStats(engine);
           next = std::chrono::steady_clock::now() + std::chrono::seconds(FLAGS_stats_period);

@@ -69,6 +69,7 @@ std::string ShowPortStats(const App& app, const std::vector<uint16_t>& ports, bo
           .Field("tx_packets", t.tx_packets)
           .Field("tx_bytes", t.tx_bytes)
           .Field("nd_replies", t.nd_replies)
+          .Field("punted", t.punted)
           .Field("drops", t.total_drops());
       DropReasonsJson(j, t.drops);
       j.BeginObject("ethdev")
@@ -87,8 +88,8 @@ std::string ShowPortStats(const App& app, const std::vector<uint16_t>& ports, bo
     absl::StrAppendFormat(&text, "port %u (%s, %s)\n", p, app.port_runtime(p).caps.name, role);
     absl::StrAppendFormat(&text, "  rx %20u packets %20u bytes\n", t.rx_packets, t.rx_bytes);
     absl::StrAppendFormat(&text, "  tx %20u packets %20u bytes\n", t.tx_packets, t.tx_bytes);
-    absl::StrAppendFormat(&text, "  drops %17u   arp/nd replies %u\n", t.total_drops(),
-                          t.nd_replies);
+    absl::StrAppendFormat(&text, "  drops %17u   arp/nd replies %u   punted %u\n", t.total_drops(),
+                          t.nd_replies, t.punted);
     for (int r = 0; r < kNumDropReasons; ++r) {
       if (t.drops[r] != 0) {
         absl::StrAppendFormat(&text, "    %-18s %u\n", DropReasonName(static_cast<DropReason>(r)),
@@ -239,7 +240,11 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
           .Field("local", s.local.ToString())
           .Field("remote", s.remote.ToString())
           .Field("vni", s.vni)
-          .Field("dstport", TunnelUdpPort(s))
+          .Field("key", s.has_key ? std::to_string(s.key) : std::string())
+          .Field("seq", s.seq)
+          .Field("csum", s.csum)
+          .Field("options", static_cast<uint64_t>(s.options.size()))
+          .Field("dstport", IsUdpTunnel(s.type) ? TunnelUdpPort(s) : uint16_t{0})
           .Field("uplink", rec.uplink)
           .Field("attachment", attach)
           .Field("resolved", resolved)
@@ -249,6 +254,11 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
           .Field("encap_bytes", t.encap_bytes)
           .Field("decap_packets", t.decap_packets)
           .Field("decap_bytes", t.decap_bytes)
+          .Field("oam_packets", t.oam_packets)
+          .Field("seq_out_of_order", t.seq_out_of_order)
+          .Field("seq_duplicate", t.seq_duplicate)
+          .Field("icmp_errors", t.icmp_errors)
+          .Field("fragments", t.fragments)
           .Field("drops", t.total_drops());
       j.BeginObject("drop_reasons");
 #define X(r) j.Field(DropReasonName(DropReason::r), t.drops[TunnelDropSlot(DropReason::r)]);
@@ -257,16 +267,25 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
       j.EndObject().EndObject();
       continue;
     }
+    const std::string ident = IsUdpTunnel(s.type)
+                                  ? absl::StrCat("vni ", s.vni, " dstport ", TunnelUdpPort(s))
+                                  : absl::StrCat(s.has_key ? absl::StrCat("key ", s.key) : "no key",
+                                                 s.seq ? " seq" : "", s.csum ? " csum" : "");
     absl::StrAppendFormat(&text,
-                          "tunnel %s (id %u): %s local %s remote %s vni %u dstport %u\n"
+                          "tunnel %s (id %u): %s local %s remote %s %s\n"
                           "  uplink port %u, neighbor %s, xconnect %s, overhead %u bytes, inner "
                           "MTU %d\n",
                           name, rec.id, TunnelTypeName(s.type), s.local.ToString(),
-                          s.remote.ToString(), s.vni, TunnelUdpPort(s), rec.uplink,
+                          s.remote.ToString(), ident, rec.uplink,
                           resolved ? "resolved" : "UNRESOLVED", attach, overhead, inner_mtu);
     if (stats) {
       absl::StrAppendFormat(&text, "  encap %u packets %u bytes; decap %u packets %u bytes\n",
                             t.encap_packets, t.encap_bytes, t.decap_packets, t.decap_bytes);
+      absl::StrAppendFormat(&text,
+                            "  oam %u, seq out-of-order %u duplicate %u, icmp errors %u, "
+                            "fragments %u\n",
+                            t.oam_packets, t.seq_out_of_order, t.seq_duplicate, t.icmp_errors,
+                            t.fragments);
       absl::StrAppendFormat(&text, "  drops %u", t.total_drops());
 #define X(r)                                                                  \
   if (uint64_t d = t.drops[TunnelDropSlot(DropReason::r)]; d != 0) {          \
@@ -344,7 +363,8 @@ absl::Status RegisterShowCommands(cli::CommandEngine& engine, App& app) {
 
 absl::Status RegisterAllCommands(cli::CommandEngine& engine, App& app) {
   for (auto reg : {RegisterPortCommands, RegisterNeighborCommands, RegisterTunnelCommands,
-                   RegisterXconnectCommands, RegisterRunCommands, RegisterShowCommands}) {
+                   RegisterXconnectCommands, RegisterRouteCommands, RegisterRunCommands,
+                   RegisterShowCommands}) {
     if (absl::Status s = reg(engine, app); !s.ok()) return s;
   }
   return engine.Add("help [<topic:word>]...", "List commands, or show one command's syntax.",

@@ -29,6 +29,7 @@ PortTotals Stats::RawPort(uint16_t p) const {
     t.tx_packets += c.tx_packets.Get();
     t.tx_bytes += c.tx_bytes.Get();
     t.nd_replies += c.nd_replies.Get();
+    t.punted += c.punted.Get();
     for (int r = 0; r < kNumDropReasons; ++r) t.drops[r] += c.drops[r].Get();
   }
   return t;
@@ -42,6 +43,11 @@ TunnelTotals Stats::RawTunnel(uint32_t id) const {
     t.encap_bytes += c.encap_bytes.Get();
     t.decap_packets += c.decap_packets.Get();
     t.decap_bytes += c.decap_bytes.Get();
+    t.oam_packets += c.oam_packets.Get();
+    t.seq_out_of_order += c.seq_out_of_order.Get();
+    t.seq_duplicate += c.seq_duplicate.Get();
+    t.icmp_errors += c.icmp_errors.Get();
+    t.fragments += c.fragments.Get();
     for (int r = 0; r < kNumTunnelDrops; ++r) t.drops[r] += c.drops[r].Get();
   }
   return t;
@@ -60,6 +66,7 @@ PortTotals Stats::Port(uint16_t p) const {
   t.tx_packets -= b.tx_packets;
   t.tx_bytes -= b.tx_bytes;
   t.nd_replies -= b.nd_replies;
+  t.punted -= b.punted;
   for (int r = 0; r < kNumDropReasons; ++r) t.drops[r] -= b.drops[r];
   return t;
 }
@@ -71,6 +78,11 @@ TunnelTotals Stats::Tunnel(uint32_t id) const {
   t.encap_bytes -= b.encap_bytes;
   t.decap_packets -= b.decap_packets;
   t.decap_bytes -= b.decap_bytes;
+  t.oam_packets -= b.oam_packets;
+  t.seq_out_of_order -= b.seq_out_of_order;
+  t.seq_duplicate -= b.seq_duplicate;
+  t.icmp_errors -= b.icmp_errors;
+  t.fragments -= b.fragments;
   for (int r = 0; r < kNumTunnelDrops; ++r) t.drops[r] -= b.drops[r];
   return t;
 }

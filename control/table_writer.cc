@@ -1,9 +1,11 @@
 #include "control/table_writer.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "dataplane/header_template.h"
+#include "dataplane/proto/geneve.h"
 
 namespace tundra {
 
@@ -22,8 +24,18 @@ DecapKey MakeDecapKey(const TunnelSpec& spec) {
   DecapKey key;
   key.type = static_cast<uint8_t>(spec.type);
   key.family = spec.local.family;
-  key.vni = spec.vni;
-  std::memcpy(key.local, spec.local.bytes.data(), spec.local.is_v4() ? 4 : 16);
+  const size_t len = spec.local.is_v4() ? 4 : 16;
+  std::memcpy(key.local, spec.local.bytes.data(), len);
+  if (IsGreTunnel(spec.type)) {
+    // GRE is point-to-point: the remote and the key (if any) select the tunnel.
+    std::memcpy(key.remote, spec.remote.bytes.data(), len);
+    if (spec.has_key) {
+      key.flags = kDecapKeyHasKey;
+      key.vni = spec.key;
+    }
+  } else {
+    key.vni = spec.vni;
+  }
   return key;
 }
 
@@ -67,9 +79,18 @@ absl::Status TableWriter::SetPortRole(uint16_t p, PortRole role) {
 absl::Status TableWriter::SetPortAddress(uint16_t p, const IpPrefix& prefix) {
   if (absl::Status s = CheckPort(p); !s.ok()) return s;
   PortConfig& pc = ports_[p];
-  if (pc.role != PortRole::kUplink) {
+  if (pc.role == PortRole::kNone) {
     return absl::FailedPreconditionError(
-        absl::StrCat("port ", p, " is not an uplink: 'port config ", p, " role uplink' first"));
+        absl::StrCat("port ", p, " has no role: 'port config ", p, " role uplink|access' first"));
+  }
+  if (pc.role == PortRole::kAccess) {
+    for (const auto& [key, name] : xconnects_) {
+      if (key >> 16 == p) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("port ", p, " is cross-connected to tunnel '", name,
+                         "'; a routed access port (with an address) carries no xconnects"));
+      }
+    }
   }
   std::optional<IpPrefix>& slot = prefix.addr.is_v4() ? pc.v4 : pc.v6;
   if (slot && slot->addr != prefix.addr) {
@@ -110,33 +131,57 @@ absl::Status TableWriter::SetPortMtu(uint16_t p, uint16_t mtu) {
   return absl::OkStatus();
 }
 
-void TableWriter::SetPortOffloads(uint16_t p, bool ip_checksum, bool udp_checksum) {
+void TableWriter::SetPortOffloads(uint16_t p, bool ip_checksum, bool udp_checksum, bool outer) {
   ports_[p].tx_ip_checksum_offload = ip_checksum;
   ports_[p].tx_udp_checksum_offload = udp_checksum;
+  ports_[p].tx_outer_offload = outer;
   PublishPortView(p);
   RebuildTunnelsOn(p);
 }
 
 absl::Status TableWriter::AddNeighbor(const IpAddress& ip, const MacAddress& mac, uint16_t p) {
   if (absl::Status s = CheckPort(p); !s.ok()) return s;
-  if (ports_[p].role != PortRole::kUplink) {
-    return absl::FailedPreconditionError(absl::StrCat("port ", p, " is not an uplink"));
+  if (ports_[p].role == PortRole::kNone) {
+    return absl::FailedPreconditionError(absl::StrCat("port ", p, " has no role"));
   }
   if (mac.bytes[0] & 1 || mac.is_zero()) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", mac.ToString(), "' is not a unicast MAC for a neighbor"));
   }
-  neighbors_[ip] = Neighbor{mac, p};
+  const Neighbor n{mac, p, false};
+  if (ports_[p].role == PortRole::kAccess) SetHost(ip, n);
+  neighbors_[ip] = n;
   for (const auto& [name, rec] : tunnels_) {
     if (rec.spec.remote == ip) PublishTunnel(rec);
   }
   return absl::OkStatus();
 }
 
+void TableWriter::SetHost(const IpAddress& ip, const Neighbor& n) {
+  (void)tables_.SetHost(ip.family, ip.bytes.data(), PackHost(n.mac.bytes.data(), n.port));
+}
+
+void TableWriter::LearnNeighbor(const IpAddress& ip, const MacAddress& mac, uint16_t p) {
+  if (p >= ports_.size() || ports_[p].role != PortRole::kAccess) return;
+  auto it = neighbors_.find(ip);
+  if (it != neighbors_.end() &&
+      (!it->second.learned || (it->second.mac == mac && it->second.port == p))) {
+    return;
+  }
+  const Neighbor n{mac, p, true};
+  neighbors_[ip] = n;
+  SetHost(ip, n);
+}
+
 absl::Status TableWriter::DelNeighbor(const IpAddress& ip) {
-  if (neighbors_.erase(ip) == 0) {
+  auto it = neighbors_.find(ip);
+  if (it == neighbors_.end()) {
     return absl::NotFoundError(absl::StrCat("no neighbor ", ip.ToString()));
   }
+  if (ports_[it->second.port].role == PortRole::kAccess) {
+    tables_.DeleteHost(ip.family, ip.bytes.data());
+  }
+  neighbors_.erase(it);
   for (const auto& [name, rec] : tunnels_) {
     if (rec.spec.remote == ip) PublishTunnel(rec);
   }
@@ -161,6 +206,8 @@ Underlay TableWriter::UnderlayFor(const TunnelSpec& spec, uint16_t uplink) const
   u.mtu = pc.mtu;
   u.tx_ip_checksum_offload = pc.tx_ip_checksum_offload;
   u.tx_udp_checksum_offload = pc.tx_udp_checksum_offload;
+  u.tx_outer_offload = pc.tx_outer_offload;
+  u.known_options = known_options_;
   auto it = neighbors_.find(spec.remote);
   if (it != neighbors_.end() && it->second.port == uplink) {
     u.dst_mac = it->second.mac;
@@ -196,6 +243,7 @@ void TableWriter::PublishPortView(uint16_t p) {
   }
   v->tx_ipv4_cksum = pc.tx_ip_checksum_offload;
   v->tx_udp_cksum = pc.tx_udp_checksum_offload;
+  v->routed = pc.role == PortRole::kAccess && (pc.v4 || pc.v6);
   tables_.PublishPort(p, std::move(v));
 }
 
@@ -215,14 +263,15 @@ absl::Status TableWriter::AddTunnel(const TunnelSpec& spec) {
   if (tunnels_.contains(spec.name)) {
     return absl::AlreadyExistsError(absl::StrCat("tunnel '", spec.name, "' already exists"));
   }
-  if (spec.type != TunnelType::kVxlan) {
-    return absl::UnimplementedError(
-        absl::StrCat("tunnel type '", TunnelTypeName(spec.type), "' is not available yet"));
-  }
   if (spec.local.family != spec.remote.family) {
     return absl::InvalidArgumentError(absl::StrCat("local ", spec.local.ToString(), " and remote ",
                                                    spec.remote.ToString(),
                                                    " are of different IP versions"));
+  }
+  if (GeneveOptionsLen(spec) > kGeneveMaxOptionsLen) {
+    return absl::InvalidArgumentError(absl::StrCat("GENEVE options take ", GeneveOptionsLen(spec),
+                                                   " bytes; at most ", kGeneveMaxOptionsLen,
+                                                   " fit (RFC 8926 Opt Len)"));
   }
   std::optional<uint16_t> uplink = UplinkOwning(spec.local);
   if (!uplink) {
@@ -230,17 +279,22 @@ absl::Status TableWriter::AddTunnel(const TunnelSpec& spec) {
         absl::StrCat("local ", spec.local.ToString(),
                      " is not the address of an uplink port (port config <P> address ...)"));
   }
+  const bool udp = IsUdpTunnel(spec.type);
   const uint16_t udp_port = TunnelUdpPort(spec);
   if (auto it = udp_ports_.find(udp_port);
-      it != udp_ports_.end() && it->second.first != spec.type) {
+      udp && it != udp_ports_.end() && it->second.first != spec.type) {
     return absl::FailedPreconditionError(absl::StrCat(
         "UDP port ", udp_port, " is used by ", TunnelTypeName(it->second.first), " tunnels"));
   }
   const DecapKey key = MakeDecapKey(spec);
   for (const auto& [name, rec] : tunnels_) {
     if (std::memcmp(&rec.key, &key, sizeof(key)) == 0) {
-      return absl::AlreadyExistsError(absl::StrCat("vni ", spec.vni, " on ", spec.local.ToString(),
-                                                   " is already used by tunnel '", name, "'"));
+      return absl::AlreadyExistsError(
+          udp ? absl::StrCat("vni ", spec.vni, " on ", spec.local.ToString(),
+                             " is already used by tunnel '", name, "'")
+              : absl::StrCat("tunnel '", name, "' already joins ", spec.local.ToString(), " and ",
+                             spec.remote.ToString(), spec.has_key ? " with that key" : "",
+                             " (a gre and a gretap tunnel, or different keys, can share them)"));
     }
   }
   const uint32_t id = tables_.AllocateTunnelId();
@@ -248,15 +302,83 @@ absl::Status TableWriter::AddTunnel(const TunnelSpec& spec) {
     return absl::ResourceExhaustedError(
         absl::StrCat("all ", tables_.max_tunnels(), " tunnels are in use (raise --max_tunnels)"));
   }
+  tables_.ResetTunnelState(id);
   TunnelRecord rec{spec, id, *uplink, Attachment{}, key};
   PublishTunnel(rec);
   if (absl::Status s = tables_.AddDecapKey(key, id); !s.ok()) {
     tables_.RemoveTunnel(id);
     return s;
   }
-  RefUdpPort(udp_port, spec.type, +1);
+  if (udp) RefUdpPort(udp_port, spec.type, +1);
   tunnels_.emplace(spec.name, std::move(rec));
   return absl::OkStatus();
+}
+
+absl::Status TableWriter::AddKnownGeneveOption(uint16_t option_class, uint8_t type) {
+  const uint32_t oid = GeneveOptionId(option_class, type);
+  if (std::find(known_options_.begin(), known_options_.end(), oid) != known_options_.end()) {
+    return absl::OkStatus();
+  }
+  if (known_options_.size() + 1 > kMaxKnownOptions / 2) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("at most ", kMaxKnownOptions / 2, " known GENEVE options"));
+  }
+  known_options_.push_back(oid);
+  for (const auto& [name, rec] : tunnels_) {
+    if (rec.spec.type == TunnelType::kGeneve) PublishTunnel(rec);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TableWriter::PublishRoutes() {
+  std::vector<std::pair<IpPrefix, uint32_t>> routes;
+  for (const auto& [text, route] : routes_) {
+    routes.emplace_back(route.first, tunnels_.find(route.second)->second.id);
+  }
+  return tables_.PublishRoutes(routes);
+}
+
+absl::Status TableWriter::AddRoute(const IpPrefix& prefix, std::string_view tunnel) {
+  auto it = tunnels_.find(tunnel);
+  if (it == tunnels_.end()) {
+    return absl::NotFoundError(absl::StrCat("no tunnel '", std::string(tunnel), "'"));
+  }
+  if (it->second.spec.type != TunnelType::kGre) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("tunnel '", std::string(tunnel), "' is ", TunnelTypeName(it->second.spec.type),
+                     "; routes lead into L3 (type gre) tunnels, L2 tunnels use xconnect"));
+  }
+  // Normalise: the address bits past the prefix length are ignored.
+  IpPrefix p = prefix;
+  const int bytes = p.addr.is_v4() ? 4 : 16;
+  for (int b = 0; b < bytes; ++b) {
+    const int keep = std::clamp(static_cast<int>(p.len) - b * 8, 0, 8);
+    p.addr.bytes[b] &= static_cast<uint8_t>(0xFF00 >> keep);
+  }
+  const std::string text = p.ToString();
+  if (routes_.contains(text)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("route ", text, " already exists (via '", routes_[text].second, "')"));
+  }
+  routes_[text] = {p, std::string(tunnel)};
+  if (absl::Status s = PublishRoutes(); !s.ok()) {
+    routes_.erase(text);
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TableWriter::DelRoute(const IpPrefix& prefix) {
+  IpPrefix p = prefix;
+  const int bytes = p.addr.is_v4() ? 4 : 16;
+  for (int b = 0; b < bytes; ++b) {
+    const int keep = std::clamp(static_cast<int>(p.len) - b * 8, 0, 8);
+    p.addr.bytes[b] &= static_cast<uint8_t>(0xFF00 >> keep);
+  }
+  if (routes_.erase(p.ToString()) == 0) {
+    return absl::NotFoundError(absl::StrCat("no route ", p.ToString()));
+  }
+  return PublishRoutes();
 }
 
 absl::Status TableWriter::DelTunnel(std::string_view name) {
@@ -269,9 +391,19 @@ absl::Status TableWriter::DelTunnel(std::string_view name) {
     tables_.SetAttachment(rec.attachment.port, rec.attachment.vlan, kNoTunnel);
     xconnects_.erase(XconnectKey(rec.attachment.port, rec.attachment.vlan));
   }
+  bool had_routes = false;
+  for (auto r = routes_.begin(); r != routes_.end();) {
+    if (r->second.second == name) {
+      r = routes_.erase(r);
+      had_routes = true;
+    } else {
+      ++r;
+    }
+  }
+  if (had_routes) (void)PublishRoutes();
   (void)tables_.DeleteDecapKey(rec.key);
   tables_.RemoveTunnel(rec.id);
-  RefUdpPort(TunnelUdpPort(rec.spec), rec.spec.type, -1);
+  if (IsUdpTunnel(rec.spec.type)) RefUdpPort(TunnelUdpPort(rec.spec), rec.spec.type, -1);
   tunnels_.erase(it);
   return absl::OkStatus();
 }

@@ -28,11 +28,13 @@ struct PortConfig {
   uint16_t mtu = 1500;
   bool tx_ip_checksum_offload = false;
   bool tx_udp_checksum_offload = false;
+  bool tx_outer_offload = false;  // outer (tunnel) checksum offloads
 };
 
 struct Neighbor {
   MacAddress mac;
   uint16_t port = 0;
+  bool learned = false;  // from ARP/ND on a routed access port, not `neigh add`
 };
 
 struct TunnelRecord {
@@ -63,10 +65,21 @@ class TableWriter {
   absl::Status SetPortMac(uint16_t p, const MacAddress& mac);
   absl::Status SetPortMtu(uint16_t p, uint16_t mtu);
   // Offloads the port enabled when it started; tunnels using it are rebuilt.
-  void SetPortOffloads(uint16_t p, bool ip_checksum, bool udp_checksum);
+  void SetPortOffloads(uint16_t p, bool ip_checksum, bool udp_checksum, bool outer);
 
   absl::Status AddNeighbor(const IpAddress& ip, const MacAddress& mac, uint16_t p);
   absl::Status DelNeighbor(const IpAddress& ip);
+  // A host a worker saw in ARP/ND on a routed access port; static entries win.
+  void LearnNeighbor(const IpAddress& ip, const MacAddress& mac, uint16_t p);
+
+  // `geneve option known <class>:<type>`: a critical option every GENEVE tunnel accepts.
+  absl::Status AddKnownGeneveOption(uint16_t option_class, uint8_t type);
+  const std::vector<uint32_t>& known_geneve_options() const { return known_options_; }
+
+  absl::Status AddRoute(const IpPrefix& prefix, std::string_view tunnel);
+  absl::Status DelRoute(const IpPrefix& prefix);
+  // Routes by prefix text, with their tunnel names.
+  const std::map<std::string, std::pair<IpPrefix, std::string>>& routes() const { return routes_; }
 
   absl::Status AddTunnel(const TunnelSpec& spec);
   absl::Status DelTunnel(std::string_view name);
@@ -89,6 +102,8 @@ class TableWriter {
   Underlay UnderlayFor(const TunnelSpec& spec, uint16_t uplink) const;
   std::optional<uint16_t> UplinkOwning(const IpAddress& local) const;
   void RefUdpPort(uint16_t port, TunnelType type, int delta);
+  absl::Status PublishRoutes();
+  void SetHost(const IpAddress& ip, const Neighbor& n);
 
   Tables& tables_;
   std::vector<PortConfig> ports_;
@@ -98,6 +113,8 @@ class TableWriter {
   absl::flat_hash_map<uint32_t, std::string> xconnects_;
   // UDP port → (tunnel type, number of tunnels using it)
   absl::flat_hash_map<uint16_t, std::pair<TunnelType, int>> udp_ports_;
+  std::vector<uint32_t> known_options_;
+  std::map<std::string, std::pair<IpPrefix, std::string>> routes_;
 };
 
 DecapKey MakeDecapKey(const TunnelSpec& spec);

@@ -33,15 +33,39 @@ absl::StatusOr<TunnelSpec> SpecFromArgs(const cli::Args& a) {
     }
     spec.vni = static_cast<uint32_t>(a.Number("vni"));
     if (a.Has("dstport")) spec.dstport = static_cast<uint16_t>(a.Number("dstport"));
-    if (a.Has("key")) return not_for("key");
-    if (a.Has("seq")) return not_for("seq");
-    if (a.Has("csum")) return not_for("csum");
+    for (const char* gre_only : {"key", "seq", "csum", "seq-check"}) {
+      if (a.Has(gre_only)) return not_for(gre_only);
+    }
   } else {
-    if (a.Has("vni")) return not_for("vni");
-    if (a.Has("dstport")) return not_for("dstport");
-    if (a.Has("udp-csum")) return not_for("udp-csum");
+    for (const char* udp_only : {"vni", "dstport", "udp-csum"}) {
+      if (a.Has(udp_only)) return not_for(udp_only);
+    }
+    if (a.Has("key")) {
+      spec.has_key = true;
+      spec.key = static_cast<uint32_t>(a.Number("key"));
+    }
+    spec.seq = a.Has("seq") && a.Word("seq") == "on";
+    spec.csum = a.Has("csum") && a.Word("csum") == "on";
+    if (a.Has("seq-check")) {
+      if (!spec.seq) {
+        return absl::InvalidArgumentError("'seq-check' needs 'seq on'");
+      }
+      spec.seq_drop = a.Word("seq-check") == "drop";
+    }
+  }
+  if (a.Has("oversize")) {
+    if (spec.type != TunnelType::kGre) return not_for("oversize");
+    spec.fragment = a.Word("oversize") == "fragment";
   }
   if (spec.type != TunnelType::kGeneve && a.Has("option")) return not_for("option");
+  for (std::string_view text : a.Words("option")) {
+    std::optional<cli::GeneveOption> o = cli::ParseGeneveOption(text);
+    if (!o) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad GENEVE option '", std::string(text), "'"));
+    }
+    spec.options.push_back(GeneveOption{o->option_class, o->type, o->data});
+  }
   if (a.Has("ttl")) {
     spec.ttl_inherit = !a.IsNumber("ttl");
     if (!spec.ttl_inherit) spec.ttl = static_cast<uint8_t>(a.Number("ttl"));
@@ -70,10 +94,13 @@ absl::Status RegisterTunnelCommands(cli::CommandEngine& engine, App& app) {
       "remote <remote:ip> [vni <vni:0..16777215>] [key <key:0..4294967295>] "
       "[dstport <dstport:1..65535>] [ttl <ttl:1..255|inherit>] [tos <tos:0..255|inherit>] "
       "[df <df:set|clear|inherit>] [udp-csum <udp-csum:on|off>] [seq <seq:on|off>] "
-      "[csum <csum:on|off>] [option <option:geneve-option>]...",
+      "[csum <csum:on|off>] [seq-check <seq-check:count|drop>] "
+      "[oversize <oversize:drop|fragment>] [option <option:geneve-option>]...",
       "Add a point-to-point tunnel. local must be an uplink's address; the remote's MAC comes "
-      "from 'neigh add'. Defaults: dstport 4789 (vxlan), ttl 64, tos 0, df set, udp-csum off "
-      "(always on over IPv6).",
+      "from 'neigh add'. vxlan/geneve need a vni; gretap carries Ethernet (xconnect), gre "
+      "carries IP (route add). Defaults: dstport 4789 (vxlan) / 6081 (geneve), ttl 64, tos 0 "
+      "(ECN always follows the inner packet, RFC 6040), df set, udp-csum off (always on over "
+      "IPv6), no key/seq/csum, seq-check count, oversize drop.",
       [&app](const cli::Args& a, std::string&) -> absl::Status {
         absl::StatusOr<TunnelSpec> spec = SpecFromArgs(a);
         if (!spec.ok()) return spec.status();

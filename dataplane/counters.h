@@ -45,6 +45,7 @@ struct PortCounters {
   Counter rx_packets, rx_bytes;
   Counter tx_packets, tx_bytes;
   Counter nd_replies;  // ARP replies and IPv6 neighbor advertisements sent
+  Counter punted;      // handed to the control thread (GENEVE control packets)
   Counter drops[kNumDropReasons];
 };
 
@@ -55,7 +56,13 @@ struct PortCounters {
   X(kNoAttachment)             \
   X(kNoNeighbor)               \
   X(kMtuExceeded)              \
-  X(kNoHeadroom)
+  X(kNoHeadroom)               \
+  X(kUnknownCriticalOption)    \
+  X(kSeqOutOfOrder)            \
+  X(kSeqDuplicate)             \
+  X(kEcnNotEct)                \
+  X(kTtlExceeded)              \
+  X(kBadGreChecksum)
 
 inline constexpr int kNumTunnelDrops = 0
 #define X(r) +1
@@ -77,6 +84,11 @@ constexpr int TunnelDropSlot(DropReason reason) {
 struct TunnelCounters {
   Counter encap_packets, encap_bytes;
   Counter decap_packets, decap_bytes;
+  Counter oam_packets;       // GENEVE O-bit packets punted
+  Counter seq_out_of_order;  // GRE sequence numbers older than the last (counted always)
+  Counter seq_duplicate;     // ... equal to the last
+  Counter icmp_errors;       // fragmentation needed / packet too big sent to the inner source
+  Counter fragments;         // inner fragments made for oversized packets
   Counter drops[kNumTunnelDrops];
 };
 

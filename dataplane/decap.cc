@@ -4,11 +4,13 @@
 
 #include <cstring>
 
+#include "dataplane/inner_ip.h"
 #include "dataplane/neighbor_reply.h"
 #include "dataplane/proto/checksum.h"
 #include "dataplane/proto/ether.h"
 #include "dataplane/proto/ip.h"
 #include "dataplane/proto/udp.h"
+#include "dataplane/route_access.h"
 #include "dataplane/tunnel_parse.h"
 
 namespace tundra {
@@ -56,6 +58,7 @@ ParseVerdict ParseIpv4(const PortView& port, rte_mbuf* m, uint16_t off, OuterIp&
   TrimTo(m, off + total);
   ip_out = {static_cast<uint16_t>(off + hlen), static_cast<uint16_t>(total - hlen), ip->protocol,
             4};
+  out.outer_ecn = ip->tos & 0x03;
   out.key.family = 4;
   std::memcpy(out.key.local, ip->dst, 4);
   out.remote_off = off + offsetof(Ipv4Hdr, src);
@@ -82,6 +85,7 @@ ParseVerdict ParseIpv6(const PortView& port, rte_mbuf* m, uint16_t off, OuterIp&
   if (ip->next_header == kIpv6FragmentHeader) return Fail(reason, DropReason::kIpFragment);
   TrimTo(m, off + kIpv6HdrLen + payload);
   ip_out = {static_cast<uint16_t>(off + kIpv6HdrLen), payload, ip->next_header, 6};
+  out.outer_ecn = ip->traffic_class() & 0x03;
   out.key.family = 6;
   std::memcpy(out.key.local, ip->dst, 16);
   out.remote_off = off + offsetof(Ipv6Hdr, src);
@@ -125,26 +129,102 @@ ParseVerdict ParseOuter(const Tables& tables, const PortView& port, rte_mbuf* m,
   }
   if (v != ParseVerdict::kLookup) return v;
 
-  if (ip.protocol != kIpProtoUdp) return Fail(reason, DropReason::kNotTunnel);
-  if (ip.l4_len < kUdpHdrLen) return Fail(reason, DropReason::kTruncated);
-  if (rte_pktmbuf_data_len(m) < ip.l4_off + kUdpHdrLen) return Fail(reason, DropReason::kTruncated);
-  const auto* udp = rte_pktmbuf_mtod_offset(m, const UdpHdr*, ip.l4_off);
-  if (udp->length.host() != ip.l4_len) return Fail(reason, DropReason::kBadUdpLength);
-  const uint8_t type = tables.udp_tunnel_type(udp->dst_port.host());
-  if (type == 0) return Fail(reason, DropReason::kUnknownPort);
-  if (!UdpChecksumOk(m, ip, *udp)) return Fail(reason, DropReason::kBadUdpChecksum);
-
-  const uint16_t tun_off = ip.l4_off + kUdpHdrLen;
-  const TunnelParse tp = ParseTunnelHeader(static_cast<TunnelType>(type), m, tun_off);
-  if (!tp.ok) return Fail(reason, tp.reason);
-  out.key.type = type;
-  out.key.vni = tp.vni;
-  out.inner_off = tp.inner_off;
-  if (rte_pktmbuf_pkt_len(m) < uint32_t{out.inner_off} + kEtherHdrLen) {
+  const size_t addr_len = ip.family == 4 ? 4 : 16;
+  if (ip.protocol == kIpProtoGre) {
+    out.tunnel = ParseGre(m, ip.l4_off, ip.l4_len);
+    if (!out.tunnel.ok) return Fail(reason, out.tunnel.reason);
+    // GRE is point-to-point: the remote is part of the key.
+    std::memcpy(out.key.remote, rte_pktmbuf_mtod_offset(m, const uint8_t*, out.remote_off),
+                addr_len);
+    if (out.tunnel.has_key) out.key.flags = kDecapKeyHasKey;
+  } else if (ip.protocol == kIpProtoUdp) {
+    if (ip.l4_len < kUdpHdrLen) return Fail(reason, DropReason::kTruncated);
+    if (rte_pktmbuf_data_len(m) < ip.l4_off + kUdpHdrLen) {
+      return Fail(reason, DropReason::kTruncated);
+    }
+    const auto* udp = rte_pktmbuf_mtod_offset(m, const UdpHdr*, ip.l4_off);
+    if (udp->length.host() != ip.l4_len) return Fail(reason, DropReason::kBadUdpLength);
+    const uint8_t type = tables.udp_tunnel_type(udp->dst_port.host());
+    if (type == 0) return Fail(reason, DropReason::kUnknownPort);
+    if (!UdpChecksumOk(m, ip, *udp)) return Fail(reason, DropReason::kBadUdpChecksum);
+    out.tunnel = ParseUdpTunnel(static_cast<TunnelType>(type), m, ip.l4_off + kUdpHdrLen);
+    if (!out.tunnel.ok) return Fail(reason, out.tunnel.reason);
+  } else {
+    return Fail(reason, DropReason::kNotTunnel);
+  }
+  out.key.type = static_cast<uint8_t>(out.tunnel.type);
+  out.key.vni = out.tunnel.vni;
+  const uint32_t min_inner = out.tunnel.l3_version != 0 ? 1 : kEtherHdrLen;
+  if (rte_pktmbuf_pkt_len(m) < uint32_t{out.tunnel.inner_off} + min_inner) {
     return Fail(reason, DropReason::kTruncated);
   }
   return ParseVerdict::kLookup;
 }
+
+namespace {
+
+// RFC 8926 §3.5: a critical option the tunnel does not understand drops the packet.
+bool CriticalOptionsUnderstood(const Tunnel& t, const rte_mbuf* m, const TunnelParse& tp) {
+  for (uint16_t o = 0; o < tp.opts_len;) {
+    const auto* opt = rte_pktmbuf_mtod_offset(m, const GeneveOptionHdr*, tp.opts_off + o);
+    if (opt->type & GeneveOptionHdr::kTypeCritical) {
+      const uint32_t oid = GeneveOptionId(opt->option_class.host(), opt->type);
+      bool known = false;
+      for (uint16_t k = 0; k < t.num_known_options && !known; ++k) {
+        known = t.known_options[k] == oid;
+      }
+      if (!known) return false;
+    }
+    o += sizeof(GeneveOptionHdr) + opt->data_len();
+  }
+  return true;
+}
+
+// RFC 2890 §2.2: a packet is in sequence when its number is newer (serial arithmetic)
+// than the last one accepted. Returns kTruncated as "in sequence", else the reason.
+DropReason CheckSequence(TunnelState& st, uint32_t seq) {
+  uint32_t last = st.rx_seq.load(std::memory_order_relaxed);
+  for (;;) {
+    if (st.rx_seq_valid.load(std::memory_order_relaxed)) {
+      const int32_t delta = static_cast<int32_t>(seq - last);
+      if (delta == 0) return DropReason::kSeqDuplicate;
+      if (delta < 0) return DropReason::kSeqOutOfOrder;
+    }
+    if (st.rx_seq.compare_exchange_weak(last, seq, std::memory_order_relaxed)) {
+      st.rx_seq_valid.store(true, std::memory_order_relaxed);
+      return DropReason::kTruncated;
+    }
+  }
+}
+
+// RFC 6040 decapsulation of the ECN field into the inner IP header at `l3`. Returns
+// false when the packet must be dropped (CE over Not-ECT).
+bool DecapsulateEcn(uint8_t outer_ecn, uint8_t* l3, uint32_t avail) {
+  if (outer_ecn == 0 || avail < kIpv4HdrLen) return true;
+  const uint8_t version = l3[0] >> 4;
+  if (version == 4) {
+    auto* ip = reinterpret_cast<Ipv4Hdr*>(l3);
+    const int ecn = DecapEcn(outer_ecn, ip->tos & kEcnMask);
+    if (ecn < 0) return false;
+    const uint8_t tos = static_cast<uint8_t>((ip->tos & ~kEcnMask) | ecn);
+    if (tos != ip->tos) {
+      const uint16_t old_word = reinterpret_cast<const uint16_t*>(ip)[0];
+      ip->tos = tos;
+      const uint16_t new_word = reinterpret_cast<const uint16_t*>(ip)[0];
+      ip->checksum = Be16::FromRaw(UpdateChecksum16(ip->checksum.raw(), old_word, new_word));
+    }
+  } else if (version == 6 && avail >= kIpv6HdrLen) {
+    auto* ip = reinterpret_cast<Ipv6Hdr*>(l3);
+    const uint8_t tc = ip->traffic_class();
+    const int ecn = DecapEcn(outer_ecn, tc & kEcnMask);
+    if (ecn < 0) return false;
+    const uint32_t new_tc = (tc & ~kEcnMask) | ecn;
+    ip->vtc_flow = Be32((ip->vtc_flow.host() & 0xF00FFFFF) | (new_tc << 20));
+  }
+  return true;
+}
+
+}  // namespace
 
 void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t n) {
   const Tables& tables = *ctx.tables;
@@ -190,18 +270,60 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
       ctx.Drop(rx_port, m, DropReason::kUnknownVni);
       continue;
     }
-    const uint8_t* src = rte_pktmbuf_mtod_offset(m, const uint8_t*, p.remote_off);
-    if (t->remote.family != p.key.family ||
-        std::memcmp(t->remote.bytes.data(), src, p.key.family == 4 ? 4 : 16) != 0) [[unlikely]] {
-      ctx.DropTunnel(rx_port, m, DropReason::kRemoteMismatch, id);
-      continue;
+    const TunnelParse& tp = p.tunnel;
+    if (IsUdpTunnel(tp.type)) {
+      const uint8_t* src = rte_pktmbuf_mtod_offset(m, const uint8_t*, p.remote_off);
+      if (t->remote.family != p.key.family ||
+          std::memcmp(t->remote.bytes.data(), src, p.key.family == 4 ? 4 : 16) != 0) [[unlikely]] {
+        ctx.DropTunnel(rx_port, m, DropReason::kRemoteMismatch, id);
+        continue;
+      }
     }
-    if (!t->attachment.valid) [[unlikely]] {
+    TunnelCounters& tc = ctx.counters->tunnels[id];
+    if (tp.type == TunnelType::kGeneve) [[unlikely]] {
+      if (tp.oam) {
+        tc.oam_packets.Inc();
+        ctx.Punt(rx_port, m);
+        continue;
+      }
+      if (!CriticalOptionsUnderstood(*t, m, tp)) {
+        ctx.DropTunnel(rx_port, m, DropReason::kUnknownCriticalOption, id);
+        continue;
+      }
+    }
+    if (tp.has_seq && (t->flags & kTunnelGreSequence)) [[unlikely]] {
+      const DropReason r = CheckSequence(tables.tunnel_state(id), tp.seq);
+      if (r != DropReason::kTruncated) {
+        (r == DropReason::kSeqDuplicate ? tc.seq_duplicate : tc.seq_out_of_order).Inc();
+        if (t->flags & kTunnelSeqDrop) {
+          ctx.DropTunnel(rx_port, m, r, id);
+          continue;
+        }
+      }
+    }
+    const bool l3 = tp.l3_version != 0;
+    if (!l3 && !t->attachment.valid) [[unlikely]] {
       ctx.DropTunnel(rx_port, m, DropReason::kNoAttachment, id);
       continue;
     }
-    rte_pktmbuf_adj(m, p.inner_off);
+    rte_pktmbuf_adj(m, tp.inner_off);
     const uint32_t inner_len = rte_pktmbuf_pkt_len(m);
+    if (p.outer_ecn != 0) [[unlikely]] {
+      uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+      const uint32_t avail = rte_pktmbuf_data_len(m);
+      const uint16_t ip_off = l3 ? 0 : InnerIpOffset(frame, avail);
+      if ((l3 || ip_off != 0) && !DecapsulateEcn(p.outer_ecn, frame + ip_off, avail - ip_off)) {
+        ctx.DropTunnel(rx_port, m, DropReason::kEcnNotEct, id);
+        continue;
+      }
+    }
+    if (l3) {
+      if (DeliverRouted(ctx, rx_port, m, id)) {
+        tc.decap_packets.Inc();
+        tc.decap_bytes.Add(inner_len);
+      }
+      continue;
+    }
     if (t->attachment.vlan != kVlanUntagged) {
       auto* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kVlanHdrLen));
       if (h == nullptr) [[unlikely]] {
@@ -214,7 +336,6 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
       tag->tci = Be16(t->attachment.vlan);
     }
     m->ol_flags = 0;
-    TunnelCounters& tc = ctx.counters->tunnels[id];
     tc.decap_packets.Inc();
     tc.decap_bytes.Add(inner_len);
     ctx.Emit(t->attachment.port, m);

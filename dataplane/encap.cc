@@ -7,44 +7,26 @@
 #include <cstring>
 
 #include "dataplane/flow_hash.h"
+#include "dataplane/inner_ip.h"
 #include "dataplane/proto/checksum.h"
 #include "dataplane/proto/ether.h"
+#include "dataplane/proto/gre.h"
 #include "dataplane/proto/ip.h"
 #include "dataplane/proto/udp.h"
+#include "dataplane/route_access.h"
 #include "dataplane/tx_checksum.h"
 
 namespace tundra {
 
 namespace {
 
-// The inner IP's TOS/traffic class, TTL/hop limit and DF, for the `inherit` options.
-struct InnerIpFields {
-  bool is_ip = false;
-  bool df = false;
-  uint8_t tos = 0;
-  uint8_t ttl = 64;
-};
-
-InnerIpFields ReadInnerIp(const uint8_t* frame, uint32_t len) {
-  InnerIpFields f;
-  const Be16 type = reinterpret_cast<const EtherHdr*>(frame)->ether_type;
-  if (type == kEtherTypeIpv4 && len >= kEtherHdrLen + kIpv4HdrLen) {
-    const auto* ip = reinterpret_cast<const Ipv4Hdr*>(frame + kEtherHdrLen);
-    f = {true, ip->dont_fragment(), ip->tos, ip->ttl};
-  } else if (type == kEtherTypeIpv6 && len >= kEtherHdrLen + kIpv6HdrLen) {
-    const auto* ip = reinterpret_cast<const Ipv6Hdr*>(frame + kEtherHdrLen);
-    f = {true, false, ip->traffic_class(), ip->hop_limit};
-  }
-  return f;
-}
-
 // Applies ttl/tos/df inherit to the outer header just copied from the template.
-void ApplyInherit(const Tunnel& t, const InnerIpFields& inner, uint8_t* l3) {
-  if (!inner.is_ip) return;
+void ApplyInherit(const Tunnel& t, const InnerIp& inner, uint8_t* l3) {
+  if (inner.version == 0) return;
   if (t.underlay == 4) {
     auto* ip = reinterpret_cast<Ipv4Hdr*>(l3);
     if (t.flags & kTunnelTtlInherit) ip->ttl = inner.ttl;
-    if (t.flags & kTunnelTosInherit) ip->tos = inner.tos;
+    if (t.flags & kTunnelTosInherit) ip->tos = (inner.tos & ~kEcnMask) | (ip->tos & kEcnMask);
     if (t.flags & kTunnelDfInherit) {
       ip->fragment_offset = Be16(inner.df ? Ipv4Hdr::kDontFragment : 0);
     }
@@ -52,7 +34,8 @@ void ApplyInherit(const Tunnel& t, const InnerIpFields& inner, uint8_t* l3) {
     auto* ip = reinterpret_cast<Ipv6Hdr*>(l3);
     if (t.flags & kTunnelTtlInherit) ip->hop_limit = inner.ttl;
     if (t.flags & kTunnelTosInherit) {
-      ip->vtc_flow = Be32((ip->vtc_flow.host() & 0xF00FFFFF) | (uint32_t{inner.tos} << 20));
+      const uint32_t tc = (inner.tos & ~kEcnMask) | (ip->traffic_class() & kEcnMask);
+      ip->vtc_flow = Be32((ip->vtc_flow.host() & 0xF00FFFFF) | (tc << 20));
     }
   }
 }
@@ -64,52 +47,136 @@ void StripVlan(rte_mbuf* m) {
   rte_pktmbuf_adj(m, kVlanHdrLen);
 }
 
+void FinishGre(const Tunnel& t, TunnelState& state, rte_mbuf* m, uint8_t* h, const InnerIp& inner) {
+  if (t.flags & kTunnelL3) {
+    reinterpret_cast<GreHdr*>(h + t.tun_off)->protocol =
+        inner.version == 6 ? kEtherTypeIpv6 : kEtherTypeIpv4;
+  }
+  if (t.flags & kTunnelGreSequence) {
+    const Be32 seq(state.tx_seq.fetch_add(1, std::memory_order_relaxed));
+    std::memcpy(h + t.gre_seq_off, &seq, 4);
+  }
+  if (t.flags & kTunnelGreChecksum) {
+    // RFC 2784 §2.5: over the GRE header and payload, with the checksum field zero.
+    const uint32_t len = rte_pktmbuf_pkt_len(m) - t.tun_off;
+    uint16_t sum = 0;
+    rte_raw_cksum_mbuf(m, t.tun_off, len, &sum);
+    const uint16_t ck = static_cast<uint16_t>(~sum);
+    std::memcpy(h + t.gre_csum_off, &ck, 2);
+  }
+}
+
 }  // namespace
 
-bool EncapOne(const Tunnel& t, rte_mbuf* m) {
+void CompleteInnerChecksum(rte_mbuf* m, uint16_t l3_off) {
+  uint8_t* l3 = rte_pktmbuf_mtod_offset(m, uint8_t*, l3_off);
+  const uint32_t avail = rte_pktmbuf_data_len(m) - l3_off;
+  if (avail < kIpv4HdrLen) return;
+  uint8_t proto;
+  uint16_t l4_off;
+  if ((l3[0] >> 4) == 4) {
+    const auto* ip = reinterpret_cast<const Ipv4Hdr*>(l3);
+    if (ip->is_fragment()) return;
+    proto = ip->protocol;
+    l4_off = l3_off + ip->header_len();
+  } else if ((l3[0] >> 4) == 6 && avail >= kIpv6HdrLen) {
+    proto = reinterpret_cast<const Ipv6Hdr*>(l3)->next_header;
+    l4_off = l3_off + kIpv6HdrLen;
+  } else {
+    return;
+  }
+  const uint16_t field = proto == kIpProtoTcp ? 16 : proto == kIpProtoUdp ? 6 : 0;
+  if (field == 0 || rte_pktmbuf_data_len(m) < l4_off + field + 2u) return;
+  uint8_t* ck = rte_pktmbuf_mtod_offset(m, uint8_t*, l4_off + field);
+  ck[0] = ck[1] = 0;
+  const uint16_t sum =
+      (l3[0] >> 4) == 4
+          ? rte_ipv4_udptcp_cksum_mbuf(m, reinterpret_cast<const rte_ipv4_hdr*>(l3), l4_off)
+          : rte_ipv6_udptcp_cksum_mbuf(m, reinterpret_cast<const rte_ipv6_hdr*>(l3), l4_off);
+  std::memcpy(ck, &sum, 2);
+  m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
+}
+
+// Makes room for `len` header bytes in front of `m`: in its headroom, or else in a new
+// head segment (GENEVE with many options outgrows the 128-byte headroom).
+rte_mbuf* PrependHeader(rte_mbuf* m, uint16_t len) {
+  if (rte_pktmbuf_headroom(m) >= len) {
+    rte_pktmbuf_prepend(m, len);
+    return m;
+  }
+  rte_mbuf* head = rte_pktmbuf_alloc(m->pool);
+  if (head == nullptr) return nullptr;
+  if (rte_pktmbuf_append(head, len) == nullptr || rte_pktmbuf_chain(head, m) != 0) {
+    rte_pktmbuf_free(head);
+    return nullptr;
+  }
+  head->ol_flags = m->ol_flags;
+  head->port = m->port;
+  return head;
+}
+
+rte_mbuf* EncapOne(const Tunnel& t, TunnelState& state, rte_mbuf* m) {
   const uint32_t inner_len = rte_pktmbuf_pkt_len(m);
   const uint8_t* inner = rte_pktmbuf_mtod(m, const uint8_t*);
-  const uint16_t sport = SourcePortFromHash(InnerFlowHash(m, inner, rte_pktmbuf_data_len(m)));
-  InnerIpFields inner_ip;
-  if (t.flags & kTunnelInheritMask) [[unlikely]] {
-    inner_ip = ReadInnerIp(inner, rte_pktmbuf_data_len(m));
+  const uint32_t avail = rte_pktmbuf_data_len(m);
+  const uint16_t ip_off = (t.flags & kTunnelL3) ? 0 : InnerIpOffset(inner, avail);
+  const InnerIp inner_ip = (ip_off != 0 || (t.flags & kTunnelL3))
+                               ? ReadInnerIpAt(inner + ip_off, avail - ip_off)
+                               : InnerIp{};
+  if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_NONE &&
+      inner_ip.version != 0) [[unlikely]] {
+    CompleteInnerChecksum(m, ip_off);
   }
+  const bool udp = IsUdpTunnel(t.type);
+  const uint16_t sport = udp ? SourcePortFromHash(InnerFlowHash(m, inner, avail)) : 0;
 
-  uint8_t* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, t.hdr_len));
-  if (h == nullptr) [[unlikely]]
-    return false;
+  m = PrependHeader(m, t.hdr_len);
+  if (m == nullptr) [[unlikely]]
+    return nullptr;
+  uint8_t* h = rte_pktmbuf_mtod(m, uint8_t*);
   rte_memcpy(h, t.hdr.data(), t.hdr_len);
 
   uint8_t* l3 = h + kEtherHdrLen;
   const uint16_t l3_total = static_cast<uint16_t>(inner_len + t.hdr_len - kEtherHdrLen);
-  auto* udp = reinterpret_cast<UdpHdr*>(l3 + t.l3_len);
-  udp->src_port = Be16(sport);
-  udp->length = Be16(static_cast<uint16_t>(l3_total - t.l3_len));
-  if (t.flags & kTunnelInheritMask) [[unlikely]]
-    ApplyInherit(t, inner_ip, l3);
-
-  m->ol_flags = 0;
-  m->l2_len = kEtherHdrLen;
-  m->l3_len = t.l3_len;
+  // RFC 6040 normal mode: the outer ECN field is a copy of the inner one.
+  const uint8_t ecn = inner_ip.tos & kEcnMask;
   if (t.underlay == 4) {
     auto* ip = reinterpret_cast<Ipv4Hdr*>(l3);
     ip->total_length = Be16(l3_total);
-    if (t.flags & kTunnelInheritMask) [[unlikely]] {
-      ip->checksum = Be16(0);
+    ip->tos |= ecn;
+    if (t.flags & kTunnelPerPacketIpMask) [[unlikely]] {
+      ApplyInherit(t, inner_ip, l3);
       ip->checksum = Be16::FromRaw(~FoldChecksum(RawSum(ip, kIpv4HdrLen)));
     } else {
-      ip->checksum = Be16::FromRaw(~FoldChecksum(t.ip_sum + ip->total_length.raw()));
+      ip->checksum = Be16::FromRaw(
+          ~FoldChecksum(t.ip_sum + ip->total_length.raw() + Be16(uint16_t{ecn}).raw()));
     }
   } else {
-    reinterpret_cast<Ipv6Hdr*>(l3)->payload_len =
-        Be16(static_cast<uint16_t>(l3_total - kIpv6HdrLen));
+    auto* ip = reinterpret_cast<Ipv6Hdr*>(l3);
+    ip->payload_len = Be16(static_cast<uint16_t>(l3_total - kIpv6HdrLen));
+    if (ecn != 0) ip->vtc_flow = Be32(ip->vtc_flow.host() | (uint32_t{ecn} << 20));
+    if (t.flags & kTunnelPerPacketIpMask) [[unlikely]]
+      ApplyInherit(t, inner_ip, l3);
   }
-  FinishOuterChecksums(t, m, l3, udp);
-  return true;
+  UdpHdr* udp_hdr = nullptr;
+  if (udp) {
+    udp_hdr = reinterpret_cast<UdpHdr*>(l3 + t.l3_len);
+    udp_hdr->src_port = Be16(sport);
+    udp_hdr->length = Be16(static_cast<uint16_t>(l3_total - t.l3_len));
+  } else {
+    FinishGre(t, state, m, h, inner_ip);
+  }
+  FinishOuterChecksums(t, m, l3, udp_hdr, inner_ip.version);
+  return m;
 }
 
 void EncapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t n) {
   const Tables& tables = *ctx.tables;
+  const PortView* view = tables.port(rx_port);
+  if (view->routed) {
+    RouteBurst(ctx, *view, rx_port, pkts, n);
+    return;
+  }
   for (uint16_t i = 0; i < kPrefetchOffset && i < n; ++i) {
     rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
   }
@@ -147,14 +214,16 @@ void EncapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
     }
     if (vlan != kVlanUntagged) StripVlan(m);
     const uint32_t inner_len = rte_pktmbuf_pkt_len(m);
-    if (inner_len + t->hdr_len - kEtherHdrLen > t->max_l3_len) [[unlikely]] {
+    if (!FitsMtu(*t, inner_len)) [[unlikely]] {
       ctx.DropTunnel(rx_port, m, DropReason::kMtuExceeded, id);
       continue;
     }
-    if (!EncapOne(*t, m)) [[unlikely]] {
+    rte_mbuf* out = EncapOne(*t, tables.tunnel_state(id), m);
+    if (out == nullptr) [[unlikely]] {
       ctx.DropTunnel(rx_port, m, DropReason::kNoHeadroom, id);
       continue;
     }
+    m = out;
     TunnelCounters& tc = ctx.counters->tunnels[id];
     tc.encap_packets.Inc();
     tc.encap_bytes.Add(inner_len);

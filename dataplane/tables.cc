@@ -30,8 +30,15 @@ absl::StatusOr<std::unique_ptr<Tables>> Tables::Create(const Config& config) {
   return t;
 }
 
+RouteTable::~RouteTable() {
+  if (v4 != nullptr) rte_lpm_free(v4);
+  if (v6 != nullptr) rte_lpm6_free(v6);
+}
+
 absl::Status Tables::Init() {
   const int instance = instance_counter.fetch_add(1);
+  instance_ = instance;
+  states_ = std::make_unique<TunnelState[]>(config_.max_tunnels + 1);
   // Id 0 is kNoTunnel, so the arrays have one slot more than there are tunnels.
   const uint32_t slots = config_.max_tunnels + 1;
   ports_ = std::make_unique<std::atomic<const PortView*>[]>(RTE_MAX_ETHPORTS);
@@ -87,6 +94,20 @@ absl::Status Tables::Init() {
   if (rte_hash_rcu_qsbr_add(decap_, &rcu) != 0) {
     return absl::InternalError("rte_hash_rcu_qsbr_add failed");
   }
+
+  const std::string hosts_name = absl::StrCat("tundra_hosts", instance);
+  rte_hash_parameters hh = hp;
+  hh.name = hosts_name.c_str();
+  hh.entries = kMaxHosts;
+  hh.key_len = sizeof(HostKey);
+  hosts_ = rte_hash_create(&hh);
+  if (hosts_ == nullptr) return absl::ResourceExhaustedError("cannot create the host table");
+  rte_hash_rcu_config rcu_hosts = {};
+  rcu_hosts.v = qsbr_;
+  rcu_hosts.mode = RTE_HASH_QSBR_MODE_DQ;
+  if (rte_hash_rcu_qsbr_add(hosts_, &rcu_hosts) != 0) {
+    return absl::InternalError("rte_hash_rcu_qsbr_add (hosts) failed");
+  }
   return absl::OkStatus();
 }
 
@@ -96,6 +117,8 @@ Tables::~Tables() {
     rte_rcu_qsbr_dq_delete(dq_);
   }
   if (decap_ != nullptr) rte_hash_free(decap_);
+  if (hosts_ != nullptr) rte_hash_free(hosts_);
+  delete routes_.load();
   if (tunnels_ != nullptr) {
     for (uint32_t id = 0; id <= config_.max_tunnels; ++id) delete tunnels_[id].load();
   }
@@ -180,6 +203,74 @@ void Tables::SetAttachment(uint16_t port, uint16_t vlan, uint32_t id) {
 
 void Tables::SetUdpTunnelType(uint16_t dst_port, uint8_t type) {
   udp_types_[dst_port].store(type, std::memory_order_release);
+}
+
+void Tables::ResetTunnelState(uint32_t id) {
+  TunnelState& st = states_[id];
+  st.tx_seq.store(0, std::memory_order_relaxed);
+  st.rx_seq.store(0, std::memory_order_relaxed);
+  st.rx_seq_valid.store(false, std::memory_order_relaxed);
+}
+
+namespace {
+HostKey MakeHostKey(uint8_t family, const uint8_t* ip) {
+  HostKey k;
+  k.family = family;
+  std::memcpy(k.ip, ip, family == 4 ? 4 : 16);
+  return k;
+}
+}  // namespace
+
+uint64_t Tables::LookupHost(uint8_t family, const uint8_t* ip) const {
+  const HostKey k = MakeHostKey(family, ip);
+  void* data = nullptr;
+  if (rte_hash_lookup_data(hosts_, &k, &data) < 0) return 0;
+  return reinterpret_cast<uintptr_t>(data);
+}
+
+absl::Status Tables::SetHost(uint8_t family, const uint8_t* ip, uint64_t packed) {
+  const HostKey k = MakeHostKey(family, ip);
+  if (rte_hash_add_key_data(hosts_, &k, reinterpret_cast<void*>(uintptr_t{packed})) != 0) {
+    return absl::ResourceExhaustedError("host table is full");
+  }
+  return absl::OkStatus();
+}
+
+void Tables::DeleteHost(uint8_t family, const uint8_t* ip) {
+  const HostKey k = MakeHostKey(family, ip);
+  rte_hash_del_key(hosts_, &k);
+}
+
+absl::Status Tables::PublishRoutes(const std::vector<std::pair<IpPrefix, uint32_t>>& routes) {
+  auto table = std::make_unique<RouteTable>();
+  const int gen = route_generation_++;
+  const std::string v4_name = absl::StrCat("tundra_r4_", instance_, "_", gen);
+  const std::string v6_name = absl::StrCat("tundra_r6_", instance_, "_", gen);
+  rte_lpm_config c4 = {};
+  c4.max_rules = kMaxRoutes;
+  c4.number_tbl8s = 256;
+  table->v4 = rte_lpm_create(v4_name.c_str(), config_.socket, &c4);
+  rte_lpm6_config c6 = {};
+  c6.max_rules = kMaxRoutes;
+  c6.number_tbl8s = 1 << 12;
+  table->v6 = rte_lpm6_create(v6_name.c_str(), config_.socket, &c6);
+  if (table->v4 == nullptr || table->v6 == nullptr) {
+    return absl::ResourceExhaustedError("cannot allocate a route table");
+  }
+  for (const auto& [prefix, id] : routes) {
+    int rc;
+    if (prefix.addr.is_v4()) {
+      uint32_t a;
+      std::memcpy(&a, prefix.addr.bytes.data(), 4);
+      rc = rte_lpm_add(table->v4, rte_be_to_cpu_32(a), prefix.len, id);
+    } else {
+      rc = rte_lpm6_add(table->v6, prefix.addr.bytes.data(), prefix.len, id);
+    }
+    if (rc != 0) return absl::ResourceExhaustedError("route table is full");
+  }
+  const RouteTable* old = routes_.exchange(table.release(), std::memory_order_acq_rel);
+  if (old != nullptr) Retire(const_cast<RouteTable*>(old), &Delete<RouteTable>, kNoTunnel);
+  return absl::OkStatus();
 }
 
 void Tables::Reclaim() { rte_rcu_qsbr_dq_reclaim(dq_, UINT32_MAX, nullptr, nullptr, nullptr); }

@@ -18,11 +18,20 @@
 //    different tunnel that reused it within the same grace period.
 // 5. Small scalars (the attachment table, the UDP-port table) are single atomic words:
 //    a reader sees the old value or the new one.
-// 6. The decap hash is rte_hash with lock-free readers (RW_CONCURRENCY_LF) and its own
-//    QSBR defer queue for deleted key slots.
+// 6. The decap hash and the host-neighbor hash are rte_hash with lock-free readers
+//    (RW_CONCURRENCY_LF) and their own QSBR defer queues for deleted key slots. A
+//    neighbor's value (MAC and port) is packed into the hash's 64-bit data word, so an
+//    update is one atomic store.
+// 7. Routes are an immutable RouteTable (an rte_lpm and an rte_lpm6) rebuilt by the
+//    control thread on each change and published like a tunnel entry.
+// 8. TunnelState is the one piece of per-tunnel state workers write: GRE sequence
+//    numbers, updated with atomic read-modify-write because several workers may send
+//    or receive on one tunnel.
 #pragma once
 
 #include <rte_hash.h>
+#include <rte_lpm.h>
+#include <rte_lpm6.h>
 #include <rte_rcu_qsbr.h>
 
 #include <atomic>
@@ -49,7 +58,42 @@ struct alignas(RTE_CACHE_LINE_SIZE) PortView {
   // Tx checksum offloads the port advertises (and that were enabled at configure time).
   bool tx_ipv4_cksum = false;
   bool tx_udp_cksum = false;
+  // An access port with an address routes IP into L3 (gre) tunnels and answers ARP/ND
+  // for that address; one without bridges frames into its xconnects.
+  bool routed = false;
 };
+
+// Mutable per-tunnel state, shared by workers (see rule 8).
+struct alignas(RTE_CACHE_LINE_SIZE) TunnelState {
+  std::atomic<uint32_t> tx_seq{0};
+  std::atomic<uint32_t> rx_seq{0};
+  std::atomic<bool> rx_seq_valid{false};
+};
+
+// The routes of routed access ports: destination prefix → gre tunnel id.
+struct RouteTable {
+  rte_lpm* v4 = nullptr;
+  rte_lpm6* v6 = nullptr;
+  ~RouteTable();
+};
+
+// A host on a routed access port, as packed into the neighbor hash's data word.
+inline uint64_t PackHost(const uint8_t mac[6], uint16_t port) {
+  uint64_t v = port;
+  for (int i = 0; i < 6; ++i) v |= uint64_t{mac[i]} << (16 + 8 * i);
+  return v;
+}
+inline uint16_t HostPort(uint64_t v) { return static_cast<uint16_t>(v); }
+inline void HostMac(uint64_t v, uint8_t mac[6]) {
+  for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(v >> (16 + 8 * i));
+}
+
+struct HostKey {
+  uint8_t family = 0;
+  uint8_t pad[3] = {};
+  uint8_t ip[16] = {};
+};
+static_assert(sizeof(HostKey) == 20);
 
 // The decap lookup key. `remote` is zero for protocols that are not point-to-point
 // (VXLAN, GENEVE: the remote is checked after the lookup, to tell a wrong VNI apart
@@ -57,13 +101,16 @@ struct alignas(RTE_CACHE_LINE_SIZE) PortView {
 struct DecapKey {
   uint8_t type = 0;    // TunnelType
   uint8_t family = 0;  // 4 or 6
-  uint16_t zero = 0;
-  uint32_t vni = 0;  // VNI or GRE key
+  uint16_t flags = 0;  // kDecapKeyHasKey: a GRE key is present
+  uint32_t vni = 0;    // VNI or GRE key
   uint8_t local[16] = {};
   uint8_t remote[16] = {};
 };
 static_assert(sizeof(DecapKey) == 40);
 
+inline constexpr uint16_t kDecapKeyHasKey = 1;
+inline constexpr uint32_t kMaxHosts = 65536;
+inline constexpr uint32_t kMaxRoutes = 65536;
 inline constexpr uint32_t kNoTunnel = 0;  // tunnel ids start at 1
 inline constexpr uint16_t kVlanUntagged = 0;
 inline constexpr uint16_t kVlanSlots = 4096;
@@ -93,6 +140,10 @@ class Tables {
   }
   // ids[i] = tunnel id for keys[i], or kNoTunnel. n ≤ RTE_HASH_LOOKUP_BULK_MAX.
   void LookupDecap(const DecapKey** keys, uint32_t n, uint32_t* ids) const;
+  TunnelState& tunnel_state(uint32_t id) const { return states_[id]; }
+  // The host `ip` (4 or 16 bytes) on a routed access port: PackHost() value, or 0.
+  uint64_t LookupHost(uint8_t family, const uint8_t* ip) const;
+  const RouteTable* routes() const { return routes_.load(std::memory_order_acquire); }
 
   rte_rcu_qsbr* qsbr() const { return qsbr_; }
   uint32_t max_tunnels() const { return config_.max_tunnels; }
@@ -109,6 +160,12 @@ class Tables {
   absl::Status DeleteDecapKey(const DecapKey& key);
   void SetAttachment(uint16_t port, uint16_t vlan, uint32_t id);
   void SetUdpTunnelType(uint16_t dst_port, uint8_t type);
+  // Resets a tunnel id's shared state before the tunnel is first published.
+  void ResetTunnelState(uint32_t id);
+  absl::Status SetHost(uint8_t family, const uint8_t* ip, uint64_t packed);
+  void DeleteHost(uint8_t family, const uint8_t* ip);
+  // Builds and publishes a route table from (prefix, tunnel id) pairs.
+  absl::Status PublishRoutes(const std::vector<std::pair<IpPrefix, uint32_t>>& routes);
   // Frees retired entries whose grace period has ended. Cheap; call it often.
   void Reclaim();
   // Blocks until every retired entry is freed (workers must be running or offline).
@@ -133,6 +190,11 @@ class Tables {
   rte_rcu_qsbr* qsbr_ = nullptr;
   rte_rcu_qsbr_dq* dq_ = nullptr;
   rte_hash* decap_ = nullptr;
+  rte_hash* hosts_ = nullptr;
+  std::atomic<const RouteTable*> routes_{nullptr};
+  std::unique_ptr<TunnelState[]> states_;
+  int instance_ = 0;
+  int route_generation_ = 0;
   std::unique_ptr<std::atomic<const PortView*>[]> ports_;
   std::unique_ptr<std::atomic<const Tunnel*>[]> tunnels_;
   std::unique_ptr<std::atomic<uint32_t>[]> attachments_;

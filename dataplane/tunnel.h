@@ -18,12 +18,19 @@ enum class TunnelType : uint8_t { kVxlan = 1, kGeneve = 2, kGre = 3, kGretap = 4
 
 const char* TunnelTypeName(TunnelType type);
 
+inline bool IsUdpTunnel(TunnelType t) {
+  return t == TunnelType::kVxlan || t == TunnelType::kGeneve;
+}
+inline bool IsGreTunnel(TunnelType t) { return t == TunnelType::kGre || t == TunnelType::kGretap; }
+
 // Room for Ethernet + IPv6 + UDP + GENEVE with its 252 bytes of options (RFC 8926).
 inline constexpr uint16_t kMaxTemplateLen = 336;
+// Critical GENEVE options a tunnel understands: its own plus the global known list.
+inline constexpr uint16_t kMaxKnownOptions = 32;
 
 // Per-packet work the template cannot precompute. Tested as one word on the hot path,
 // so a tunnel with none of these takes the straight-line fast path.
-enum TunnelFlag : uint16_t {
+enum TunnelFlag : uint32_t {
   kTunnelTtlInherit = 1 << 0,
   kTunnelTosInherit = 1 << 1,
   kTunnelDfInherit = 1 << 2,
@@ -32,8 +39,15 @@ enum TunnelFlag : uint16_t {
   // software does, with identical bytes on the wire.
   kTunnelTxIpChecksumOffload = 1 << 4,
   kTunnelTxUdpChecksumOffload = 1 << 5,
+  // The port offloads tunnel packets as such (RTE_MBUF_F_TX_TUNNEL_*, outer_l2/l3_len).
+  kTunnelTxOuterOffload = 1 << 6,
+  kTunnelL3 = 1 << 7,           // gre: payload is the inner IP packet, no Ethernet
+  kTunnelGreChecksum = 1 << 8,  // GRE C bit
+  kTunnelGreSequence = 1 << 9,  // GRE S bit
+  kTunnelSeqDrop = 1 << 10,     // drop out-of-order/duplicate sequence numbers
+  kTunnelFragment = 1 << 11,    // fragment oversized inner IPv4 (L3, no DF)
 };
-inline constexpr uint16_t kTunnelInheritMask =
+inline constexpr uint32_t kTunnelPerPacketIpMask =
     kTunnelTtlInherit | kTunnelTosInherit | kTunnelDfInherit;
 
 // Where a decapsulated frame goes: an access port and optional VLAN.
@@ -46,18 +60,24 @@ struct Attachment {
 struct alignas(RTE_CACHE_LINE_SIZE) Tunnel {
   uint32_t id = 0;
   TunnelType type = TunnelType::kVxlan;
-  uint8_t underlay = 4;      // outer IP version: 4 or 6
-  uint16_t flags = 0;        // TunnelFlag
-  bool resolved = false;     // template has the next hop's MAC; else encap drops
-  uint16_t egress_port = 0;  // the uplink
-  uint16_t hdr_len = 0;      // template bytes: Ethernet .. end of tunnel header
-  uint16_t l3_len = 0;       // outer IP header bytes (20 or 40)
-  uint16_t max_l3_len = 0;   // uplink MTU: largest outer IP packet we may send
+  uint8_t underlay = 4;       // outer IP version: 4 or 6
+  bool resolved = false;      // template has the next hop's MAC; else encap drops
+  uint32_t flags = 0;         // TunnelFlag
+  uint16_t egress_port = 0;   // the uplink
+  uint16_t hdr_len = 0;       // template bytes: Ethernet .. end of tunnel header
+  uint16_t l3_len = 0;        // outer IP header bytes (20 or 40)
+  uint16_t tun_off = 0;       // offset of the GENEVE/VXLAN/GRE header in the template
+  uint16_t max_l3_len = 0;    // uplink MTU: largest outer IP packet we may send
+  uint16_t gre_csum_off = 0;  // offsets in the template of GRE's optional words (0: none)
+  uint16_t gre_seq_off = 0;
+  uint8_t tos = 0;  // configured TOS: DSCP used, ECN taken from the inner
   // IPv4: the one's-complement sum of the template's IP header with total_length and
   // checksum zero; per packet only the length is added (RFC 1624 style).
   uint32_t ip_sum = 0;
-  Attachment attachment;  // decap target
+  Attachment attachment;  // decap target (L2 tunnels)
   IpAddress remote;       // checked against the outer source on decap
+  uint16_t num_known_options = 0;
+  uint32_t known_options[kMaxKnownOptions] = {};  // GeneveOptionId of understood options
   alignas(16) std::array<uint8_t, kMaxTemplateLen> hdr{};
 };
 

@@ -10,10 +10,14 @@
 
 namespace tundra {
 
-Worker::Worker(uint32_t index, const Tables* tables, WorkerCounters* counters,
+Worker::Worker(uint32_t index, const WorkerContext& shared, WorkerCounters* counters,
                std::vector<RxQueue> rx_queues)
     : index_(index), rx_queues_(std::move(rx_queues)) {
-  ctx_.tables = tables;
+  ctx_.tables = shared.tables;
+  ctx_.punt_ring = shared.punt_ring;
+  ctx_.learn_ring = shared.learn_ring;
+  ctx_.direct_pool = shared.direct_pool;
+  ctx_.indirect_pool = shared.indirect_pool;
   ctx_.counters = counters;
   ctx_.tx_queue = static_cast<uint16_t>(index);
 }

@@ -21,8 +21,9 @@ struct RxQueue {
 
 class Worker {
  public:
-  // `index` is both the tx queue used on every port and the RCU thread id.
-  Worker(uint32_t index, const Tables* tables, WorkerCounters* counters,
+  // `index` is both the tx queue used on every port and the RCU thread id. `shared`
+  // supplies the tables, rings and pools; `counters` are this worker's own.
+  Worker(uint32_t index, const WorkerContext& shared, WorkerCounters* counters,
          std::vector<RxQueue> rx_queues);
 
   // rte_eal_remote_launch entry point; `arg` is the Worker.

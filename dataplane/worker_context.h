@@ -5,6 +5,7 @@
 #include <rte_branch_prediction.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include <cstdint>
 
@@ -17,6 +18,18 @@ namespace tundra {
 inline constexpr uint16_t kBurstSize = 32;
 // Packets ahead of the one being processed whose first cache line is prefetched.
 inline constexpr uint16_t kPrefetchOffset = 3;
+
+// What a worker tells the control thread it learned: a host's IP and MAC seen in an
+// ARP or neighbor discovery packet on a routed access port.
+struct LearnEvent {
+  uint8_t family;
+  uint8_t mac[6];
+  uint8_t pad;
+  uint16_t port;
+  uint16_t pad2;
+  uint8_t ip[16];
+};
+static_assert(sizeof(LearnEvent) % 4 == 0);
 
 struct TxBuffer {
   uint16_t count = 0;
@@ -32,11 +45,20 @@ struct WorkerContext {
   TxBuffer tx[RTE_MAX_ETHPORTS];
   uint16_t drop_count = 0;
   rte_mbuf* drops[kBurstSize];
+  // To the control thread: GENEVE control (O bit) packets, and learned hosts.
+  rte_ring* punt_ring = nullptr;   // mbufs
+  rte_ring* learn_ring = nullptr;  // LearnEvent elements
+  // For fragments and ICMP errors: mbufs with data, and data-less ones that point into
+  // the original packet (DPDK's ip_frag library needs both).
+  rte_mempool* direct_pool = nullptr;
+  rte_mempool* indirect_pool = nullptr;
 
-  // Queues `m` for transmission on `port`. Within one rx burst each packet is queued at
-  // most once, so a buffer never holds more than kBurstSize packets.
+  // Queues `m` for transmission on `port`; a full buffer is sent at once (fragmenting
+  // can turn one received packet into several).
   void Emit(uint16_t port, rte_mbuf* m) {
     TxBuffer& b = tx[port];
+    if (b.count == kBurstSize) [[unlikely]]
+      FlushPort(port);
     b.pkts[b.count++] = m;
     b.bytes += m->pkt_len;
     tx_pending |= uint64_t{1} << port;
@@ -45,7 +67,38 @@ struct WorkerContext {
   // Counts a drop against the port it arrived on; the mbuf is freed in bulk later.
   void Drop(uint16_t rx_port, rte_mbuf* m, DropReason reason) {
     counters->ports[rx_port].drops[static_cast<int>(reason)].Inc();
+    if (drop_count == kBurstSize) [[unlikely]] {
+      rte_pktmbuf_free_bulk(drops, drop_count);
+      drop_count = 0;
+    }
     drops[drop_count++] = m;
+  }
+
+  // Hands `m` to the control thread (counted as punted, not dropped).
+  void Punt(uint16_t rx_port, rte_mbuf* m) {
+    counters->ports[rx_port].punted.Inc();
+    if (punt_ring == nullptr || rte_ring_mp_enqueue(punt_ring, m) != 0) rte_pktmbuf_free(m);
+  }
+
+  void Learn(const LearnEvent& e) {
+    if (learn_ring != nullptr)
+      rte_ring_mp_enqueue_elem(learn_ring, const_cast<LearnEvent*>(&e), sizeof(e));
+  }
+
+  void FlushPort(uint16_t port) {
+    TxBuffer& b = tx[port];
+    const uint16_t sent = rte_eth_tx_burst(port, tx_queue, b.pkts, b.count);
+    PortCounters& pc = counters->ports[port];
+    uint64_t bytes = b.bytes;
+    if (sent < b.count) [[unlikely]] {
+      for (uint16_t i = sent; i < b.count; ++i) bytes -= b.pkts[i]->pkt_len;
+      pc.drops[static_cast<int>(DropReason::kTxFull)].Add(b.count - sent);
+      rte_pktmbuf_free_bulk(b.pkts + sent, b.count - sent);
+    }
+    pc.tx_packets.Add(sent);
+    pc.tx_bytes.Add(bytes);
+    b.count = 0;
+    b.bytes = 0;
   }
 
   // Also counts a drop that belongs to a tunnel against that tunnel.
@@ -59,19 +112,7 @@ struct WorkerContext {
     while (tx_pending != 0) {
       const uint16_t port = __builtin_ctzll(tx_pending);
       tx_pending &= tx_pending - 1;
-      TxBuffer& b = tx[port];
-      const uint16_t sent = rte_eth_tx_burst(port, tx_queue, b.pkts, b.count);
-      PortCounters& pc = counters->ports[port];
-      uint64_t bytes = b.bytes;
-      if (unlikely(sent < b.count)) {
-        for (uint16_t i = sent; i < b.count; ++i) bytes -= b.pkts[i]->pkt_len;
-        pc.drops[static_cast<int>(DropReason::kTxFull)].Add(b.count - sent);
-        rte_pktmbuf_free_bulk(b.pkts + sent, b.count - sent);
-      }
-      pc.tx_packets.Add(sent);
-      pc.tx_bytes.Add(bytes);
-      b.count = 0;
-      b.bytes = 0;
+      if (tx[port].count != 0) FlushPort(port);
     }
     if (drop_count != 0) {
       rte_pktmbuf_free_bulk(drops, drop_count);

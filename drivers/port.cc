@@ -79,6 +79,11 @@ absl::StatusOr<PortState> ConfigureAndStartPort(uint16_t port_id, const PortCaps
       conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
       st.tx_udp_cksum = true;
     }
+    if (caps.tx_outer_ipv4_cksum && caps.tx_outer_udp_cksum) {
+      conf.txmode.offloads |=
+          RTE_ETH_TX_OFFLOAD_OUTER_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_OUTER_UDP_CKSUM;
+      st.tx_outer_cksum = true;
+    }
   }
   if (caps.tx_multi_segs) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 

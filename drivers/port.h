@@ -56,6 +56,7 @@ struct PortState {
   uint16_t mtu = 1500;
   bool tx_ipv4_cksum = false;  // enabled offloads
   bool tx_udp_cksum = false;
+  bool tx_outer_cksum = false;  // outer IPv4 + outer UDP checksums of tunnel packets
   bool rss = false;
 };
 
