@@ -48,7 +48,7 @@ ParseVerdict ParseIpv4(const PortView& port, rte_mbuf* m, uint16_t off, OuterIp&
   if (rte_pktmbuf_pkt_len(m) < uint32_t{off} + total) return Fail(reason, DropReason::kTruncated);
   const uint64_t ip_ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
   if (ip_ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-      (ip_ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && FoldChecksum(RawSum(ip, hlen)) != 0xFFFF)) {
+      (ip_ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && !Ipv4HeaderChecksumOk(ip, hlen))) {
     return Fail(reason, DropReason::kBadIpChecksum);
   }
   if (!port.has_v4 || std::memcmp(ip->dst, port.v4, 4) != 0) {
@@ -229,11 +229,16 @@ bool DecapsulateEcn(uint8_t outer_ecn, uint8_t* l3, uint32_t avail) {
 void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t n) {
   const Tables& tables = *ctx.tables;
   const PortView& port = *tables.port(rx_port);
-  OuterParse parsed[kBurstSize];
-  const DecapKey* keys[kBurstSize];
+  OuterParse* parsed = ctx.decap_scratch;
   uint16_t slot_pkt[kBurstSize];
   uint32_t ids[kBurstSize];
+  // Packets whose key equals the previous packet's reuse its lookup (a one-entry
+  // "last tunnel" cache in front of the bulk lookup: bursts are mostly one tunnel).
+  int16_t same_as[kBurstSize];
   uint16_t nkeys = 0;
+  uint16_t nlookups = 0;
+  const DecapKey* lookup_keys[kBurstSize];
+  int last_lookup = -1;
 
   for (uint16_t i = 0; i < kPrefetchOffset && i < n; ++i) {
     rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
@@ -246,7 +251,13 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
     p.key = DecapKey{};
     switch (ParseOuter(tables, port, m, p, reason)) {
       case ParseVerdict::kLookup:
-        keys[nkeys] = &p.key;
+        if (last_lookup >= 0 && p.key == *lookup_keys[last_lookup]) {
+          same_as[nkeys] = static_cast<int16_t>(last_lookup);
+        } else {
+          last_lookup = nlookups;
+          lookup_keys[nlookups] = &p.key;
+          same_as[nkeys] = static_cast<int16_t>(nlookups++);
+        }
         slot_pkt[nkeys++] = i;
         break;
       case ParseVerdict::kReply:
@@ -259,7 +270,9 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
     }
   }
   if (nkeys == 0) return;
-  tables.LookupDecap(keys, nkeys, ids);
+  uint32_t lookup_ids[kBurstSize];
+  tables.LookupDecap(lookup_keys, nlookups, lookup_ids);
+  for (uint16_t k = 0; k < nkeys; ++k) ids[k] = lookup_ids[same_as[k]];
 
   for (uint16_t k = 0; k < nkeys; ++k) {
     rte_mbuf* m = pkts[slot_pkt[k]];

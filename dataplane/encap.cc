@@ -99,9 +99,11 @@ void CompleteInnerChecksum(rte_mbuf* m, uint16_t l3_off) {
 
 // Makes room for `len` header bytes in front of `m`: in its headroom, or else in a new
 // head segment (GENEVE with many options outgrows the 128-byte headroom).
-rte_mbuf* PrependHeader(rte_mbuf* m, uint16_t len) {
-  if (rte_pktmbuf_headroom(m) >= len) {
-    rte_pktmbuf_prepend(m, len);
+__attribute__((always_inline)) inline rte_mbuf* PrependHeader(rte_mbuf* m, uint16_t len) {
+  if (m->data_off >= len) [[likely]] {
+    m->data_off -= len;
+    m->data_len += len;
+    m->pkt_len += len;
     return m;
   }
   rte_mbuf* head = rte_pktmbuf_alloc(m->pool);

@@ -10,6 +10,7 @@
 #include "dataplane/proto/ip.h"
 #include "dataplane/proto/udp.h"
 #include "dataplane/proto/vxlan.h"
+#include "dataplane/tx_checksum.h"
 
 namespace tundra {
 
@@ -192,6 +193,7 @@ void BuildTunnel(const TunnelSpec& spec, const Underlay& underlay, uint32_t id,
     std::memcpy(ip->src, spec.local.bytes.data(), 16);
     std::memcpy(ip->dst, spec.remote.bytes.data(), 16);
   }
+  PlanTxOffload(t);
 }
 
 }  // namespace tundra

@@ -78,7 +78,7 @@ absl::Status Tables::Init() {
   // delete followed at once by an add must not find the table full.
   hp.entries = 2 * (config_.max_tunnels < 8 ? 8 : config_.max_tunnels);
   hp.key_len = sizeof(DecapKey);
-  hp.hash_func = rte_hash_crc;
+  hp.hash_func = DecapKeyHash;
   hp.socket_id = config_.socket;
   // Lock-free readers with one writer; the extendable table guarantees that every one
   // of max_tunnels keys fits whatever their hash values.
@@ -100,6 +100,7 @@ absl::Status Tables::Init() {
   hh.name = hosts_name.c_str();
   hh.entries = kMaxHosts;
   hh.key_len = sizeof(HostKey);
+  hh.hash_func = rte_hash_crc;
   hosts_ = rte_hash_create(&hh);
   if (hosts_ == nullptr) return absl::ResourceExhaustedError("cannot create the host table");
   rte_hash_rcu_config rcu_hosts = {};

@@ -71,6 +71,11 @@ struct alignas(RTE_CACHE_LINE_SIZE) Tunnel {
   uint16_t gre_csum_off = 0;  // offsets in the template of GRE's optional words (0: none)
   uint16_t gre_seq_off = 0;
   uint8_t tos = 0;  // configured TOS: DSCP used, ECN taken from the inner
+  // What encap stores into the mbuf's ol_flags and tx_offload (l2/l3/outer lengths),
+  // precomputed for the egress port's offloads (tx_checksum.h); the inner l3_len
+  // assumes an IPv4 inner packet and is patched for others.
+  uint64_t tx_ol_flags = 0;
+  uint64_t tx_offload = 0;
   // IPv4: the one's-complement sum of the template's IP header with total_length and
   // checksum zero; per packet only the length is added (RFC 1624 style).
   uint32_t ip_sum = 0;

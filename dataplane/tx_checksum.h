@@ -35,60 +35,60 @@ inline uint64_t TunnelTxFlag(TunnelType type) {
   return 0;
 }
 
-// `l3` and `udp` (nullptr for GRE) point into `m`'s outer headers.
-inline void FinishOuterChecksums(const Tunnel& t, rte_mbuf* m, uint8_t* l3, UdpHdr* udp,
-                                 uint8_t inner_version) {
-  const bool udp_csum = udp != nullptr && (t.flags & kTunnelUdpChecksum);
-  m->ol_flags = 0;
+// The mbuf offload fields for tunnel `t` (into Tunnel::tx_ol_flags / tx_offload).
+inline void PlanTxOffload(Tunnel& t) {
+  const bool udp_csum = IsUdpTunnel(t.type) && (t.flags & kTunnelUdpChecksum);
+  uint64_t f = 0;
   if (t.flags & kTunnelTxOuterOffload) {
-    m->outer_l2_len = kEtherHdrLen;
-    m->outer_l3_len = t.l3_len;
-    m->l2_len = t.hdr_len - kEtherHdrLen - t.l3_len + ((t.flags & kTunnelL3) ? 0 : kEtherHdrLen);
-    m->l3_len = inner_version == 6 ? kIpv6HdrLen : inner_version == 4 ? kIpv4HdrLen : 0;
-    m->ol_flags = TunnelTxFlag(t.type);
-    if (t.underlay == 4) {
-      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(l3);
-      m->ol_flags |= RTE_MBUF_F_TX_OUTER_IPV4 | RTE_MBUF_F_TX_OUTER_IP_CKSUM;
-      ip->hdr_checksum = 0;
-      if (udp_csum) {
-        m->ol_flags |= RTE_MBUF_F_TX_OUTER_UDP_CKSUM;
-        udp->checksum = Be16::FromRaw(rte_ipv4_phdr_cksum(ip, 0));
-      }
-    } else {
-      m->ol_flags |= RTE_MBUF_F_TX_OUTER_IPV6;
-      if (udp_csum) {
-        m->ol_flags |= RTE_MBUF_F_TX_OUTER_UDP_CKSUM;
-        udp->checksum = Be16::FromRaw(rte_ipv6_phdr_cksum(reinterpret_cast<rte_ipv6_hdr*>(l3), 0));
-      }
+    f = TunnelTxFlag(t.type);
+    f |= t.underlay == 4 ? RTE_MBUF_F_TX_OUTER_IPV4 | RTE_MBUF_F_TX_OUTER_IP_CKSUM
+                         : RTE_MBUF_F_TX_OUTER_IPV6;
+    if (udp_csum) f |= RTE_MBUF_F_TX_OUTER_UDP_CKSUM;
+    const uint16_t l2 =
+        t.hdr_len - kEtherHdrLen - t.l3_len + ((t.flags & kTunnelL3) ? 0 : kEtherHdrLen);
+    t.tx_offload = rte_mbuf_tx_offload(l2, kIpv4HdrLen, 0, 0, t.l3_len, kEtherHdrLen, 0);
+  } else {
+    if (t.underlay == 4 && (t.flags & kTunnelTxIpChecksumOffload)) {
+      f |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
     }
-    return;
+    if (udp_csum && (t.flags & kTunnelTxUdpChecksumOffload)) {
+      f |= (t.underlay == 4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6) | RTE_MBUF_F_TX_UDP_CKSUM;
+    }
+    t.tx_offload = rte_mbuf_tx_offload(kEtherHdrLen, t.l3_len, 0, 0, 0, 0, 0);
   }
-  m->l2_len = kEtherHdrLen;
-  m->l3_len = t.l3_len;
+  t.tx_ol_flags = f;
+}
+
+// `l3` and `udp` (nullptr for GRE) point into `m`'s outer headers; the IPv4 header
+// checksum is already final in software form.
+__attribute__((always_inline)) inline void FinishOuterChecksums(const Tunnel& t, rte_mbuf* m,
+                                                                uint8_t* l3, UdpHdr* udp,
+                                                                uint8_t inner_version) {
+  m->ol_flags = t.tx_ol_flags;
+  m->tx_offload = t.tx_offload;
+  if (t.tx_ol_flags == 0 && !(t.flags & kTunnelUdpChecksum)) [[likely]]
+    return;
+  if (t.flags & kTunnelTxOuterOffload) {
+    if (inner_version != 4) m->l3_len = inner_version == 6 ? kIpv6HdrLen : 0;
+  }
+  if (t.tx_ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_OUTER_IP_CKSUM)) {
+    reinterpret_cast<rte_ipv4_hdr*>(l3)->hdr_checksum = 0;
+  }
+  if (udp == nullptr || !(t.flags & kTunnelUdpChecksum)) return;
+  const bool offload = t.tx_ol_flags & (RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_OUTER_UDP_CKSUM);
+  const uint16_t l4_off = kEtherHdrLen + t.l3_len;
   if (t.underlay == 4) {
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(l3);
-    if (t.flags & kTunnelTxIpChecksumOffload) {
-      m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-      ip->hdr_checksum = 0;
-    }
-    if (udp_csum) {
-      if (t.flags & kTunnelTxUdpChecksumOffload) {
-        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
-        udp->checksum = Be16::FromRaw(rte_ipv4_phdr_cksum(ip, m->ol_flags));
-      } else {
-        udp->checksum = Be16(0);
-        udp->checksum = Be16::FromRaw(rte_ipv4_udptcp_cksum_mbuf(m, ip, m->l2_len + m->l3_len));
-      }
-    }
-  } else if (udp_csum) {
-    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(l3);
-    if (t.flags & kTunnelTxUdpChecksumOffload) {
-      m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
-      udp->checksum = Be16::FromRaw(rte_ipv6_phdr_cksum(ip, m->ol_flags));
+    if (offload) {
+      // The NIC sums from the pseudo-header seed; its total_length is still right here.
+      udp->checksum = Be16::FromRaw(rte_ipv4_phdr_cksum(ip, 0));
     } else {
-      udp->checksum = Be16(0);
-      udp->checksum = Be16::FromRaw(rte_ipv6_udptcp_cksum_mbuf(m, ip, m->l2_len + m->l3_len));
+      udp->checksum = Be16::FromRaw(rte_ipv4_udptcp_cksum_mbuf(m, ip, l4_off));
     }
+  } else {
+    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(l3);
+    udp->checksum = offload ? Be16::FromRaw(rte_ipv6_phdr_cksum(ip, 0))
+                            : Be16::FromRaw(rte_ipv6_udptcp_cksum_mbuf(m, ip, l4_off));
   }
 }
 

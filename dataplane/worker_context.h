@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "dataplane/counters.h"
+#include "dataplane/decap_types.h"
 #include "dataplane/tables.h"
 
 namespace tundra {
@@ -45,6 +46,9 @@ struct WorkerContext {
   TxBuffer tx[RTE_MAX_ETHPORTS];
   uint16_t drop_count = 0;
   rte_mbuf* drops[kBurstSize];
+  // DecapBurst's per-packet parse results, kept here so a burst does not construct
+  // (zero) 32 of them on the stack every time.
+  OuterParse decap_scratch[kBurstSize];
   // To the control thread: GENEVE control (O bit) packets, and learned hosts.
   rte_ring* punt_ring = nullptr;   // mbufs
   rte_ring* learn_ring = nullptr;  // LearnEvent elements

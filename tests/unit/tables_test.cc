@@ -111,6 +111,13 @@ TEST_CASE("a reader thread and the writer run concurrently", "[tables][rcu]") {
     rte_rcu_qsbr_thread_offline(q, 1);
     rte_rcu_qsbr_thread_unregister(q, 1);
   });
+  // Start writing only once the reader runs (bounded wait, no sleeps).
+  const auto started = std::chrono::steady_clock::now();
+  while (loops.load() == 0 &&
+         std::chrono::steady_clock::now() - started < std::chrono::seconds(10)) {
+    std::this_thread::yield();
+  }
+  REQUIRE(loops.load() > 0);
   for (int i = 0; i < 2000; ++i) {
     // Ids come back one grace period after a delete: wait for the reader, boundedly.
     absl::Status added = f.writer->AddTunnel(s);

@@ -1,0 +1,265 @@
+// Cost of the encap and decap burst functions per protocol × underlay, without ports:
+// frames are built in memory, run through EncapBurst/DecapBurst 32 at a time, and the
+// queued output is freed outside the measured region.
+//
+//   burst_bench                      TSC cycles per packet (noisy on a shared machine)
+//   valgrind --tool=callgrind --collect-atstart=no burst_bench --callgrind
+//                                    exact instruction counts: each case is one
+//                                    callgrind dump named after it (scripts/bench.sh
+//                                    --callgrind and the regression guard read them)
+#include <gflags/gflags.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+#include <unistd.h>
+#include <valgrind/callgrind.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/table_writer.h"
+#include "dataplane/decap.h"
+#include "dataplane/encap.h"
+#include "dataplane/header_template.h"
+
+DEFINE_bool(callgrind, false, "Collect and dump callgrind counts per case (run under valgrind)");
+DEFINE_uint32(bursts, 2000, "Bursts of 32 packets per case");
+DEFINE_uint32(inner_size, 64, "Inner frame size in bytes (without FCS)");
+DEFINE_string(only, "", "Run only cases whose name contains this");
+
+namespace tundra {
+namespace {
+
+struct Case {
+  const char* name;
+  TunnelType type;
+  bool v6;
+  int geneve_options;  // GENEVE: number of 4-byte options
+  bool gre_key, gre_seq;
+};
+
+constexpr Case kCases[] = {
+    {"vxlan-v4", TunnelType::kVxlan, false, 0, false, false},
+    {"vxlan-v6", TunnelType::kVxlan, true, 0, false, false},
+    {"geneve0-v4", TunnelType::kGeneve, false, 0, false, false},
+    {"geneve2-v4", TunnelType::kGeneve, false, 2, false, false},
+    {"geneve2-v6", TunnelType::kGeneve, true, 2, false, false},
+    {"gre-key-v4", TunnelType::kGretap, false, 0, true, false},
+    {"gre-key-seq-v4", TunnelType::kGretap, false, 0, true, true},
+    {"gretap-v6", TunnelType::kGretap, true, 0, false, false},
+};
+
+// The inner frame of flow `i`: Ethernet/IPv4/UDP, `size` bytes.
+std::vector<uint8_t> InnerFrame(uint32_t i, uint32_t size) {
+  std::vector<uint8_t> f(size, 0);
+  const uint8_t hdr[] = {2,
+                         0,
+                         0,
+                         0,
+                         0x0a,
+                         2,
+                         2,
+                         0,
+                         0,
+                         0,
+                         0x0a,
+                         1,
+                         0x08,
+                         0x00,  // Ethernet
+                         0x45,
+                         0,
+                         0,
+                         0,
+                         0,
+                         0,
+                         0,
+                         0,
+                         64,
+                         17,
+                         0,
+                         0,  // IPv4
+                         10,
+                         0,
+                         0,
+                         1,
+                         10,
+                         0,
+                         static_cast<uint8_t>(i >> 8),
+                         static_cast<uint8_t>(i)};
+  std::memcpy(f.data(), hdr, sizeof(hdr));
+  const uint16_t ip_len = static_cast<uint16_t>(size - 14);
+  f[16] = ip_len >> 8;
+  f[17] = ip_len & 0xFF;
+  f[34] = 0x04;
+  f[35] = static_cast<uint8_t>(i);  // UDP source port varies by flow
+  f[37] = 80;
+  const uint16_t udp_len = static_cast<uint16_t>(ip_len - 20);
+  f[38] = udp_len >> 8;
+  f[39] = udp_len & 0xFF;
+  return f;
+}
+
+struct Bench {
+  std::unique_ptr<Tables> tables;
+  std::unique_ptr<TableWriter> writer;
+  std::unique_ptr<WorkerCounters> counters;
+  WorkerContext ctx;
+  rte_mempool* pool = nullptr;
+};
+
+void Require(const absl::Status& s) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "setup failed: %s\n", std::string(s.message()).c_str());
+    std::exit(1);
+  }
+}
+
+std::unique_ptr<Bench> Setup(const Case& c, rte_mempool* pool) {
+  auto b = std::make_unique<Bench>();
+  Tables::Config tc;
+  tc.max_tunnels = 1024;
+  tc.max_workers = 1;
+  b->tables = std::move(*Tables::Create(tc));
+  b->writer = std::make_unique<TableWriter>(*b->tables, 2);
+  b->counters = std::make_unique<WorkerCounters>(tc.max_tunnels + 1);
+  b->ctx.tables = b->tables.get();
+  b->ctx.counters = b->counters.get();
+  b->pool = pool;
+  TableWriter& w = *b->writer;
+  Require(w.SetPortRole(0, PortRole::kUplink));
+  Require(w.SetPortRole(1, PortRole::kAccess));
+  Require(w.SetPortMac(0, *MacAddress::Parse("02:00:00:00:00:01")));
+  Require(w.SetPortAddress(0, *IpPrefix::Parse(c.v6 ? "2001:db8::1/64" : "192.0.2.1/24")));
+  Require(w.AddNeighbor(*IpAddress::Parse(c.v6 ? "2001:db8::2" : "192.0.2.2"),
+                        *MacAddress::Parse("02:00:00:00:00:02"), 0));
+  TunnelSpec s;
+  s.name = "t";
+  s.type = c.type;
+  s.local = *IpAddress::Parse(c.v6 ? "2001:db8::1" : "192.0.2.1");
+  s.remote = *IpAddress::Parse(c.v6 ? "2001:db8::2" : "192.0.2.2");
+  s.vni = 100;
+  s.has_key = c.gre_key;
+  s.key = 5;
+  s.seq = c.gre_seq;
+  for (int o = 0; o < c.geneve_options; ++o) {
+    s.options.push_back({static_cast<uint16_t>(0x0100 + o), 0x01, {1, 2, 3, 4}});
+  }
+  Require(w.AddTunnel(s));
+  Require(w.AddXconnect(1, 0, "t"));
+  return b;
+}
+
+std::vector<rte_mbuf*> Alloc(rte_mempool* pool, const std::vector<std::vector<uint8_t>>& frames) {
+  std::vector<rte_mbuf*> m(frames.size());
+  for (size_t i = 0; i < frames.size(); ++i) {
+    m[i] = rte_pktmbuf_alloc(pool);
+    char* p = rte_pktmbuf_append(m[i], static_cast<uint16_t>(frames[i].size()));
+    std::memcpy(p, frames[i].data(), frames[i].size());
+  }
+  return m;
+}
+
+// Takes what a burst queued on `port` (and its drops) out of the context.
+std::vector<std::vector<uint8_t>> Drain(WorkerContext& ctx, uint16_t port, bool keep) {
+  std::vector<std::vector<uint8_t>> out;
+  TxBuffer& b = ctx.tx[port];
+  for (uint16_t i = 0; i < b.count && keep; ++i) {
+    std::vector<uint8_t> bytes(rte_pktmbuf_pkt_len(b.pkts[i]));
+    const void* data = rte_pktmbuf_read(b.pkts[i], 0, bytes.size(), bytes.data());
+    if (data != bytes.data()) std::memcpy(bytes.data(), data, bytes.size());
+    out.push_back(std::move(bytes));
+  }
+  rte_pktmbuf_free_bulk(b.pkts, b.count);
+  b.count = 0;
+  b.bytes = 0;
+  ctx.tx_pending = 0;
+  rte_pktmbuf_free_bulk(ctx.drops, ctx.drop_count);
+  ctx.drop_count = 0;
+  return out;
+}
+
+// Swaps MACs and addresses so an encap output reads as the remote's packet to us.
+void Mirror(std::vector<uint8_t>& p) {
+  for (int i = 0; i < 6; ++i) std::swap(p[i], p[6 + i]);
+  if (p[12] == 0x08) {
+    for (int i = 0; i < 4; ++i) std::swap(p[26 + i], p[30 + i]);
+  } else {
+    for (int i = 0; i < 16; ++i) std::swap(p[22 + i], p[38 + i]);
+  }
+}
+
+void Run(const Case& c, rte_mempool* pool) {
+  std::unique_ptr<Bench> b = Setup(c, pool);
+  std::vector<std::vector<uint8_t>> inner;
+  for (uint32_t i = 0; i < kBurstSize; ++i) inner.push_back(InnerFrame(i, FLAGS_inner_size));
+  // Decap input: this tunnel's own encap output, mirrored.
+  std::vector<rte_mbuf*> m = Alloc(pool, inner);
+  EncapBurst(b->ctx, 1, m.data(), kBurstSize);
+  std::vector<std::vector<uint8_t>> outer = Drain(b->ctx, 0, true);
+  if (outer.size() != kBurstSize) {
+    std::fprintf(stderr, "%s: encap produced %zu packets\n", c.name, outer.size());
+    std::exit(1);
+  }
+  for (auto& p : outer) Mirror(p);
+
+  for (bool encap : {true, false}) {
+    const std::string name = std::string(encap ? "encap-" : "decap-") + c.name;
+    if (!FLAGS_only.empty() && name.find(FLAGS_only) == std::string::npos) continue;
+    const auto& input = encap ? inner : outer;
+    const uint16_t rx_port = encap ? 1 : 0;
+    const uint16_t tx_port = encap ? 0 : 1;
+    uint64_t cycles = 0, forwarded = 0;
+    if (FLAGS_callgrind) CALLGRIND_ZERO_STATS;
+    for (uint32_t it = 0; it < FLAGS_bursts; ++it) {
+      m = Alloc(pool, input);
+      const uint64_t t0 = rte_rdtsc_precise();
+      if (FLAGS_callgrind) CALLGRIND_TOGGLE_COLLECT;
+      if (encap) {
+        EncapBurst(b->ctx, rx_port, m.data(), kBurstSize);
+      } else {
+        DecapBurst(b->ctx, rx_port, m.data(), kBurstSize);
+      }
+      if (FLAGS_callgrind) CALLGRIND_TOGGLE_COLLECT;
+      cycles += rte_rdtsc_precise() - t0;
+      forwarded += b->ctx.tx[tx_port].count;
+      Drain(b->ctx, tx_port, false);
+    }
+    if (FLAGS_callgrind) CALLGRIND_DUMP_STATS_AT(name.c_str());
+    const uint64_t packets = uint64_t{FLAGS_bursts} * kBurstSize;
+    if (forwarded != packets) {
+      std::fprintf(stderr, "%s: forwarded %lu of %lu\n", name.c_str(), forwarded, packets);
+      for (int r = 0; r < kNumDropReasons; ++r) {
+        if (uint64_t d = b->counters->ports[rx_port].drops[r].Get()) {
+          std::fprintf(stderr, "  %s: %lu\n", DropReasonName(static_cast<DropReason>(r)), d);
+        }
+      }
+      std::exit(1);
+    }
+    std::printf("{\"case\":\"%s\",\"packets\":%lu,\"cycles_per_packet\":%.2f}\n", name.c_str(),
+                packets, static_cast<double>(cycles) / packets);
+  }
+}
+
+}  // namespace
+}  // namespace tundra
+
+int main(int argc, char** argv) {
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  const std::string prefix = "--file-prefix=tundra_bench_" + std::to_string(getpid());
+  const char* eal[] = {"burst_bench",  "-l",         "0",   "--no-pci",
+                       "--no-huge",    "-m",         "128", "--log-level=error",
+                       prefix.c_str(), "--no-shconf"};
+  if (rte_eal_init(10, const_cast<char**>(eal)) < 0) {
+    std::fprintf(stderr, "EAL init failed\n");
+    return 1;
+  }
+  rte_mempool* pool =
+      rte_pktmbuf_pool_create("bench", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  for (const auto& c : tundra::kCases) tundra::Run(c, pool);
+  rte_mempool_free(pool);
+  rte_eal_cleanup();
+  return 0;
+}
