@@ -171,7 +171,7 @@ absl::Status App::ConfigurePorts() {
     if (!st.ok()) return st.status();
     ports_[p].state = *st;
     ports_[p].started = true;
-    if (st->mtu != writer_->port(p).mtu) (void)writer_->SetPortMtu(p, st->mtu);
+    // The dataplane enforces the configured MTU even where the PMD keeps its own.
     writer_->SetPortOffloads(p, st->tx_ipv4_cksum, st->tx_udp_cksum, st->tx_outer_cksum);
   }
   ports_configured_ = true;

@@ -29,7 +29,7 @@ namespace {
 constexpr char kPrompt[] = "tundra> ";
 
 // How often a terminal prompt idle in poll() rechecks should_quit().
-constexpr int kQuitPollMs = 200;
+constexpr int kQuitPollMs = 20;
 
 void Print(std::string_view text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
@@ -127,9 +127,30 @@ class RawTerminal {
   bool ok_ = false;
 };
 
+// Lines from a pipe or file. Polls like the terminal path, so should_quit() (the
+// control thread's housekeeping tick) keeps running while no command arrives.
 void RunLines(CommandEngine& engine, const std::function<bool()>& should_quit) {
-  std::string line;
-  while (!should_quit() && std::getline(std::cin, line)) RunLine(engine, line);
+  std::string buf;
+  char chunk[4096];
+  while (!should_quit()) {
+    pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+    const int ready = poll(&pfd, 1, kQuitPollMs);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) break;
+    if (ready == 0) continue;
+    const ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<size_t>(n));
+    size_t pos;
+    while ((pos = buf.find('\n')) != std::string::npos) {
+      const std::string line = buf.substr(0, pos);
+      buf.erase(0, pos + 1);
+      RunLine(engine, line);
+      if (should_quit()) return;
+    }
+  }
+  if (!buf.empty() && !should_quit()) RunLine(engine, buf);
 }
 
 void RunTerminal(CommandEngine& engine, const std::function<bool()>& should_quit) {

@@ -224,7 +224,9 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
     const Tunnel* entry = app.tables().tunnel(rec.id);
     const uint16_t overhead = entry ? entry->hdr_len : 0;
     const uint16_t mtu = app.writer().port(rec.uplink).mtu;
-    const int inner_mtu = static_cast<int>(mtu) - (overhead - 14) - 14;
+    // The largest inner IP packet: L2 tunnels also carry the inner Ethernet header.
+    const int inner_mtu =
+        static_cast<int>(mtu) - (overhead - 14) - (s.type == TunnelType::kGre ? 0 : 14);
     const std::string attach =
         rec.attachment.valid
             ? (rec.attachment.vlan
@@ -240,7 +242,8 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
           .Field("local", s.local.ToString())
           .Field("remote", s.remote.ToString())
           .Field("vni", s.vni)
-          .Field("key", s.has_key ? std::to_string(s.key) : std::string())
+          .Field("has_key", s.has_key)
+          .Field("key", s.key)
           .Field("seq", s.seq)
           .Field("csum", s.csum)
           .Field("options", static_cast<uint64_t>(s.options.size()))

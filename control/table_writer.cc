@@ -235,10 +235,12 @@ void TableWriter::PublishPortView(uint16_t p) {
   std::memcpy(v->mac, pc.mac.bytes.data(), 6);
   if (pc.v4) {
     v->has_v4 = true;
+    v->v4_plen = pc.v4->len;
     std::memcpy(v->v4, pc.v4->addr.bytes.data(), 4);
   }
   if (pc.v6) {
     v->has_v6 = true;
+    v->v6_plen = pc.v6->len;
     std::memcpy(v->v6, pc.v6->addr.bytes.data(), 16);
   }
   v->tx_ipv4_cksum = pc.tx_ip_checksum_offload;

@@ -109,6 +109,27 @@ absl::Status RegisterTunnelCommands(cli::CommandEngine& engine, App& app) {
         return absl::OkStatus();
       });
   if (!s.ok()) return s;
+  s = engine.Add("geneve option known <option:word>",
+                 "Register a critical GENEVE option <class>:<type> as understood by every GENEVE "
+                 "tunnel (RFC 8926 §3.5: unknown critical options are dropped).",
+                 [&app](const cli::Args& a, std::string&) -> absl::Status {
+                   const std::string text(a.Word("option"));
+                   const size_t colon = text.find(':');
+                   std::optional<uint64_t> cls, type;
+                   if (colon != std::string::npos) {
+                     cls = cli::ParseNumber(std::string_view(text).substr(0, colon));
+                     type = cli::ParseNumber(std::string_view(text).substr(colon + 1));
+                   }
+                   if (!cls || !type || *cls > 0xFFFF || *type > 0xFF) {
+                     return absl::InvalidArgumentError(
+                         absl::StrCat("bad value '", text,
+                                      "' for <option>: expected <class>:<type>, class 0..0xffff, "
+                                      "type 0..0xff"));
+                   }
+                   return app.writer().AddKnownGeneveOption(static_cast<uint16_t>(*cls),
+                                                            static_cast<uint8_t>(*type));
+                 });
+  if (!s.ok()) return s;
   return engine.Add(
       "tunnel del <name:name>",
       "Delete a tunnel (and its xconnect); packets in flight finish first.",

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "dataplane/inner_ip.h"
+#include "dataplane/mbuf_util.h"
 #include "dataplane/neighbor_reply.h"
 #include "dataplane/proto/checksum.h"
 #include "dataplane/proto/ether.h"
@@ -25,15 +26,19 @@ struct OuterIp {
   uint8_t family = 0;
 };
 
+// Extension headers skipped before giving up on finding the tunnel header.
+constexpr int kMaxIpv6ExtHeaders = 4;
+// Bytes of headers decap wants contiguous: outer Ethernet + IPv6 + extension headers +
+// UDP + GENEVE with options + inner Ethernet + inner IPv6.
+constexpr uint32_t kContiguousHeaders = 512;
+
 ParseVerdict Fail(DropReason& reason, DropReason why) {
   reason = why;
   return ParseVerdict::kDrop;
 }
 
 // Trims Ethernet padding (or other trailing bytes) past the IP packet's end.
-void TrimTo(rte_mbuf* m, uint32_t len) {
-  if (rte_pktmbuf_pkt_len(m) > len) rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - len);
-}
+void TrimTo(rte_mbuf* m, uint32_t len) { TrimMbuf(m, len); }
 
 ParseVerdict ParseIpv4(const PortView& port, rte_mbuf* m, uint16_t off, OuterIp& ip_out,
                        OuterParse& out, DropReason& reason) {
@@ -82,9 +87,22 @@ ParseVerdict ParseIpv6(const PortView& port, rte_mbuf* m, uint16_t off, OuterIp&
     return Fail(reason, ip->next_header == kIpProtoIcmpv6 ? DropReason::kArpIgnored
                                                           : DropReason::kNotForUs);
   }
-  if (ip->next_header == kIpv6FragmentHeader) return Fail(reason, DropReason::kIpFragment);
-  TrimTo(m, off + kIpv6HdrLen + payload);
-  ip_out = {static_cast<uint16_t>(off + kIpv6HdrLen), payload, ip->next_header, 6};
+  // Skip hop-by-hop, routing and destination options headers (ip6gre senders add a
+  // tunnel encapsulation limit option, RFC 2473 §4.1.1) to the upper-layer header.
+  uint8_t next = ip->next_header;
+  uint32_t l4_off = uint32_t{off} + kIpv6HdrLen;
+  for (int skipped = 0; next == 0 || next == 43 || next == 60; ++skipped) {
+    if (skipped == kMaxIpv6ExtHeaders) return Fail(reason, DropReason::kNotTunnel);
+    if (avail < l4_off + 8) return Fail(reason, DropReason::kTruncated);
+    const uint8_t* ext = rte_pktmbuf_mtod_offset(m, const uint8_t*, l4_off);
+    next = ext[0];
+    l4_off += (uint32_t{ext[1]} + 1) * 8;
+  }
+  if (next == kIpv6FragmentHeader) return Fail(reason, DropReason::kIpFragment);
+  const uint32_t end = uint32_t{off} + kIpv6HdrLen + payload;
+  if (l4_off > end) return Fail(reason, DropReason::kTruncated);
+  TrimTo(m, end);
+  ip_out = {static_cast<uint16_t>(l4_off), static_cast<uint16_t>(end - l4_off), next, 6};
   out.outer_ecn = ip->traffic_class() & 0x03;
   out.key.family = 6;
   std::memcpy(out.key.local, ip->dst, 16);
@@ -98,19 +116,25 @@ bool UdpChecksumOk(const rte_mbuf* m, const OuterIp& ip, const UdpHdr& udp) {
   if (l4_ck == RTE_MBUF_F_RX_L4_CKSUM_BAD) return false;
   if (ip.family == 4) {
     if (udp.checksum.raw() == 0) return true;  // RFC 768: no checksum
-    const auto* ip4 = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEtherHdrLen);
-    return rte_ipv4_udptcp_cksum_mbuf_verify(m, ip4, ip.l4_off) == 0;
+    const auto* ip4 = rte_pktmbuf_mtod_offset(m, const Ipv4Hdr*, kEtherHdrLen);
+    return L4ChecksumOk(m, ip4, nullptr, kIpProtoUdp, ip.l4_off, ip.l4_len);
   }
   // RFC 8200 §8.1: zero is not a valid UDP checksum over IPv6 (RFC 6935 tunnels not enabled).
   if (udp.checksum.raw() == 0) return false;
-  const auto* ip6 = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, kEtherHdrLen);
-  return rte_ipv6_udptcp_cksum_mbuf_verify(m, ip6, ip.l4_off) == 0;
+  // The pseudo-header's length is the UDP length (extension headers excluded).
+  const auto* ip6 = rte_pktmbuf_mtod_offset(m, const Ipv6Hdr*, kEtherHdrLen);
+  return L4ChecksumOk(m, nullptr, ip6, kIpProtoUdp, ip.l4_off, ip.l4_len);
 }
 
 }  // namespace
 
 ParseVerdict ParseOuter(const Tables& tables, const PortView& port, rte_mbuf* m, OuterParse& out,
                         DropReason& reason) {
+  // Every header, the inner Ethernet/IP one included, is read in the first segment:
+  // a packet whose first segment ends inside them is made contiguous first (rare:
+  // receive buffers are 2 KB).
+  if (m->nb_segs > 1 && rte_pktmbuf_data_len(m) < kContiguousHeaders) [[unlikely]]
+    Linearize(m);
   if (rte_pktmbuf_data_len(m) < kEtherHdrLen) return Fail(reason, DropReason::kTruncated);
   auto* eth = rte_pktmbuf_mtod(m, const EtherHdr*);
   if (std::memcmp(eth->dst, port.mac, 6) != 0 && !IsMulticastMac(eth->dst)) {
@@ -154,8 +178,12 @@ ParseVerdict ParseOuter(const Tables& tables, const PortView& port, rte_mbuf* m,
   }
   out.key.type = static_cast<uint8_t>(out.tunnel.type);
   out.key.vni = out.tunnel.vni;
-  const uint32_t min_inner = out.tunnel.l3_version != 0 ? 1 : kEtherHdrLen;
-  if (rte_pktmbuf_pkt_len(m) < uint32_t{out.tunnel.inner_off} + min_inner) {
+  // The inner Ethernet header (pushed a VLAN tag, read for ECN) or inner IP header
+  // (TTL, ECN) is rewritten in place, so it must be in the first segment.
+  const uint32_t min_inner = out.tunnel.l3_version == 6   ? kIpv6HdrLen
+                             : out.tunnel.l3_version == 4 ? kIpv4HdrLen
+                                                          : kEtherHdrLen;
+  if (rte_pktmbuf_data_len(m) < uint32_t{out.tunnel.inner_off} + min_inner) {
     return Fail(reason, DropReason::kTruncated);
   }
   return ParseVerdict::kLookup;
@@ -279,11 +307,23 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
     const OuterParse& p = parsed[k];
     const uint32_t id = ids[k];
     const Tunnel* t = id != kNoTunnel ? tables.tunnel(id) : nullptr;
+    const TunnelParse& tp = p.tunnel;
     if (t == nullptr) [[unlikely]] {
-      ctx.Drop(rx_port, m, DropReason::kUnknownVni);
+      // A GRE packet of the other kind (IP to a gretap tunnel, Ethernet to a gre one)
+      // reaches a tunnel that carries something else: say so.
+      DropReason why = DropReason::kUnknownVni;
+      if (IsGreTunnel(tp.type)) {
+        DecapKey other = p.key;
+        other.type = static_cast<uint8_t>(tp.type == TunnelType::kGre ? TunnelType::kGretap
+                                                                      : TunnelType::kGre);
+        const DecapKey* k = &other;
+        uint32_t other_id = kNoTunnel;
+        tables.LookupDecap(&k, 1, &other_id);
+        if (other_id != kNoTunnel) why = DropReason::kBadPayloadType;
+      }
+      ctx.Drop(rx_port, m, why);
       continue;
     }
-    const TunnelParse& tp = p.tunnel;
     if (IsUdpTunnel(tp.type)) {
       const uint8_t* src = rte_pktmbuf_mtod_offset(m, const uint8_t*, p.remote_off);
       if (t->remote.family != p.key.family ||

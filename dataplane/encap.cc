@@ -8,6 +8,7 @@
 
 #include "dataplane/flow_hash.h"
 #include "dataplane/inner_ip.h"
+#include "dataplane/mbuf_util.h"
 #include "dataplane/proto/checksum.h"
 #include "dataplane/proto/ether.h"
 #include "dataplane/proto/gre.h"
@@ -60,7 +61,7 @@ void FinishGre(const Tunnel& t, TunnelState& state, rte_mbuf* m, uint8_t* h, con
     // RFC 2784 §2.5: over the GRE header and payload, with the checksum field zero.
     const uint32_t len = rte_pktmbuf_pkt_len(m) - t.tun_off;
     uint16_t sum = 0;
-    rte_raw_cksum_mbuf(m, t.tun_off, len, &sum);
+    SumMbuf(m, t.tun_off, len, &sum);
     const uint16_t ck = static_cast<uint16_t>(~sum);
     std::memcpy(h + t.gre_csum_off, &ck, 2);
   }
@@ -89,10 +90,11 @@ void CompleteInnerChecksum(rte_mbuf* m, uint16_t l3_off) {
   if (field == 0 || rte_pktmbuf_data_len(m) < l4_off + field + 2u) return;
   uint8_t* ck = rte_pktmbuf_mtod_offset(m, uint8_t*, l4_off + field);
   ck[0] = ck[1] = 0;
+  const uint32_t l4_len = rte_pktmbuf_pkt_len(m) - l4_off;
   const uint16_t sum =
       (l3[0] >> 4) == 4
-          ? rte_ipv4_udptcp_cksum_mbuf(m, reinterpret_cast<const rte_ipv4_hdr*>(l3), l4_off)
-          : rte_ipv6_udptcp_cksum_mbuf(m, reinterpret_cast<const rte_ipv6_hdr*>(l3), l4_off);
+          ? L4Checksum(m, reinterpret_cast<const Ipv4Hdr*>(l3), nullptr, proto, l4_off, l4_len)
+          : L4Checksum(m, nullptr, reinterpret_cast<const Ipv6Hdr*>(l3), proto, l4_off, l4_len);
   std::memcpy(ck, &sum, 2);
   m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
 }

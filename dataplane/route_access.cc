@@ -1,5 +1,6 @@
 #include "dataplane/route_access.h"
 
+#include <rte_cycles.h>
 #include <rte_ip_frag.h>
 #include <rte_lpm.h>
 #include <rte_lpm6.h>
@@ -8,6 +9,7 @@
 #include <cstring>
 
 #include "dataplane/encap.h"
+#include "dataplane/mbuf_util.h"
 #include "dataplane/neighbor_reply.h"
 #include "dataplane/proto/checksum.h"
 #include "dataplane/proto/ether.h"
@@ -122,6 +124,10 @@ void SendIntoTunnel(WorkerContext& ctx, const PortView& port, uint16_t rx_port,
       if (nf > 0) {
         rte_pktmbuf_free(m);
         for (int f = 0; f < nf; ++f) {
+          // rte_ipv4_fragment_packet leaves each fragment's header checksum to us.
+          auto* fip = rte_pktmbuf_mtod(frags[f], Ipv4Hdr*);
+          fip->checksum = Be16(0);
+          fip->checksum = Be16::FromRaw(~FoldChecksum(RawSum(fip, fip->header_len())));
           const uint32_t flen = rte_pktmbuf_pkt_len(frags[f]);
           rte_mbuf* out = EncapOne(t, state, frags[f]);
           if (out == nullptr) {
@@ -222,7 +228,7 @@ void RouteOne(WorkerContext& ctx, const PortView& port, uint16_t rx_port, rte_mb
       return;
     }
     DecrementTtl(ip);
-    rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - kEtherHdrLen - total);
+    TrimMbuf(m, kEtherHdrLen + total);
   } else if (eth->ether_type == kEtherTypeIpv6) {
     if (avail < kEtherHdrLen + kIpv6HdrLen) {
       ctx.Drop(rx_port, m, DropReason::kTruncated);
@@ -267,7 +273,7 @@ void RouteOne(WorkerContext& ctx, const PortView& port, uint16_t rx_port, rte_mb
       return;
     }
     --ip->hop_limit;
-    rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - kEtherHdrLen - kIpv6HdrLen - payload);
+    TrimMbuf(m, kEtherHdrLen + kIpv6HdrLen + payload);
   } else {
     ctx.Drop(rx_port, m, DropReason::kNotForUs);
     return;
@@ -283,6 +289,88 @@ void RouteOne(WorkerContext& ctx, const PortView& port, uint16_t rx_port, rte_mb
   }
   rte_pktmbuf_adj(m, kEtherHdrLen);
   SendIntoTunnel(ctx, port, rx_port, sender_mac, m, *t, id);
+}
+
+bool InPrefix(const uint8_t* addr, const uint8_t* net, uint8_t plen) {
+  for (int b = 0; plen > 0; ++b, plen = plen > 8 ? plen - 8 : 0) {
+    const uint8_t mask = static_cast<uint8_t>(0xFF00 >> (plen > 8 ? 8 : plen));
+    if ((addr[b] ^ net[b]) & mask) return false;
+  }
+  return true;
+}
+
+// Asks for the MAC of on-link host `dst` (ARP request, or a neighbor solicitation to
+// its solicited-node multicast address) out of the routed access port whose subnet
+// holds it. The reply is learned like any other ARP/ND packet from a host.
+void Solicit(WorkerContext& ctx, uint8_t version, const uint8_t* dst) {
+  const size_t len = version == 4 ? 4 : 16;
+  const uint64_t now = rte_rdtsc();
+  if (std::memcmp(ctx.last_solicit_ip, dst, len) == 0 &&
+      now - ctx.last_solicit_tsc < rte_get_tsc_hz() / 10) {
+    return;
+  }
+  for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; ++p) {
+    const PortView* v = ctx.tables->port(p);
+    if (v == nullptr) break;
+    if (!v->routed) continue;
+    const bool on_link = version == 4 ? v->has_v4 && InPrefix(dst, v->v4, v->v4_plen)
+                                      : v->has_v6 && InPrefix(dst, v->v6, v->v6_plen);
+    if (!on_link) continue;
+    // Built in a local frame, then copied into a fresh mbuf.
+    uint8_t frame[kEtherHdrLen + kIpv6HdrLen + sizeof(Icmpv6NdHdr) + 8] = {};
+    uint16_t frame_len;
+    auto* eth = reinterpret_cast<EtherHdr*>(frame);
+    std::memcpy(eth->src, v->mac, 6);
+    if (version == 4) {
+      frame_len = 60;  // the Ethernet minimum, zero padded
+      std::memset(eth->dst, 0xFF, 6);
+      eth->ether_type = kEtherTypeArp;
+      auto* arp = reinterpret_cast<ArpHdr*>(eth + 1);
+      arp->hw_type = kArpHwEther;
+      arp->proto_type = kEtherTypeIpv4;
+      arp->hw_len = 6;
+      arp->proto_len = 4;
+      arp->op = kArpOpRequest;
+      std::memcpy(arp->sha, v->mac, 6);
+      std::memcpy(arp->spa, v->v4, 4);
+      std::memcpy(arp->tpa, dst, 4);
+    } else {
+      frame_len = sizeof(frame);
+      const uint8_t mcast_mac[6] = {0x33, 0x33, 0xFF, dst[13], dst[14], dst[15]};
+      std::memcpy(eth->dst, mcast_mac, 6);
+      eth->ether_type = kEtherTypeIpv6;
+      auto* ip = reinterpret_cast<Ipv6Hdr*>(eth + 1);
+      ip->vtc_flow = Be32(6u << 28);
+      ip->payload_len = Be16(sizeof(Icmpv6NdHdr) + 8);
+      ip->next_header = kIpProtoIcmpv6;
+      ip->hop_limit = 255;
+      std::memcpy(ip->src, v->v6, 16);
+      const uint8_t solicited[16] = {0xFF, 0x02, 0, 0, 0,    0,       0,       0,
+                                     0,    0,    0, 1, 0xFF, dst[13], dst[14], dst[15]};
+      std::memcpy(ip->dst, solicited, 16);
+      auto* nd = reinterpret_cast<Icmpv6NdHdr*>(ip + 1);
+      nd->type = kIcmpv6NeighborSolicit;
+      std::memcpy(nd->target, dst, 16);
+      auto* opt = reinterpret_cast<NdLinkLayerOption*>(nd + 1);
+      opt->type = 1;  // source link-layer address
+      opt->len = 1;
+      std::memcpy(opt->mac, v->mac, 6);
+      nd->checksum =
+          Be16::FromRaw(rte_ipv6_udptcp_cksum(reinterpret_cast<const rte_ipv6_hdr*>(ip), nd));
+    }
+    rte_mbuf* r = rte_pktmbuf_alloc(ctx.direct_pool);
+    if (r == nullptr) return;
+    char* out = rte_pktmbuf_append(r, frame_len);
+    if (out == nullptr) {
+      rte_pktmbuf_free(r);
+      return;
+    }
+    std::memcpy(out, frame, frame_len);
+    std::memcpy(ctx.last_solicit_ip, dst, len);
+    ctx.last_solicit_tsc = now;
+    ctx.Emit(p, r);
+    return;
+  }
 }
 
 }  // namespace
@@ -322,6 +410,7 @@ bool DeliverRouted(WorkerContext& ctx, uint16_t rx_port, rte_mbuf* m, uint32_t i
   }
   const uint64_t host = ctx.tables->LookupHost(version, dst);
   if (host == 0) {
+    Solicit(ctx, version, dst);
     ctx.DropTunnel(rx_port, m, DropReason::kNoNeighbor, id);
     return false;
   }

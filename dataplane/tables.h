@@ -56,6 +56,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) PortView {
   uint8_t mac[6] = {};
   uint8_t v4[4] = {};
   uint8_t v6[16] = {};
+  uint8_t v4_plen = 0;  // prefix lengths of the addresses: the on-link subnets
+  uint8_t v6_plen = 0;
   // Tx checksum offloads the port advertises (and that were enabled at configure time).
   bool tx_ipv4_cksum = false;
   bool tx_udp_cksum = false;

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "dataplane/counters.h"
+#include "dataplane/mbuf_util.h"
 #include "dataplane/proto/ether.h"
 #include "dataplane/proto/geneve.h"
 #include "dataplane/proto/gre.h"
@@ -100,7 +101,7 @@ inline TunnelParse ParseGre(const rte_mbuf* m, uint16_t off, uint16_t gre_len) {
   uint16_t w = off + kGreHdrLen;
   if (flags & GreHdr::kChecksum) {
     uint16_t sum = 0;
-    if (rte_raw_cksum_mbuf(m, off, gre_len, &sum) != 0 || sum != 0xFFFF) {
+    if (!SumMbuf(m, off, gre_len, &sum) || sum != 0xFFFF) {
       return Reject(DropReason::kBadGreChecksum);
     }
     w += kGreOptionLen;

@@ -16,6 +16,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
+#include "dataplane/mbuf_util.h"
 #include "dataplane/proto/ip.h"
 #include "dataplane/proto/udp.h"
 #include "dataplane/tunnel.h"
@@ -83,12 +84,15 @@ __attribute__((always_inline)) inline void FinishOuterChecksums(const Tunnel& t,
       // The NIC sums from the pseudo-header seed; its total_length is still right here.
       udp->checksum = Be16::FromRaw(rte_ipv4_phdr_cksum(ip, 0));
     } else {
-      udp->checksum = Be16::FromRaw(rte_ipv4_udptcp_cksum_mbuf(m, ip, l4_off));
+      udp->checksum = Be16::FromRaw(L4Checksum(m, reinterpret_cast<const Ipv4Hdr*>(l3), nullptr,
+                                               kIpProtoUdp, l4_off, udp->length.host()));
     }
   } else {
     auto* ip = reinterpret_cast<rte_ipv6_hdr*>(l3);
-    udp->checksum = offload ? Be16::FromRaw(rte_ipv6_phdr_cksum(ip, 0))
-                            : Be16::FromRaw(rte_ipv6_udptcp_cksum_mbuf(m, ip, l4_off));
+    udp->checksum = offload
+                        ? Be16::FromRaw(rte_ipv6_phdr_cksum(ip, 0))
+                        : Be16::FromRaw(L4Checksum(m, nullptr, reinterpret_cast<const Ipv6Hdr*>(l3),
+                                                   kIpProtoUdp, l4_off, udp->length.host()));
   }
 }
 

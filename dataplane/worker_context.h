@@ -49,6 +49,10 @@ struct WorkerContext {
   // DecapBurst's per-packet parse results, kept here so a burst does not construct
   // (zero) 32 of them on the stack every time.
   OuterParse decap_scratch[kBurstSize];
+  // Routed access: the host we last sent an ARP request / neighbor solicitation for,
+  // so a stream of packets to an unresolved host asks once, not once per packet.
+  uint8_t last_solicit_ip[16] = {};
+  uint64_t last_solicit_tsc = 0;
   // To the control thread: GENEVE control (O bit) packets, and learned hosts.
   rte_ring* punt_ring = nullptr;   // mbufs
   rte_ring* learn_ring = nullptr;  // LearnEvent elements

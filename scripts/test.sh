@@ -59,6 +59,10 @@ run_pytest() {  # run_pytest NAME DIR [env...]
 }
 
 run_unit build unit
+
+echo "== instruction counts (callgrind regression guard, bench/baseline.json)"
+/usr/bin/python3 bench/callgrind_guard.py build --check --junit "$results/callgrind.xml" | tail -n 20
+reports+=("$results/callgrind.xml")
 run_pytest functional tests/functional TUNDRA_BIN="$root/build/control/tundra"
 
 if [ "$asan" = 1 ]; then
