@@ -45,6 +45,9 @@ from scapy.layers.inet6 import (  # noqa: F401
     ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr,
     IPv6ExtHdrFragment)
 from scapy.layers.vxlan import VXLAN
+from scapy.contrib.geneve import GENEVE, GeneveOptions  # noqa: F401
+from scapy.layers.l2 import GRE  # noqa: F401
+from scapy.utils import checksum as inet_checksum
 
 scapy_conf.verb = 0
 
@@ -61,15 +64,22 @@ DROP_REASONS = (
     "unknown-port", "bad-flags", "unknown-vni", "remote-mismatch",
     "no-attachment", "no-neighbor", "mtu-exceeded", "no-headroom",
     "arp-ignored", "tx-full",
+    # GENEVE / GRE / ECN / routed access (milestone 2)
+    "bad-version", "bad-payload-type", "bad-option",
+    "unknown-critical-option", "bad-gre-checksum", "seq-out-of-order",
+    "seq-duplicate", "ecn-not-ect", "no-route", "ttl-exceeded",
 )
 
 PORT_KEYS = ("port", "name", "role", "rx_packets", "rx_bytes", "tx_packets",
-             "tx_bytes", "drops", "drop_reasons", "ethdev")
+             "tx_bytes", "drops", "drop_reasons", "ethdev",
+             "punted")
 ETHDEV_KEYS = ("ipackets", "opackets", "ibytes", "obytes", "imissed",
                "ierrors", "oerrors", "rx_nombuf")
 TUNNEL_KEYS = ("name", "type", "local", "remote", "encap_packets",
                "encap_bytes", "decap_packets", "decap_bytes", "drops",
-               "drop_reasons")
+               "drop_reasons",
+               "key", "seq_out_of_order", "seq_duplicate", "oam_packets",
+               "icmp_errors", "fragments")
 
 # Appended to every batch config unless a test brings its own ending.
 EPILOGUE = (
@@ -263,6 +273,14 @@ class RunResult:
     def workers(self) -> list[dict]:
         return self._last("workers")
 
+    @property
+    def routes(self) -> list[dict]:
+        return self._last("routes")
+
+    @property
+    def neighbors(self) -> list[dict]:
+        return self._last("neighbors")
+
     def port(self, p: int) -> dict:
         for e in self.ports:
             if e.get("port") == p:
@@ -302,7 +320,8 @@ class Tundra:
     def run(self, config: Sequence[str], inputs: dict | None = None, *,
             nports: int = 2, workers: int = 1, epilogue: bool = True,
             expect_ok: bool = True, check: bool = True,
-            decode_as: Iterable[str] = ()) -> RunResult:
+            decode_as: Iterable[str] = (),
+            show: Sequence[str] = ()) -> RunResult:
         """Run one batch.
 
         inputs: {port: [frame, ...]} (split round-robin over the rx queues
@@ -338,7 +357,8 @@ class Tundra:
                 args.append(f"tx_pcap={tx}")
             vdevs.append(f"--vdev=net_pcap{p}," + ",".join(args))
 
-        lines = list(config) + (list(EPILOGUE) if epilogue else [])
+        ending = list(EPILOGUE[:-1]) + list(show) + [EPILOGUE[-1]]
+        lines = list(config) + (ending if epilogue else [])
         cfg = rundir / "run.cfg"
         cfg.write_text("".join(line + "\n" for line in lines))
 
@@ -428,12 +448,27 @@ def assert_healthy(res: RunResult, epilogue: bool = True):
             f"mbuf leak: mempool {pool.get('name')} has in_use="
             f"{pool.get('in_use')} after wait idle (size {pool.get('size')}, "
             f"free {pool.get('free')})")
-    # tshark must find nothing malformed in what tundra wrote.
+    # tshark must find nothing malformed in what tundra wrote.  One tshark
+    # run over all output pcaps together (tshark's start-up dominates).
+    combined, origin = [], []
     for p, files in res.out_files.items():
         for f in files:
             assert f.exists(), f"tx pcap {f} for port {p} was not written"
-            if read_pcap(f):
-                assert_tshark_clean(f, res.decode_as)
+            frames = read_pcap(f)
+            combined += frames
+            origin += [(f, i + 1) for i in range(len(frames))]
+    if combined:
+        path = write_pcap(res.rundir / "all_tx.pcap", combined)
+        problems = tshark_problems(path, res.decode_as)
+        described = []
+        for line in problems[:20]:
+            num = line.split("\t", 1)[0]
+            if num.isdigit() and 0 < int(num) <= len(origin):
+                f, k = origin[int(num) - 1]
+                line = f"{f.name} frame {k}: {line.split(chr(9), 1)[-1]}"
+            described.append(line)
+        assert not problems, (f"tshark found problems in tundra's output "
+                              f"({path}):\n  " + "\n  ".join(described))
 
 
 def _maybe(res: RunResult, key: str) -> list:
@@ -514,6 +549,13 @@ class Tunnel:
     remote: str | None = None           # overrides Underlay.remote
     extra: tuple = ()                   # further raw CLI tokens
     hex_numbers: bool = False           # write numbers as 0x.. in the CLI
+    # GRE / GENEVE (milestone 2)
+    key: int | None = None              # gre/gretap
+    seq: str | None = None              # on|off (gre/gretap)
+    csum: str | None = None             # on|off (gre/gretap)
+    seq_check: str | None = None        # count|drop
+    oversize: str | None = None         # drop|fragment
+    options: tuple = ()                 # GENEVE: ((class, type, bytes), ...)
 
     def _num(self, v: int) -> str:
         return hex(v) if self.hex_numbers else str(v)
@@ -532,15 +574,34 @@ class Tunnel:
             toks += ["df", self.df]
         if self.udp_csum is not None:
             toks += ["udp-csum", self.udp_csum]
+        if self.key is not None:
+            toks += ["key", self._num(self.key)]
+        for kw, v in (("seq", self.seq), ("csum", self.csum),
+                      ("seq-check", self.seq_check),
+                      ("oversize", self.oversize)):
+            if v is not None:
+                toks += [kw, v]
+        for cls, typ, data in self.options:
+            toks += ["option", f"{cls:#06x}:{typ:#04x}:{bytes(data).hex()}"]
         return " ".join(toks + list(self.extra))
 
     @property
-    def udp_dport(self) -> int:
+    def l3(self) -> bool:
+        """An L3 tunnel (type gre): IP payload, used with `route add`."""
+        return self.type == "gre"
+
+    @property
+    def udp(self) -> bool:
+        return _PROTO[self.type]["ipproto"] == 17
+
+    @property
+    def udp_dport(self) -> int | None:
         return self.dstport if self.dstport is not None else _PROTO[self.type]["port"]
 
     def decode_as(self) -> tuple:
         """tshark -d arguments for a non-default UDP port."""
-        if self.dstport is not None and self.dstport != _PROTO[self.type]["port"]:
+        if (self.udp and self.dstport is not None
+                and self.dstport != _PROTO[self.type]["port"]):
             return (f"udp.port=={self.dstport},{self.type}",)
         return ()
 
@@ -620,26 +681,254 @@ def _vxlan_expected_udp_chksum(tun: Tunnel, family: int) -> int | None:
     return 0
 
 
+ETH_P_TEB = 0x6558          # Transparent Ethernet Bridging (GENEVE, gretap)
+GENEVE_PORT = 6081
+
+
+def geneve_options_len(options) -> int:
+    """Bytes the options take on the wire: 4-byte header + data each."""
+    return sum(4 + len(d) for _, _, d in options)
+
+
+def _geneve_layers(tun: Tunnel, family: int, *, sport: int,
+                   vni: int | None = None, udp_chksum: int | None = None,
+                   version: int = 0, oam: int = 0, critical: int | None = None,
+                   gproto: int = ETH_P_TEB, options=None,
+                   optionlen: int | None = None, opt_raw: bytes | None = None,
+                   reserved: int = 0, reserved2: int = 0, **_):
+    """RFC 8926 section 3.4, built with scapy's GENEVE layer.
+
+    options: ((class, type, data), ...) (default: the tunnel's own);
+    opt_raw: raw option bytes instead (crafted faults); optionlen: the Opt
+    Len field in 4-byte words (default: what the options take).  Opt Len is
+    always written explicitly: scapy 2.5 masks it with 0x2f when computing
+    it."""
+    vni = tun.vni if vni is None else vni
+    opts = tuple(tun.options if options is None else options)
+    if critical is None:
+        critical = int(any(t & 0x80 for _, t, _ in opts))
+    if opt_raw is None:
+        olist = [GeneveOptions(classid=c, type=t, length=len(d) // 4,
+                               data=bytes(d)) for c, t, d in opts]
+        olen = geneve_options_len(opts)
+    else:
+        olist, olen = [], len(opt_raw)
+    if optionlen is None:
+        optionlen = olen // 4
+    udp = UDP(sport=sport, dport=tun.udp_dport, chksum=udp_chksum)
+    g = GENEVE(version=version, optionlen=optionlen, oam=oam,
+               critical=critical, reserved=reserved, proto=gproto, vni=vni,
+               reserved2=reserved2, options=olist)
+    if opt_raw is not None:
+        return udp / g / Raw(opt_raw)
+    return udp / g
+
+
+def gre_proto_for(tun: Tunnel, payload: bytes) -> int:
+    if not tun.l3:
+        return ETH_P_TEB
+    return 0x0800 if payload[0] >> 4 == 4 else 0x86DD
+
+
+def _gre_layers(tun: Tunnel, family: int, *, inner: bytes = b"",
+                seq: int | None = None, key="tunnel", csum: bool | None = None,
+                gproto: int | None = None, **_):
+    """RFC 2784 / RFC 2890, built with scapy's GRE layer (which computes the
+    checksum over the GRE header and payload when C is set)."""
+    k = tun.key if key == "tunnel" else key
+    c = (tun.csum == "on") if csum is None else csum
+    if gproto is None:
+        gproto = gre_proto_for(tun, inner)
+    return GRE(chksum_present=int(bool(c)), key_present=int(k is not None),
+               seqnum_present=int(seq is not None), key=k or 0,
+               sequence_number=seq or 0, proto=gproto)
+
+
+def gre_raw(word: int, proto: int, payload: bytes = b"", *,
+            chksum: int | str | None = None, key: int | None = None,
+            seq: int | None = None) -> bytes:
+    """A GRE header by hand, for flags scapy's layer would re-interpret.
+
+    word: the flags/version word as sent; chksum "good" = correct RFC 1071
+    sum, an int = that value, None = no checksum field (unless C is set in
+    `word`, then "good")."""
+    if word & 0x8000 and chksum is None:
+        chksum = "good"
+    fields = b""
+    if chksum is not None:
+        fields += b"\x00\x00\x00\x00"
+    if key is not None:
+        fields += struct.pack("!I", key)
+    if seq is not None:
+        fields += struct.pack("!I", seq)
+    hdr = bytearray(struct.pack("!HH", word, proto) + fields)
+    if chksum is not None:
+        ck = inet_checksum(bytes(hdr) + payload) if chksum == "good" else chksum
+        hdr[4:6] = struct.pack("!H", ck)
+    return bytes(hdr) + payload
+
+
 # Per-protocol pieces: how the tunnel header is built (encap expectation and
 # crafted decap input), the default UDP port, the outer IP protocol.
 _PROTO = {
     "vxlan": {"port": 4789, "ipproto": 17, "layers": _vxlan_layers,
               "expected_udp_chksum": _vxlan_expected_udp_chksum},
+    "geneve": {"port": GENEVE_PORT, "ipproto": 17, "layers": _geneve_layers,
+               "expected_udp_chksum": _vxlan_expected_udp_chksum},
+    "gretap": {"port": None, "ipproto": 47, "layers": _gre_layers,
+               "expected_udp_chksum": lambda tun, family: None},
+    "gre": {"port": None, "ipproto": 47, "layers": _gre_layers,
+            "expected_udp_chksum": lambda tun, family: None},
 }
+TUNNEL_TYPES = tuple(_PROTO)
+L2_TYPES = ("vxlan", "geneve", "gretap")
 
 
-def expected_encap(ul: Underlay, tun: Tunnel, inner: bytes, *, sport: int,
-                   ip_id: int = 0, flow_label: int = 0):
-    """The frame tundra must send on the uplink for `inner`.
+def make_tunnel(type: str, **kw) -> Tunnel:
+    """A Tunnel of `type` with that type's mandatory fields defaulted."""
+    if type in ("gre", "gretap"):
+        kw.setdefault("vni", None)
+    return Tunnel(type=type, **kw)
+
+
+def tunnel_header_len(tun: Tunnel) -> int:
+    """Bytes between the outer IP header and the payload."""
+    if tun.type == "vxlan":
+        return 16
+    if tun.type == "geneve":
+        return 16 + geneve_options_len(tun.options)
+    return 4 + 4 * sum((tun.csum == "on", tun.key is not None,
+                        tun.seq == "on"))
+
+
+def encap_ip_overhead(ul: Underlay, tun: Tunnel) -> int:
+    """Outer IP header + tunnel headers: an L2 tunnel's inner frame, an L3
+    tunnel's inner IP packet, may be at most MTU minus this."""
+    return (20 if ul.family == 4 else 40) + tunnel_header_len(tun)
+
+
+# -- raw IP helpers (byte level, checksums by scapy's RFC 1071 routine)
+
+def eth_ip_offset(frame: bytes) -> int | None:
+    """Offset of the IP header in an Ethernet frame (through 802.1Q tags)."""
+    off = 12
+    while frame[off:off + 2] in (b"\x81\x00", b"\x88\xa8"):
+        off += 4
+    et = frame[off:off + 2]
+    if et in (b"\x08\x00", b"\x86\xdd"):
+        return off + 2
+    return None
+
+
+def ip_packet_len(ipb: bytes) -> int:
+    if ipb[0] >> 4 == 4:
+        return struct.unpack("!H", ipb[2:4])[0]
+    return 40 + struct.unpack("!H", ipb[4:6])[0]
+
+
+def eth_ip_payload(frame: bytes) -> bytes | None:
+    """The IP packet an Ethernet frame carries, without padding/trailer."""
+    off = eth_ip_offset(frame)
+    if off is None:
+        return None
+    ipb = frame[off:]
+    return ipb[:ip_packet_len(ipb)]
+
+
+def ip_tos(ipb: bytes) -> int:
+    if ipb[0] >> 4 == 4:
+        return ipb[1]
+    return ((ipb[0] & 0x0F) << 4) | (ipb[1] >> 4)
+
+
+def ip_ttl(ipb: bytes) -> int:
+    return ipb[8] if ipb[0] >> 4 == 4 else ipb[7]
+
+
+def _fix_ip4_checksum(b: bytearray, off: int = 0):
+    hl = (b[off] & 0x0F) * 4
+    b[off + 10:off + 12] = b"\x00\x00"
+    b[off + 10:off + 12] = struct.pack("!H", inet_checksum(bytes(b[off:off + hl])))
+
+
+def ip_with(ipb: bytes, *, ttl: int | None = None, tos: int | None = None,
+            ecn: int | None = None, off: int = 0) -> bytes:
+    """`ipb` (or the IP header at `off` inside it) with TTL/hop limit, TOS /
+    traffic class or only the ECN bits replaced; IPv4 checksum recomputed."""
+    b = bytearray(ipb)
+    v4 = b[off] >> 4 == 4
+    if ecn is not None:
+        tos = (ip_tos(bytes(b[off:])) & 0xFC) | ecn
+    if tos is not None:
+        if v4:
+            b[off + 1] = tos
+        else:
+            b[off] = (b[off] & 0xF0) | (tos >> 4)
+            b[off + 1] = ((tos & 0x0F) << 4) | (b[off + 1] & 0x0F)
+    if ttl is not None:
+        b[off + (8 if v4 else 7)] = ttl
+    if v4:
+        _fix_ip4_checksum(b, off)
+    return bytes(b)
+
+
+def frame_with_ecn(frame: bytes, ecn: int) -> bytes:
+    off = eth_ip_offset(frame)
+    assert off is not None, "frame carries no IP packet"
+    return ip_with(frame, ecn=ecn, off=off)
+
+
+def routed_payload(frame: bytes) -> bytes:
+    """What a router forwards for an access frame: its IP packet (Ethernet
+    padding removed) with the TTL / hop limit decremented."""
+    ipb = eth_ip_payload(frame)
+    assert ipb is not None, "not an IP frame"
+    return ip_with(ipb, ttl=ip_ttl(ipb) - 1)
+
+
+def rfc6040_decap(outer_ecn: int, inner_ecn: int) -> int | None:
+    """RFC 6040 section 4.2 (normal mode): the inner ECN after decap, or
+    None when the packet must be dropped (outer CE over Not-ECT)."""
+    if outer_ecn == 3:
+        return None if inner_ecn == 0 else 3
+    if outer_ecn == 1 and inner_ecn == 2:
+        return 1
+    return inner_ecn
+
+
+def outer_tos_expected(tun: Tunnel, inner_tos: int | None) -> int:
+    """RFC 6040 normal-mode encap: ECN copied from an IP inner packet (0
+    otherwise); DSCP from `tos` (its ECN bits masked) or inherited."""
+    ecn = inner_tos & 3 if inner_tos is not None else 0
+    if tun.tos is None:
+        dscp = 0
+    elif tun.tos == "inherit":
+        dscp = (inner_tos or 0) & 0xFC
+    else:
+        dscp = tun.tos & 0xFC
+    return dscp | ecn
+
+
+def expected_encap(ul: Underlay, tun: Tunnel, inner: bytes, *, sport: int | None,
+                   ip_id: int = 0, flow_label: int = 0,
+                   seq: int | None = None):
+    """The frame tundra must send on the uplink for `inner` (the frame
+    received on the access port; for an L3 gre tunnel the routed IP packet
+    is the payload).
 
     Fields the contract leaves open (IPv4 ID, IPv6 flow label, the UDP source
-    port value) are taken from the observed frame by the caller."""
-    itos, ittl, idf = inner_tos_ttl_df(inner)
-    tos = tun.tos
-    if tos is None:
-        tos = 0
-    elif tos == "inherit":
-        tos = itos if itos is not None else 0
+    port value) are taken from the observed frame by the caller; `seq` is the
+    GRE sequence number the packet must carry (tunnels with seq on)."""
+    if tun.l3:
+        payload = routed_payload(inner)
+        itos, ittl = ip_tos(payload), ip_ttl(payload)
+        idf = bool(payload[6] & 0x40) if payload[0] >> 4 == 4 else None
+    else:
+        payload = inner
+        itos, ittl, idf = inner_tos_ttl_df(inner)
+    if tun.seq == "on":
+        assert seq is not None, "tunnel has seq on: pass the expected seq"
+    tos = outer_tos_expected(tun, itos)
     ttl = tun.ttl
     if ttl is None:
         ttl = 64
@@ -658,9 +947,9 @@ def expected_encap(ul: Underlay, tun: Tunnel, inner: bytes, *, sport: int,
     else:
         ip = IPv6(src=ul.local, dst=tun.remote or ul.remote, hlim=ttl, tc=tos,
                   fl=flow_label, nh=proto["ipproto"])
-    l4 = proto["layers"](tun, ul.family, sport=sport,
+    l4 = proto["layers"](tun, ul.family, sport=sport, seq=seq, inner=payload,
                          udp_chksum=proto["expected_udp_chksum"](tun, ul.family))
-    return Ether(src=ul.port_mac, dst=ul.peer_mac) / ip / l4 / Raw(inner)
+    return Ether(src=ul.port_mac, dst=ul.peer_mac) / ip / l4 / Raw(payload)
 
 
 def _flat_fields(pkt) -> list[tuple[str, object]]:
@@ -696,36 +985,45 @@ def describe_diff(actual: bytes, expected: bytes) -> str:
     return "\n".join(lines)
 
 
-def observed_open_fields(frame: bytes) -> dict:
-    """The fields the contract does not fix: IPv4 id, flow label, sport."""
-    p = Ether(frame)
+def observed_open_fields(frame: bytes, udp: bool = True) -> dict:
+    """The fields the contract does not fix: IPv4 id, flow label, sport.
+
+    Read from the outer headers only (a GRE payload may hold UDP too)."""
     res = {"ip_id": 0, "flow_label": 0, "sport": None}
-    if IP in p:
-        res["ip_id"] = p[IP].id
-    if IPv6 in p:
-        res["flow_label"] = p[IPv6].fl
-    if UDP in p:
-        res["sport"] = p[UDP].sport
+    off = eth_ip_offset(frame)
+    if off is None:
+        return res
+    if frame[off] >> 4 == 4:
+        res["ip_id"] = struct.unpack("!H", frame[off + 4:off + 6])[0]
+        l4, proto = off + (frame[off] & 0x0F) * 4, frame[off + 9]
+    else:
+        res["flow_label"] = struct.unpack("!I", frame[off:off + 4])[0] & 0xFFFFF
+        l4, proto = off + 40, frame[off + 6]
+    if udp and proto == 17 and len(frame) >= l4 + 2:
+        res["sport"] = struct.unpack("!H", frame[l4:l4 + 2])[0]
     return res
 
 
-def check_encap(frame: bytes, ul: Underlay, tun: Tunnel, inner: bytes) -> int:
-    """Assert `frame` is the encapsulation of `inner`; return its UDP sport.
+def check_encap(frame: bytes, ul: Underlay, tun: Tunnel, inner: bytes, *,
+                seq: int | None = None) -> int | None:
+    """Assert `frame` is the encapsulation of `inner`; return its UDP sport
+    (None for GRE).
 
     The comparison is byte-exact against a frame scapy builds from the
     contract, with scapy computing the checksums, so header checksums and
     lengths are verified too."""
-    o = observed_open_fields(frame)
+    o = observed_open_fields(frame, udp=tun.udp)
     sport = o["sport"]
-    assert sport is not None, f"encap output has no UDP header: {Ether(frame).summary()}"
-    assert UDP_SPORT_MIN <= sport <= UDP_SPORT_MAX, (
-        f"UDP source port {sport} outside {UDP_SPORT_MIN}..{UDP_SPORT_MAX}")
+    if tun.udp:
+        assert sport is not None, f"encap output has no UDP header: {Ether(frame).summary()}"
+        assert UDP_SPORT_MIN <= sport <= UDP_SPORT_MAX, (
+            f"UDP source port {sport} outside {UDP_SPORT_MIN}..{UDP_SPORT_MAX}")
     exp = bytes(expected_encap(ul, tun, inner, sport=sport, ip_id=o["ip_id"],
-                               flow_label=o["flow_label"]))
+                               flow_label=o["flow_label"], seq=seq))
     assert frame == exp, ("encap output differs from the expected frame:\n"
                           + describe_diff(frame, exp))
     p = Ether(frame)
-    if UDP in p and ul.family == 6:
+    if tun.udp and UDP in p and ul.family == 6:
         assert p[UDP].chksum != 0, "UDP checksum 0 over IPv6"
     return sport
 
@@ -739,8 +1037,11 @@ def tunnel_packet(ul: Underlay, tun: Tunnel, inner: bytes, *,
                   ip_kw: dict | None = None, **tunnel_kw) -> "Ether":
     """A well-formed tunnel packet as the remote VTEP would send it.
 
+    inner: the payload (an Ethernet frame; for an L3 gre tunnel an IP packet).
     udp_chksum: "auto" = 0 over IPv4, correct over IPv6; None = correct;
-    an int = that value."""
+    an int = that value.  tunnel_kw go to the protocol's header builder
+    (GENEVE: options, oam, version, gproto, ...; GRE: seq, key, csum, gproto);
+    ip_kw to the outer IP layer (e.g. {"tos": 3} for an outer CE mark)."""
     if udp_chksum == "auto":
         udp_chksum = 0 if ul.family == 4 else None
     proto = _PROTO[tun.type]
@@ -752,7 +1053,7 @@ def tunnel_packet(ul: Underlay, tun: Tunnel, inner: bytes, *,
         ip = IPv6(src=src or tun.remote or ul.remote, dst=dst or ul.local,
                   hlim=ttl, nh=proto["ipproto"], **(ip_kw or {}))
     l4 = proto["layers"](tun, ul.family, sport=sport, vni=vni, flags=flags,
-                         udp_chksum=udp_chksum, **tunnel_kw)
+                         udp_chksum=udp_chksum, inner=inner, **tunnel_kw)
     if dport is not None:
         l4[UDP].dport = dport
     return eth / ip / l4 / Raw(inner)
@@ -856,7 +1157,13 @@ def extract_inner(frame: bytes, tun: Tunnel) -> bytes:
     if tun.type == "vxlan":
         udp = p[UDP]
         return bytes(VXLAN(bytes(udp.payload)).payload)
-    raise NotImplementedError(tun.type)
+    off = eth_ip_offset(frame)
+    ipb = frame[off:off + ip_packet_len(frame[off:])]
+    l4 = ipb[(ipb[0] & 0x0F) * 4 if ipb[0] >> 4 == 4 else 40:]
+    if tun.type == "geneve":
+        return l4[8 + 8 + (l4[8] & 0x3F) * 4:]
+    word = struct.unpack("!H", l4[:2])[0]
+    return l4[4 + 4 * sum(bool(word & b) for b in (0x8000, 0x2000, 0x1000)):]
 
 
 # --------------------------------------------------------------------------
@@ -949,3 +1256,153 @@ def udp_checksum_expected(frame: bytes) -> int:
         ph = src + dst + struct.pack("!IxxxB", ulen, 17)
     ck = checksum(ph + data)
     return 0xFFFF if ck == 0 else ck
+
+
+# --------------------------------------------------------------------------
+# Routed access ports and L3 gre tunnels (milestone 2)
+
+@dataclass(frozen=True)
+class RoutedAccess:
+    """A routed access port: its MAC and gateway addresses."""
+    port: int = ACCESS
+    mac: str = "02:00:00:00:01:01"
+    v4: str = "10.1.0.1"
+    plen4: int = 16
+    v6: str = "fd00:1::1"
+    plen6: int = 64
+
+
+RACC = RoutedAccess()
+# a host on the routed access port (static neighbor unless a test learns it)
+HOST4, HOST6, HOST_MAC = "10.1.0.5", "fd00:1::5", "02:00:00:00:01:05"
+# the remote side's networks, routed into the tunnel
+REMOTE_NETS = ("10.2.0.0/16", "fd00:2::/32")
+
+
+def routed_config(ul: Underlay, tunnels: Sequence[Tunnel], *,
+                  routes: Sequence[tuple[str, str]] | None = None,
+                  hosts: Sequence[tuple[str, str]] = ((HOST4, HOST_MAC),
+                                                      (HOST6, HOST_MAC)),
+                  acc: RoutedAccess = RACC, uplink_mtu: int | None = None,
+                  neighbor: bool = True, addresses: str = "46",
+                  uplink: int = UPLINK) -> list[str]:
+    """Config lines: uplink, a routed access port, gre tunnels, routes."""
+    if routes is None:
+        routes = [(p, tunnels[0].name) for p in REMOTE_NETS]
+    lines = [
+        "# generated by tests/functional/harness.py (routed access)",
+        f"port config {uplink} role uplink",
+        f"port config {uplink} address {ul.local}/{ul.plen}",
+        f"port config {uplink} mac {ul.port_mac}",
+        f"port config {acc.port} role access",
+        f"port config {acc.port} mac {acc.mac}",
+    ]
+    if "4" in addresses:
+        lines.append(f"port config {acc.port} address {acc.v4}/{acc.plen4}")
+    if "6" in addresses:
+        lines.append(f"port config {acc.port} address {acc.v6}/{acc.plen6}")
+    if uplink_mtu is not None:
+        lines.append(f"port config {uplink} mtu {uplink_mtu}")
+    if neighbor:
+        lines.append(f"neigh add {ul.remote} {ul.peer_mac} port {uplink}")
+    for ip, mac in hosts:
+        lines.append(f"neigh add {ip} {mac} port {acc.port}")
+    lines += [t.cli(ul) for t in tunnels]
+    lines += [f"route add {p} tunnel {n}" for p, n in routes]
+    return lines
+
+
+def to_router(frame: bytes, *, src_mac: str = HOST_MAC,
+              acc: RoutedAccess = RACC) -> bytes:
+    """`frame` re-addressed host -> the access port's MAC (to be routed)."""
+    mac = lambda m: bytes.fromhex(m.replace(":", ""))  # noqa: E731
+    return mac(acc.mac) + mac(src_mac) + frame[12:]
+
+
+def routed_frames(n: int, *, seed: int = 1, kinds=("udp4", "tcp4", "udp6", "tcp6"),
+                  sizes=PAYLOAD_SIZES, start: int = 0) -> list[bytes]:
+    """IP frames from the access host to the remote networks (10.2/16,
+    fd00:2::/32), addressed to the access port's MAC."""
+    return [to_router(f) for f in make_inner_frames(n, seed=seed, kinds=kinds,
+                                                    sizes=sizes, start=start)]
+
+
+def l3_packet(i: int, kind: str, size: int, *, dst4: str = HOST4,
+              dst6: str = HOST6, tos: int = 0, ttl: int = 64,
+              df: bool = False) -> bytes:
+    """An IP packet from the remote network to a host on the access port."""
+    payload = Raw(b"\x00" + bytes((i * 7 + k) & 0xFF for k in range(size - 1))
+                  if size else b"")
+    a, b = (i >> 8) & 0xFF, i & 0xFF
+    sp, dp = 42000 + (i % 900), 43000 + (i * 3 % 900)
+    if kind in ("udp4", "tcp4"):
+        ip = IP(src=f"10.2.{a}.{b}", dst=dst4, tos=tos, ttl=ttl,
+                flags="DF" if df else 0, id=(i * 13) & 0xFFFF)
+    else:
+        ip = IPv6(src=f"fd00:2::{i + 1:x}", dst=dst6, tc=tos, hlim=ttl,
+                  fl=i & 0xFFFFF)
+    l4 = (UDP(sport=sp, dport=dp) if kind.startswith("udp")
+          else TCP(sport=sp, dport=dp, flags="PA", seq=7 + i, ack=1))
+    return bytes(ip / l4 / payload)
+
+
+def l3_packets(n: int, *, kinds=("udp4", "tcp4", "udp6", "tcp6"),
+               sizes=PAYLOAD_SIZES, start: int = 0, **kw) -> list[bytes]:
+    return [l3_packet(start + i, kinds[i % len(kinds)],
+                      sizes[(i // len(kinds) + i) % len(sizes)], **kw)
+            for i in range(n)]
+
+
+def routed_out_frame(ipb: bytes, *, dst_mac: str = HOST_MAC,
+                     acc: RoutedAccess = RACC, ecn: int | None = None) -> bytes:
+    """What a routed access port sends for a decapsulated IP packet: a new
+    Ethernet header (neighbor MAC, port MAC), TTL / hop limit - 1."""
+    out = ip_with(ipb, ttl=ip_ttl(ipb) - 1, ecn=ecn)
+    et = 0x0800 if ipb[0] >> 4 == 4 else 0x86DD
+    return bytes(Ether(dst=dst_mac, src=acc.mac, type=et)) + out
+
+
+def assert_routed_frames_equal(actual: list[bytes], expected: list[bytes], *,
+                               what: str = "access output"):
+    """Like assert_frames_equal, but a frame shorter than the Ethernet
+    minimum may arrive zero-padded to 60 bytes (either is allowed)."""
+    fixed = []
+    for a, e in zip(actual, expected):
+        if len(e) < 60 and len(a) == 60 and a[len(e):] == b"\x00" * (60 - len(e)):
+            fixed.append(a[:len(e)])
+        else:
+            fixed.append(a)
+    assert_frames_equal(fixed + actual[len(expected):], expected, what=what)
+
+
+def tunnel_json_int(res: RunResult, name: str, key: str) -> int:
+    t = res.tunnel(name)
+    assert key in t, f"tunnel {name} JSON lacks {key!r}: {t}"
+    return t[key]
+
+
+def port_json_int(res: RunResult, p: int, key: str) -> int:
+    e = res.port(p)
+    assert key in e, f"port {p} JSON lacks {key!r}: {e}"
+    return e[key]
+
+
+def assert_config_error(res: RunResult, lineno: int, token: str | None):
+    """A --config file error: `error: <file>:<line>: <msg naming token>`,
+    non-zero exit, nothing after it ran, no frame sent."""
+    import re
+    assert res.returncode != 0, "tundra accepted a bad config line"
+    errs = [l for l in res.stderr.splitlines() if l.startswith("error: ")]
+    assert errs, f"no 'error: ' line on stderr:\n{res.stderr[-2000:]}"
+    pat = re.compile(r"^error: (?P<file>\S+):(?P<line>\d+): (?P<msg>.+)$")
+    m = next((pat.match(l) for l in errs if pat.match(l)), None)
+    assert m, f"error line is not 'error: <file>:<line>: <message>': {errs}"
+    assert int(m["line"]) == lineno, (f"reported line {m['line']}, bad line "
+                                      f"is {lineno}: {m.group(0)}")
+    if token is not None:
+        assert token in m["msg"], f"message does not name {token!r}: {m['msg']}"
+    assert not res.json_objs, f"commands after the error ran: {res.json_objs}"
+    for p, files in res.out_files.items():
+        for f in files:
+            if f.exists():
+                assert read_pcap(f) == [], f"port {p} transmitted frames"

@@ -246,3 +246,58 @@ def test_failing_binary_fails_clearly(monkeypatch, tmp_path):
     monkeypatch.setenv("TUNDRA_BIN", str(fake))
     with pytest.raises(AssertionError, match="exited 3"):
         harness.Tundra(tmp_path).run(["quit"])
+
+
+# -- milestone 2: GENEVE / GRE / ECN builders ------------------------------
+
+def test_m2_builders_tshark_clean_and_strict(tmp_path):
+    """The GENEVE/GRE expectations and crafted inputs dissect cleanly (GRE
+    checksum good), and check_encap rejects a wrong seq, key, flag or ECN."""
+    from harness import (RACC, HOST_MAC, eth_ip_payload, frame_with_ecn,
+                         geneve_options_len, l3_packets, make_tunnel,
+                         rfc6040_decap, routed_frames)
+    inner = make_inner_frames(12, seed=5)
+    routed = routed_frames(8, seed=6)
+    tuns = [make_tunnel("geneve", options=((0x0102, 0x80, b"abcd"),
+                                           (0x0103, 0x01, bytes(120)))),
+            make_tunnel("gretap", key=7, seq="on", csum="on"),
+            make_tunnel("gre", key=8, csum="on")]
+    frames = []
+    for ul in (UL4, UL6):
+        for t in tuns:
+            src = routed if t.l3 else inner
+            for k, f in enumerate(src):
+                frames.append(expected_encap(ul, t, f, sport=50000 + k,
+                                             seq=k if t.seq else None))
+        for p in l3_packets(4):
+            frames.append(tunnel_packet(ul, tuns[2], p))
+    path = write_pcap(tmp_path / "m2.pcap", frames)
+    assert tshark_problems(path) == []
+    rows = tshark_fields(path, ["gre.checksum.status"], display_filter="gre.flags.checksum == 1")
+    assert rows and all(r[0] in ("1", "Good") for r in rows), rows
+    assert geneve_options_len(tuns[0].options) == 4 + 4 + 4 + 120
+    # strictness
+    t = tuns[1]
+    good = bytes(expected_encap(UL4, t, inner[0], sport=None, seq=3))
+    assert check_encap(good, UL4, t, inner[0], seq=3) is None
+    with pytest.raises(AssertionError):
+        check_encap(good, UL4, t, inner[0], seq=4)
+    for off in (14 + 20, 14 + 20 + 8 + 3):       # flags byte, key
+        b = bytearray(good)
+        b[off] ^= 0x01
+        with pytest.raises(AssertionError):
+            check_encap(bytes(b), UL4, t, inner[0], seq=3)
+    ecn_inner = frame_with_ecn(routed[0], 2)
+    ip = eth_ip_payload(ecn_inner)
+    q = IP(ip)
+    del q.chksum
+    assert ip[1] & 3 == 2 and bytes(q) == ip, "frame_with_ecn: IPv4 checksum"
+    t2 = make_tunnel("gre", tos=0x2B)
+    p = Ether(bytes(expected_encap(UL4, t2, ecn_inner, sport=None)))
+    assert p[IP].tos == 0x28 | 2, hex(p[IP].tos)
+    assert [rfc6040_decap(o, i) for o in range(4) for i in range(4)] == [
+        0, 1, 2, 3,          # outer Not-ECT: unchanged
+        0, 1, 1, 3,          # outer ECT(1): ECT(0) -> ECT(1)
+        0, 1, 2, 3,          # outer ECT(0): unchanged
+        None, 3, 3, 3]       # outer CE: Not-ECT dropped, ECT -> CE
+    assert RACC.mac != HOST_MAC
