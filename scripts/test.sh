@@ -60,6 +60,11 @@ run_pytest() {  # run_pytest NAME DIR [env...]
 
 run_unit build unit
 
+echo "== traffic generator tests"
+build/bench/gen/gen_tests -r junit -o "$results/gen.xml" >"$results/gen.log" 2>&1
+tail -n 3 "$results/gen.log"
+reports+=("$results/gen.xml")
+
 echo "== instruction counts (callgrind regression guard, bench/baseline.json)"
 /usr/bin/python3 bench/callgrind_guard.py build --check --junit "$results/callgrind.xml" | tail -n 20
 reports+=("$results/callgrind.xml")
@@ -80,6 +85,10 @@ if [ "$asan" = 1 ]; then
     reports+=("$results/asan-build-failed.xml")
   fi
 fi
+
+echo "== fuzzing the parse/classify/decap path (libFuzzer, ${FUZZ_SECONDS:-60} s)"
+bash tests/fuzz/run.sh "$results/fuzz.xml" 2>&1 | tail -n 8
+reports+=("$results/fuzz.xml")
 
 if [ "$interop" = 1 ]; then
   run_pytest interop tests/interop TUNDRA_BIN="$root/build/control/tundra"
