@@ -11,51 +11,6 @@
 namespace tundra::testing {
 namespace {
 
-uint16_t Get16(const std::vector<uint8_t>& v, size_t off) { return (v[off] << 8) | v[off + 1]; }
-
-// Runs one frame through EncapBurst on access port 1 and returns what was queued on
-// uplink port 0 (empty when it was dropped).
-std::vector<uint8_t> Encap(Fixture& f, const std::vector<uint8_t>& frame) {
-  rte_mbuf* m = MbufFrom(frame);
-  EncapBurst(f.ctx, 1, &m, 1);
-  f.FreeDrops();
-  TxBuffer& b = f.ctx.tx[0];
-  if (b.count == 0) return {};
-  REQUIRE(b.count == 1);
-  std::vector<uint8_t> out = BytesOf(b.pkts[0]);
-  rte_pktmbuf_free(b.pkts[0]);
-  b.count = 0;
-  b.bytes = 0;
-  f.ctx.tx_pending = 0;
-  return out;
-}
-
-// What the remote VTEP would send back: an encap output with MACs and IP addresses
-// swapped (checksums are sums, so they stay valid).
-std::vector<uint8_t> Mirror(std::vector<uint8_t> p) {
-  std::swap_ranges(p.begin(), p.begin() + 6, p.begin() + 6);
-  if (Get16(p, 12) == 0x0800) {
-    std::swap_ranges(p.begin() + 26, p.begin() + 30, p.begin() + 30);
-  } else {
-    std::swap_ranges(p.begin() + 22, p.begin() + 38, p.begin() + 38);
-  }
-  return p;
-}
-
-std::vector<uint8_t> Decap(Fixture& f, const std::vector<uint8_t>& frame) {
-  rte_mbuf* m = MbufFrom(frame);
-  DecapBurst(f.ctx, 0, &m, 1);
-  f.FreeDrops();
-  TxBuffer& b = f.ctx.tx[1];
-  if (b.count == 0) return {};
-  std::vector<uint8_t> out = BytesOf(b.pkts[0]);
-  rte_pktmbuf_free(b.pkts[0]);
-  b.count = 0;
-  b.bytes = 0;
-  f.ctx.tx_pending = 0;
-  return out;
-}
-
 TEST_CASE("VXLAN over IPv4: encap writes every RFC 7348 field", "[vxlan][encap]") {
   Fixture f;
   REQUIRE(f.writer->AddTunnel(f.Vxlan("t1", false, 0xABCDEF)).ok());

@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstring>
@@ -15,6 +16,8 @@
 
 #include "control/table_writer.h"
 #include "dataplane/counters.h"
+#include "dataplane/decap.h"
+#include "dataplane/encap.h"
 #include "dataplane/tables.h"
 #include "dataplane/worker_context.h"
 
@@ -142,5 +145,50 @@ struct Fixture {
   std::unique_ptr<WorkerCounters> counters;
   WorkerContext ctx;
 };
+
+inline uint16_t Get16(const std::vector<uint8_t>& v, size_t off) {
+  return (v[off] << 8) | v[off + 1];
+}
+
+// What the remote would send back: an encap output with MACs and IP addresses swapped
+// (checksums are sums, so they stay valid).
+inline std::vector<uint8_t> Mirror(std::vector<uint8_t> p) {
+  std::swap_ranges(p.begin(), p.begin() + 6, p.begin() + 6);
+  if (Get16(p, 12) == 0x0800) {
+    std::swap_ranges(p.begin() + 26, p.begin() + 30, p.begin() + 30);
+  } else {
+    std::swap_ranges(p.begin() + 22, p.begin() + 38, p.begin() + 38);
+  }
+  return p;
+}
+
+// Takes (and frees) what a burst queued on `port`; returns the first packet's bytes.
+inline std::vector<uint8_t> Take(Fixture& f, uint16_t port) {
+  TxBuffer& b = f.ctx.tx[port];
+  if (b.count == 0) return {};
+  std::vector<uint8_t> out = BytesOf(b.pkts[0]);
+  rte_pktmbuf_free_bulk(b.pkts, b.count);
+  b.count = 0;
+  b.bytes = 0;
+  f.ctx.tx_pending = 0;
+  return out;
+}
+
+// Runs one frame through EncapBurst on access port 1; what uplink port 0 got.
+inline std::vector<uint8_t> Encap(Fixture& f, const std::vector<uint8_t>& frame) {
+  rte_mbuf* m = MbufFrom(frame);
+  EncapBurst(f.ctx, 1, &m, 1);
+  f.FreeDrops();
+  CHECK(f.ctx.tx[0].count <= 1);  // one frame in, at most one packet out
+  return Take(f, 0);
+}
+
+// Runs one packet through DecapBurst on uplink port 0; what access port 1 got.
+inline std::vector<uint8_t> Decap(Fixture& f, const std::vector<uint8_t>& frame) {
+  rte_mbuf* m = MbufFrom(frame);
+  DecapBurst(f.ctx, 0, &m, 1);
+  f.FreeDrops();
+  return Take(f, 1);
+}
 
 }  // namespace tundra::testing

@@ -14,43 +14,6 @@
 namespace tundra::testing {
 namespace {
 
-uint16_t Get16(const std::vector<uint8_t>& v, size_t off) { return (v[off] << 8) | v[off + 1]; }
-
-std::vector<uint8_t> Mirror(std::vector<uint8_t> p) {
-  std::swap_ranges(p.begin(), p.begin() + 6, p.begin() + 6);
-  if (Get16(p, 12) == 0x0800) {
-    std::swap_ranges(p.begin() + 26, p.begin() + 30, p.begin() + 30);
-  } else {
-    std::swap_ranges(p.begin() + 22, p.begin() + 38, p.begin() + 38);
-  }
-  return p;
-}
-
-std::vector<uint8_t> Take(Fixture& f, uint16_t port) {
-  TxBuffer& b = f.ctx.tx[port];
-  if (b.count == 0) return {};
-  std::vector<uint8_t> out = BytesOf(b.pkts[0]);
-  rte_pktmbuf_free_bulk(b.pkts, b.count);
-  b.count = 0;
-  b.bytes = 0;
-  f.ctx.tx_pending = 0;
-  return out;
-}
-
-std::vector<uint8_t> Encap(Fixture& f, const std::vector<uint8_t>& frame) {
-  rte_mbuf* m = MbufFrom(frame);
-  EncapBurst(f.ctx, 1, &m, 1);
-  f.FreeDrops();
-  return Take(f, 0);
-}
-
-std::vector<uint8_t> Decap(Fixture& f, const std::vector<uint8_t>& frame) {
-  rte_mbuf* m = MbufFrom(frame);
-  DecapBurst(f.ctx, 0, &m, 1);
-  f.FreeDrops();
-  return Take(f, 1);
-}
-
 struct Case {
   TunnelType type;
   bool v6;
