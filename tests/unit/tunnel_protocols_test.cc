@@ -221,3 +221,28 @@ TEST_CASE("ECN through a tunnel: copied on encap, combined on decap", "[ecn]") {
 
 }  // namespace
 }  // namespace tundra::testing
+
+namespace tundra::testing {
+namespace {
+
+TEST_CASE("an inner checksum the rx port left partial is completed before encap", "[checksum]") {
+  Fixture f;
+  REQUIRE(f.writer->AddTunnel(f.Vxlan("t", false, 1)).ok());
+  REQUIRE(f.writer->AddXconnect(1, 0, "t").ok());
+  std::vector<uint8_t> inner = InnerUdp4(1234, 53, 77);
+  // CHECKSUM_PARTIAL style: the field holds only the pseudo-header sum.
+  const uint16_t seed = rte_ipv4_phdr_cksum(reinterpret_cast<const rte_ipv4_hdr*>(&inner[14]), 0);
+  std::memcpy(&inner[14 + 20 + 6], &seed, 2);
+  rte_mbuf* m = MbufFrom(inner);
+  m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE;
+  EncapBurst(f.ctx, 1, &m, 1);
+  f.FreeDrops();
+  const std::vector<uint8_t> out = Take(f, 0);
+  REQUIRE(out.size() == inner.size() + 50);
+  const uint8_t* ip = out.data() + 50 + 14;
+  CHECK(Get16(out, 50 + 14 + 20 + 6) != 0);
+  CHECK(rte_ipv4_udptcp_cksum_verify(reinterpret_cast<const rte_ipv4_hdr*>(ip), ip + 20) == 0);
+}
+
+}  // namespace
+}  // namespace tundra::testing
