@@ -75,8 +75,7 @@ App::~App() {
   tables_.reset();
   rte_ring_free(punt_ring_);
   rte_ring_free(learn_ring_);
-  for (rte_mempool* pool : pools_) rte_mempool_free(pool);
-  rte_mempool_free(indirect_pool_);
+  for (rte_mempool* pool : pools_) rte_mempool_free(pool);  // the indirect pool included
 }
 
 void App::Poll() {
