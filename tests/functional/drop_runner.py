@@ -1,21 +1,13 @@
-"""GENEVE and GRE decap validation: every drop reason from crafted packets,
-with exact counters (RFC 8926 section 3, RFC 2784 / RFC 2890).
+"""Runners shared by the drop tests of every protocol (test_vxlan_drops,
+test_tunnel_drops): crafted inputs are dropped, counted under their named reason
+on the receiving port, and nothing is forwarded."""
 
-The cases live in drop_cases.py (shared with VXLAN).  To keep the suite
-fast, the uplink cases that run with the default config share one tundra
-run per protocol and underlay, interleaved with good packets; each reason's
-counter must equal the number of frames of the cases that expect it."""
-
-import pytest
-
-from drop_cases import DROP_TUNNELS, batched_cases, separate_cases
+from drop_cases import DROP_TUNNELS, base_config, batched_cases
 from harness import (ACCESS, UPLINK, UNDERLAYS, assert_frames_equal,
                      assert_io_counters, assert_nothing_forwarded,
                      assert_only_drops, assert_routed_frames_equal,
                      l3_packets, make_inner_frames, routed_out_frame,
                      tunnel_packet)
-
-PROTOS = ("geneve",)
 
 
 def run_batched(tundra, proto, fam):
@@ -36,7 +28,6 @@ def run_batched(tundra, proto, fam):
         want[(UPLINK, c.reason)] = want.get((UPLINK, c.reason), 0) + len(fr)
         per_case.append(f"{c.id}:{c.reason}x{len(fr)}")
     mixed += good[gi:]
-    from drop_cases import base_config
     res = tundra.run(base_config(ul, tun), {UPLINK: mixed})
     got = res.nonzero_drops()
     assert got == want, (f"{proto}/{fam} drop counters: got {got}, "
@@ -52,8 +43,9 @@ def run_batched(tundra, proto, fam):
     assert res.tunnel(tun.name)["decap_packets"] == len(good)
 
 
-def run_separate(tundra, proto, case, fam):
-    ul, tun = UNDERLAYS[fam], DROP_TUNNELS[proto]
+def run_separate(tundra, tun, case, fam):
+    """One drop case alone: nothing forwarded, exactly its reason counted."""
+    ul = UNDERLAYS[fam]
     frames = case.build(ul, tun)
     assert frames
     res = tundra.run(case.make_config(ul, tun), {case.port: frames})
@@ -62,18 +54,3 @@ def run_separate(tundra, proto, case, fam):
     assert_io_counters(res)
     for t in res.tunnels:
         assert t["encap_packets"] == 0 and t["decap_packets"] == 0, t
-
-
-@pytest.mark.parametrize("fam", ["v4", "v6"])
-@pytest.mark.parametrize("proto", PROTOS)
-def test_decap_drops_batched(tundra, proto, fam):
-    run_batched(tundra, proto, fam)
-
-
-SEP = [(p, c, f) for p in PROTOS for c, f in separate_cases(p)]
-
-
-@pytest.mark.parametrize("proto,case,fam", SEP,
-                         ids=[f"{p}-{c.id}-{f}" for p, c, f in SEP])
-def test_drop_separate(tundra, proto, case, fam):
-    run_separate(tundra, proto, case, fam)
