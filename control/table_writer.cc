@@ -13,6 +13,10 @@ namespace {
 
 uint32_t XconnectKey(uint16_t p, uint16_t vlan) { return (uint32_t{p} << 16) | vlan; }
 
+std::string KeyBytes(const DecapKey& key) {
+  return std::string(reinterpret_cast<const char*>(&key), sizeof(key));
+}
+
 std::string PortVlan(uint16_t p, uint16_t vlan) {
   return vlan == kVlanUntagged ? absl::StrCat("port ", p)
                                : absl::StrCat("port ", p, " vlan ", vlan);
@@ -289,15 +293,14 @@ absl::Status TableWriter::AddTunnel(const TunnelSpec& spec) {
         "UDP port ", udp_port, " is used by ", TunnelTypeName(it->second.first), " tunnels"));
   }
   const DecapKey key = MakeDecapKey(spec);
-  for (const auto& [name, rec] : tunnels_) {
-    if (std::memcmp(&rec.key, &key, sizeof(key)) == 0) {
-      return absl::AlreadyExistsError(
-          udp ? absl::StrCat("vni ", spec.vni, " on ", spec.local.ToString(),
-                             " is already used by tunnel '", name, "'")
-              : absl::StrCat("tunnel '", name, "' already joins ", spec.local.ToString(), " and ",
-                             spec.remote.ToString(), spec.has_key ? " with that key" : "",
-                             " (a gre and a gretap tunnel, or different keys, can share them)"));
-    }
+  if (auto dup = names_by_key_.find(KeyBytes(key)); dup != names_by_key_.end()) {
+    const std::string& name = dup->second;
+    return absl::AlreadyExistsError(
+        udp ? absl::StrCat("vni ", spec.vni, " on ", spec.local.ToString(),
+                           " is already used by tunnel '", name, "'")
+            : absl::StrCat("tunnel '", name, "' already joins ", spec.local.ToString(), " and ",
+                           spec.remote.ToString(), spec.has_key ? " with that key" : "",
+                           " (a gre and a gretap tunnel, or different keys, can share them)"));
   }
   const uint32_t id = tables_.AllocateTunnelId();
   if (id == kNoTunnel) {
@@ -312,6 +315,7 @@ absl::Status TableWriter::AddTunnel(const TunnelSpec& spec) {
     return s;
   }
   if (udp) RefUdpPort(udp_port, spec.type, +1);
+  names_by_key_.emplace(KeyBytes(key), spec.name);
   tunnels_.emplace(spec.name, std::move(rec));
   return absl::OkStatus();
 }
@@ -404,6 +408,7 @@ absl::Status TableWriter::DelTunnel(std::string_view name) {
   }
   if (had_routes) (void)PublishRoutes();
   (void)tables_.DeleteDecapKey(rec.key);
+  names_by_key_.erase(KeyBytes(rec.key));
   tables_.RemoveTunnel(rec.id);
   if (IsUdpTunnel(rec.spec.type)) RefUdpPort(TunnelUdpPort(rec.spec), rec.spec.type, -1);
   tunnels_.erase(it);
