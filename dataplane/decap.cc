@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "dataplane/decap_header_cache.h"
 #include "dataplane/inner_ip.h"
 #include "dataplane/mbuf_util.h"
 #include "dataplane/neighbor_reply.h"
@@ -176,6 +177,7 @@ ParseVerdict ParseOuter(const Tables& tables, const PortView& port, rte_mbuf* m,
   } else {
     return Fail(reason, DropReason::kNotTunnel);
   }
+  out.tunnel.l4_off = ip.l4_off;
   out.key.type = static_cast<uint8_t>(out.tunnel.type);
   out.key.vni = out.tunnel.vni;
   // The inner Ethernet header (pushed a VLAN tag, read for ECN) or inner IP header
@@ -252,6 +254,63 @@ bool DecapsulateEcn(uint8_t outer_ecn, uint8_t* l3, uint32_t avail) {
   return true;
 }
 
+// What the per-tunnel checks decided for a run of packets with identical outer headers
+// (they decide the same for each of them).
+struct RunVerdict {
+  enum Action : uint8_t { kPass, kDrop, kDropTunnel, kPunt };
+  Action action = kPass;
+  DropReason why = DropReason::kTruncated;
+  bool no_attachment = false;  // checked after the sequence number, as for one packet
+  uint32_t id = kNoTunnel;
+  const Tunnel* tunnel = nullptr;
+};
+
+RunVerdict CheckTunnel(const Tables& tables, const rte_mbuf* m, const OuterParse& p, uint32_t id) {
+  RunVerdict v;
+  v.id = id;
+  const Tunnel* t = id != kNoTunnel ? tables.tunnel(id) : nullptr;
+  v.tunnel = t;
+  const TunnelParse& tp = p.tunnel;
+  if (t == nullptr) [[unlikely]] {
+    // A GRE packet of the other kind (IP to a gretap tunnel, Ethernet to a gre one)
+    // reaches a tunnel that carries something else: say so.
+    v.action = RunVerdict::kDrop;
+    v.why = DropReason::kUnknownVni;
+    if (IsGreTunnel(tp.type)) {
+      DecapKey other = p.key;
+      other.type = static_cast<uint8_t>(tp.type == TunnelType::kGre ? TunnelType::kGretap
+                                                                    : TunnelType::kGre);
+      const DecapKey* k = &other;
+      uint32_t other_id = kNoTunnel;
+      tables.LookupDecap(&k, 1, &other_id);
+      if (other_id != kNoTunnel) v.why = DropReason::kBadPayloadType;
+    }
+    return v;
+  }
+  if (IsUdpTunnel(tp.type)) {
+    const uint8_t* src = rte_pktmbuf_mtod_offset(m, const uint8_t*, p.remote_off);
+    if (t->remote.family != p.key.family ||
+        std::memcmp(t->remote.bytes.data(), src, p.key.family == 4 ? 4 : 16) != 0) [[unlikely]] {
+      v.action = RunVerdict::kDropTunnel;
+      v.why = DropReason::kRemoteMismatch;
+      return v;
+    }
+  }
+  if (tp.type == TunnelType::kGeneve) [[unlikely]] {
+    if (tp.oam) {
+      v.action = RunVerdict::kPunt;
+      return v;
+    }
+    if (!CriticalOptionsUnderstood(*t, m, tp)) {
+      v.action = RunVerdict::kDropTunnel;
+      v.why = DropReason::kUnknownCriticalOption;
+      return v;
+    }
+  }
+  v.no_attachment = tp.l3_version == 0 && !t->attachment.valid;
+  return v;
+}
+
 }  // namespace
 
 void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t n) {
@@ -259,14 +318,20 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
   const PortView& port = *tables.port(rx_port);
   OuterParse* parsed = ctx.decap_scratch;
   uint16_t slot_pkt[kBurstSize];
-  uint32_t ids[kBurstSize];
   // Packets whose key equals the previous packet's reuse its lookup (a one-entry
   // "last tunnel" cache in front of the bulk lookup: bursts are mostly one tunnel).
   int16_t same_as[kBurstSize];
+  // The parse slot whose outer headers this packet repeats (its own when parsed): runs
+  // of one group share the per-tunnel checks.
+  int16_t group[kBurstSize];
+  // GRE sequence numbers: the one per-packet field of the tunnel header.
+  uint32_t seqs[kBurstSize];
   uint16_t nkeys = 0;
   uint16_t nlookups = 0;
   const DecapKey* lookup_keys[kBurstSize];
   int last_lookup = -1;
+  DecapHeaderCache cache;
+  ctx.host_cache_family = 0;
 
   for (uint16_t i = 0; i < kPrefetchOffset && i < n; ++i) {
     rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
@@ -274,6 +339,13 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
   for (uint16_t i = 0; i < n; ++i) {
     if (i + kPrefetchOffset < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchOffset], void*));
     rte_mbuf* m = pkts[i];
+    if (cache.valid() && cache.Match(m, seqs[nkeys])) {
+      const int16_t ref = cache.ref();
+      same_as[nkeys] = same_as[ref];
+      group[nkeys] = ref;
+      slot_pkt[nkeys++] = i;
+      continue;
+    }
     DropReason reason;
     OuterParse& p = parsed[nkeys];
     p.key = DecapKey{};
@@ -286,6 +358,9 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
           lookup_keys[nlookups] = &p.key;
           same_as[nkeys] = static_cast<int16_t>(nlookups++);
         }
+        group[nkeys] = static_cast<int16_t>(nkeys);
+        seqs[nkeys] = p.tunnel.seq;
+        cache.Fill(m, p, static_cast<int16_t>(nkeys));
         slot_pkt[nkeys++] = i;
         break;
       case ParseVerdict::kReply:
@@ -300,52 +375,34 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
   if (nkeys == 0) return;
   uint32_t lookup_ids[kBurstSize];
   tables.LookupDecap(lookup_keys, nlookups, lookup_ids);
-  for (uint16_t k = 0; k < nkeys; ++k) ids[k] = lookup_ids[same_as[k]];
 
+  RunVerdict v;
+  int16_t run = -1;
   for (uint16_t k = 0; k < nkeys; ++k) {
     rte_mbuf* m = pkts[slot_pkt[k]];
-    const OuterParse& p = parsed[k];
-    const uint32_t id = ids[k];
-    const Tunnel* t = id != kNoTunnel ? tables.tunnel(id) : nullptr;
-    const TunnelParse& tp = p.tunnel;
-    if (t == nullptr) [[unlikely]] {
-      // A GRE packet of the other kind (IP to a gretap tunnel, Ethernet to a gre one)
-      // reaches a tunnel that carries something else: say so.
-      DropReason why = DropReason::kUnknownVni;
-      if (IsGreTunnel(tp.type)) {
-        DecapKey other = p.key;
-        other.type = static_cast<uint8_t>(tp.type == TunnelType::kGre ? TunnelType::kGretap
-                                                                      : TunnelType::kGre);
-        const DecapKey* k = &other;
-        uint32_t other_id = kNoTunnel;
-        tables.LookupDecap(&k, 1, &other_id);
-        if (other_id != kNoTunnel) why = DropReason::kBadPayloadType;
+    // Packets that repeated a parsed packet's headers share its parse.
+    const OuterParse& p = parsed[group[k]];
+    if (group[k] != run) {
+      run = group[k];
+      v = CheckTunnel(tables, m, p, lookup_ids[same_as[k]]);
+    }
+    const uint32_t id = v.id;
+    if (v.action != RunVerdict::kPass) [[unlikely]] {
+      if (v.action == RunVerdict::kDrop) {
+        ctx.Drop(rx_port, m, v.why);
+      } else if (v.action == RunVerdict::kDropTunnel) {
+        ctx.DropTunnel(rx_port, m, v.why, id);
+      } else {
+        ctx.counters->tunnels[id].oam_packets.Inc();
+        ctx.Punt(rx_port, m);
       }
-      ctx.Drop(rx_port, m, why);
       continue;
     }
-    if (IsUdpTunnel(tp.type)) {
-      const uint8_t* src = rte_pktmbuf_mtod_offset(m, const uint8_t*, p.remote_off);
-      if (t->remote.family != p.key.family ||
-          std::memcmp(t->remote.bytes.data(), src, p.key.family == 4 ? 4 : 16) != 0) [[unlikely]] {
-        ctx.DropTunnel(rx_port, m, DropReason::kRemoteMismatch, id);
-        continue;
-      }
-    }
+    const Tunnel* t = v.tunnel;
+    const TunnelParse& tp = p.tunnel;
     TunnelCounters& tc = ctx.counters->tunnels[id];
-    if (tp.type == TunnelType::kGeneve) [[unlikely]] {
-      if (tp.oam) {
-        tc.oam_packets.Inc();
-        ctx.Punt(rx_port, m);
-        continue;
-      }
-      if (!CriticalOptionsUnderstood(*t, m, tp)) {
-        ctx.DropTunnel(rx_port, m, DropReason::kUnknownCriticalOption, id);
-        continue;
-      }
-    }
     if (tp.has_seq && (t->flags & kTunnelGreSequence)) [[unlikely]] {
-      const DropReason r = CheckSequence(tables.tunnel_state(id), tp.seq);
+      const DropReason r = CheckSequence(tables.tunnel_state(id), seqs[k]);
       if (r != DropReason::kTruncated) {
         (r == DropReason::kSeqDuplicate ? tc.seq_duplicate : tc.seq_out_of_order).Inc();
         if (t->flags & kTunnelSeqDrop) {
@@ -354,11 +411,11 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
         }
       }
     }
-    const bool l3 = tp.l3_version != 0;
-    if (!l3 && !t->attachment.valid) [[unlikely]] {
+    if (v.no_attachment) [[unlikely]] {
       ctx.DropTunnel(rx_port, m, DropReason::kNoAttachment, id);
       continue;
     }
+    const bool l3 = tp.l3_version != 0;
     rte_pktmbuf_adj(m, tp.inner_off);
     const uint32_t inner_len = rte_pktmbuf_pkt_len(m);
     if (p.outer_ecn != 0) [[unlikely]] {

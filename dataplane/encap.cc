@@ -119,7 +119,10 @@ __attribute__((always_inline)) inline rte_mbuf* PrependHeader(rte_mbuf* m, uint1
   return head;
 }
 
-rte_mbuf* EncapOne(const Tunnel& t, TunnelState& state, rte_mbuf* m) {
+// EncapOne's body, inlined into EncapBurst's loop (a call per packet costs ~20
+// instructions of prologue and epilogue; callgrind_guard.py shows it).
+__attribute__((always_inline)) inline rte_mbuf* EncapPacket(const Tunnel& t, TunnelState& state,
+                                                            rte_mbuf* m) {
   const uint32_t inner_len = rte_pktmbuf_pkt_len(m);
   const uint8_t* inner = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint32_t avail = rte_pktmbuf_data_len(m);
@@ -174,6 +177,10 @@ rte_mbuf* EncapOne(const Tunnel& t, TunnelState& state, rte_mbuf* m) {
   return m;
 }
 
+rte_mbuf* EncapOne(const Tunnel& t, TunnelState& state, rte_mbuf* m) {
+  return EncapPacket(t, state, m);
+}
+
 void EncapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t n) {
   const Tables& tables = *ctx.tables;
   const PortView* view = tables.port(rx_port);
@@ -222,7 +229,7 @@ void EncapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
       ctx.DropTunnel(rx_port, m, DropReason::kMtuExceeded, id);
       continue;
     }
-    rte_mbuf* out = EncapOne(*t, tables.tunnel_state(id), m);
+    rte_mbuf* out = EncapPacket(*t, tables.tunnel_state(id), m);
     if (out == nullptr) [[unlikely]] {
       ctx.DropTunnel(rx_port, m, DropReason::kNoHeadroom, id);
       continue;

@@ -209,7 +209,7 @@ void RouteOne(WorkerContext& ctx, const PortView& port, uint16_t rx_port, rte_mb
       ctx.Drop(rx_port, m, DropReason::kTruncated);
       return;
     }
-    if (FoldChecksum(RawSum(ip, hlen)) != 0xFFFF) {
+    if (!Ipv4HeaderChecksumOk(ip, hlen)) {
       ctx.Drop(rx_port, m, DropReason::kBadIpChecksum);
       return;
     }
@@ -408,7 +408,20 @@ bool DeliverRouted(WorkerContext& ctx, uint16_t rx_port, rte_mbuf* m, uint32_t i
     ctx.Drop(rx_port, m, DropReason::kBadIpHeader);
     return false;
   }
-  const uint64_t host = ctx.tables->LookupHost(version, dst);
+  // Decapsulated packets of a burst mostly go to a few hosts: the last one found is
+  // remembered for the rest of the burst (DecapBurst resets it).
+  const size_t alen = version == 4 ? 4 : 16;
+  uint64_t host;
+  if (ctx.host_cache_family == version && std::memcmp(ctx.host_cache_ip, dst, alen) == 0) {
+    host = ctx.host_cache_value;
+  } else {
+    host = ctx.tables->LookupHost(version, dst);
+    if (host != 0) {
+      ctx.host_cache_family = version;
+      std::memcpy(ctx.host_cache_ip, dst, alen);
+      ctx.host_cache_value = host;
+    }
+  }
   if (host == 0) {
     Solicit(ctx, version, dst);
     ctx.DropTunnel(rx_port, m, DropReason::kNoNeighbor, id);

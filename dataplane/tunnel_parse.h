@@ -33,6 +33,9 @@ struct TunnelParse {
   uint16_t opts_off = 0;  // GENEVE options
   uint16_t opts_len = 0;
   uint16_t inner_off = 0;
+  uint16_t l4_off = 0;     // the outer UDP or GRE header (set by ParseOuter)
+  uint16_t seq_off = 0;    // GRE: the sequence number's offset (0: none)
+  bool has_csum = false;   // GRE C bit
   uint8_t l3_version = 0;  // L3 GRE: the inner IP version (no inner Ethernet)
 };
 
@@ -104,6 +107,7 @@ inline TunnelParse ParseGre(const rte_mbuf* m, uint16_t off, uint16_t gre_len) {
     if (!SumMbuf(m, off, gre_len, &sum) || sum != 0xFFFF) {
       return Reject(DropReason::kBadGreChecksum);
     }
+    r.has_csum = true;
     w += kGreOptionLen;
   }
   if (flags & GreHdr::kKey) {
@@ -118,6 +122,7 @@ inline TunnelParse ParseGre(const rte_mbuf* m, uint16_t off, uint16_t gre_len) {
     std::memcpy(&seq, rte_pktmbuf_mtod_offset(m, const void*, w), 4);
     r.has_seq = true;
     r.seq = seq.host();
+    r.seq_off = w;
     w += kGreOptionLen;
   }
   r.inner_off = w;

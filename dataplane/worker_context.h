@@ -52,6 +52,10 @@ struct WorkerContext {
   // Routed access: the host we last sent an ARP request / neighbor solicitation for,
   // so a stream of packets to an unresolved host asks once, not once per packet.
   uint8_t last_solicit_ip[16] = {};
+  // Routed decap: the host last looked up, valid for one burst (0: none).
+  uint8_t host_cache_family = 0;
+  uint8_t host_cache_ip[16] = {};
+  uint64_t host_cache_value = 0;
   uint64_t last_solicit_tsc = 0;
   // To the control thread: GENEVE control (O bit) packets, and learned hosts.
   rte_ring* punt_ring = nullptr;   // mbufs
@@ -63,7 +67,7 @@ struct WorkerContext {
 
   // Queues `m` for transmission on `port`; a full buffer is sent at once (fragmenting
   // can turn one received packet into several).
-  void Emit(uint16_t port, rte_mbuf* m) {
+  __attribute__((always_inline)) void Emit(uint16_t port, rte_mbuf* m) {
     TxBuffer& b = tx[port];
     if (b.count == kBurstSize) [[unlikely]]
       FlushPort(port);
@@ -93,7 +97,7 @@ struct WorkerContext {
       rte_ring_mp_enqueue_elem(learn_ring, const_cast<LearnEvent*>(&e), sizeof(e));
   }
 
-  void FlushPort(uint16_t port) {
+  __attribute__((noinline)) void FlushPort(uint16_t port) {
     TxBuffer& b = tx[port];
     const uint16_t sent = rte_eth_tx_burst(port, tx_queue, b.pkts, b.count);
     PortCounters& pc = counters->ports[port];

@@ -20,17 +20,26 @@ inline uint16_t FoldChecksum(uint32_t sum) {
 inline uint32_t RawSum(const void* data, size_t len) { return __rte_raw_cksum(data, len, 0); }
 
 // Whether an IPv4 header (of `len` bytes, a multiple of 4) sums to all ones. The
-// common 20-byte header is five 32-bit adds and a fold.
+// common 20-byte header is three 64-bit end-around-carry adds and a fold.
 inline bool Ipv4HeaderChecksumOk(const void* hdr, uint16_t len) {
   const auto* p = static_cast<const uint8_t*>(hdr);
-  uint32_t w[5];
-  std::memcpy(w, p, 20);
-  uint64_t sum = uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4];
-  for (uint16_t i = 20; i < len; i += 4) {
-    uint32_t opt;
-    std::memcpy(&opt, p + i, 4);
-    sum += opt;
-  }
+  uint64_t a, b;
+  uint32_t c;
+  std::memcpy(&a, p, 8);
+  std::memcpy(&b, p + 8, 8);
+  std::memcpy(&c, p + 16, 4);
+  // One's-complement addition in 64 bits: add the carries back in.
+  uint64_t sum;
+  sum = a + b;
+  sum += sum < a;
+  const uint64_t t = sum + c;
+  sum = t + (t < sum);
+  for (uint16_t i = 20; i < len; i += 4) [[unlikely]] {
+      uint32_t opt;
+      std::memcpy(&opt, p + i, 4);
+      const uint64_t u = sum + opt;
+      sum = u + (u < sum);
+    }
   sum = (sum & 0xFFFFFFFF) + (sum >> 32);
   sum = (sum & 0xFFFFFFFF) + (sum >> 32);
   return FoldChecksum(static_cast<uint32_t>(sum)) == 0xFFFF;

@@ -1,0 +1,172 @@
+// Decap's per-burst "same outer header" cache: the fast path for a stream of packets
+// from one tunnel.
+//
+// Packets of one tunnel differ in their outer headers only in a few fields: the IP
+// length, identification, TTL/hop limit, checksum and flow label, the UDP source port
+// (entropy), length and checksum, and the GRE sequence number. Once the full parser
+// (ParseOuter) has accepted a packet, a following packet whose outer headers are equal
+// to it in every other byte — one masked 16-byte-block compare — gets the same parse
+// result after only the per-packet checks of those variable fields: lengths, the IPv4
+// header checksum and the UDP checksum. Anything else (a different header, a checksum
+// to recompute that fails, padding, segments) goes to the full parser, which also
+// names the drop reason. So the cache changes no verdict, only the cost of reaching it.
+//
+// The reference packet stays in the burst (drops are freed and transmits happen after
+// the parse stage), so the cache points into its data instead of copying it.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <smmintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "dataplane/decap_types.h"
+#include "dataplane/mbuf_util.h"
+#include "dataplane/proto/checksum.h"
+#include "dataplane/proto/ether.h"
+#include "dataplane/proto/gre.h"
+#include "dataplane/proto/ip.h"
+#include "dataplane/proto/udp.h"
+
+namespace tundra {
+
+class DecapHeaderCache {
+ public:
+  // Outer headers longer than this (long GENEVE options, IPv6 extension headers) always
+  // take the full parser.
+  static constexpr uint16_t kMaxHeader = 128;
+
+  bool valid() const { return blocks_ != 0; }
+  int16_t ref() const { return ref_; }
+
+  // Remembers `m` (accepted by ParseOuter as `p`, at parse slot `slot`) as the reference.
+  void Fill(const rte_mbuf* m, const OuterParse& p, int16_t slot) {
+    blocks_ = 0;
+    const uint16_t hdr = p.tunnel.inner_off;
+    // GRE checksums cover the payload: each packet's must be verified by the parser.
+    if (m->nb_segs != 1 || hdr > kMaxHeader || p.tunnel.has_csum) return;
+    const uint8_t* d = rte_pktmbuf_mtod(m, const uint8_t*);
+    const uint16_t l3 = kEtherHdrLen;
+    std::memset(mask_, 0, sizeof(mask_));
+    std::memset(mask_, 0xFF, hdr);
+    family_ = p.key.family;
+    if (family_ == 4) {
+      const auto* ip = reinterpret_cast<const Ipv4Hdr*>(d + l3);
+      l4_off_ = l3 + ip->header_len();
+      Unmask(l3 + offsetof(Ipv4Hdr, total_length), 4);  // total length, identification
+      Unmask(l3 + offsetof(Ipv4Hdr, ttl), 1);
+      Unmask(l3 + offsetof(Ipv4Hdr, checksum), 2);
+    } else {
+      l4_off_ = p.tunnel.l4_off;
+      mask_[l3 + 1] = 0xF0;  // low nibble: the top of the flow label
+      Unmask(l3 + 2, 2);     // flow label
+      Unmask(l3 + offsetof(Ipv6Hdr, payload_len), 2);
+      Unmask(l3 + offsetof(Ipv6Hdr, hop_limit), 1);
+    }
+    udp_ = p.tunnel.type == TunnelType::kVxlan || p.tunnel.type == TunnelType::kGeneve;
+    if (udp_) {
+      Unmask(l4_off_ + offsetof(UdpHdr, src_port), 2);
+      Unmask(l4_off_ + offsetof(UdpHdr, length), 4);  // length, checksum
+    }
+    seq_off_ = p.tunnel.seq_off;
+    if (seq_off_ != 0) Unmask(seq_off_, 4);
+    const uint32_t min_inner = p.tunnel.l3_version == 6   ? kIpv6HdrLen
+                               : p.tunnel.l3_version == 4 ? kIpv4HdrLen
+                                                          : kEtherHdrLen;
+    min_len_ = hdr + min_inner;
+    const uint16_t blocks = hdr <= 64 ? 4 : 8;
+    // The compare reads whole blocks: the packet must hold them (the mask hides the
+    // bytes past the headers).
+    if (min_len_ < blocks * 16) min_len_ = blocks * 16;
+    ref_hdr_ = d;
+    ref_ = slot;
+    blocks_ = blocks;
+  }
+
+  // Whether `m` has the reference's outer headers and passes the per-packet checks;
+  // then `seq` is its GRE sequence number (when the tunnel header has one).
+  __attribute__((always_inline)) bool Match(const rte_mbuf* m, uint32_t& seq) const {
+    const uint32_t len = rte_pktmbuf_pkt_len(m);
+    if (m->nb_segs != 1 || len < min_len_) return false;
+    const uint8_t* d = rte_pktmbuf_mtod(m, const uint8_t*);
+    // Four blocks cover IPv4 headers up to GENEVE with 8 bytes of options; IPv6 and
+    // longer headers take the second four (unrolled: the count is 4 or 8).
+    __m128i diff = MaskedDiff4(d, 0);
+    if (blocks_ > 4) diff = _mm_or_si128(diff, MaskedDiff4(d, 64));
+    if (!_mm_testz_si128(diff, diff)) return false;
+    // Lengths: the IP packet ends exactly at the frame's end (padding takes the parser,
+    // which trims it), and the UDP length is the rest of it.
+    const auto* l3 = d + kEtherHdrLen;
+    uint32_t ip_end;
+    if (family_ == 4) {
+      const auto* ip = reinterpret_cast<const Ipv4Hdr*>(l3);
+      ip_end = kEtherHdrLen + ip->total_length.host();
+      const uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+      if (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+          (ck == RTE_MBUF_F_RX_IP_CKSUM_BAD || !Ipv4HeaderChecksumOk(ip, l4_off_ - kEtherHdrLen))) {
+        return false;
+      }
+    } else {
+      ip_end =
+          kEtherHdrLen + kIpv6HdrLen + reinterpret_cast<const Ipv6Hdr*>(l3)->payload_len.host();
+    }
+    if (ip_end != len) return false;
+    if (udp_) {
+      const auto* udp = reinterpret_cast<const UdpHdr*>(d + l4_off_);
+      const uint16_t l4_len = static_cast<uint16_t>(len - l4_off_);
+      if (udp->length.host() != l4_len) return false;
+      const uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+      if (ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
+        if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD) return false;
+        if (udp->checksum.raw() == 0) {
+          // RFC 768: no checksum over IPv4; RFC 8200 §8.1: invalid over IPv6.
+          if (family_ != 4) return false;
+        } else if (family_ == 4) {
+          if (!L4ChecksumOk(m, reinterpret_cast<const Ipv4Hdr*>(l3), nullptr, kIpProtoUdp, l4_off_,
+                            l4_len)) {
+            return false;
+          }
+        } else if (!L4ChecksumOk(m, nullptr, reinterpret_cast<const Ipv6Hdr*>(l3), kIpProtoUdp,
+                                 l4_off_, l4_len)) {
+          return false;
+        }
+      }
+    }
+    if (seq_off_ != 0) {
+      Be32 s;
+      std::memcpy(&s, d + seq_off_, sizeof(s));
+      seq = s.host();
+    }
+    return true;
+  }
+
+ private:
+  __attribute__((always_inline)) __m128i MaskedDiff4(const uint8_t* d, uint16_t off) const {
+    __m128i diff = _mm_setzero_si128();
+#pragma GCC unroll 4
+    for (uint16_t b = off; b < off + 64; b += 16) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + b));
+      const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ref_hdr_ + b));
+      const __m128i k = _mm_load_si128(reinterpret_cast<const __m128i*>(mask_ + b));
+      diff = _mm_or_si128(diff, _mm_and_si128(_mm_xor_si128(x, y), k));
+    }
+    return diff;
+  }
+
+  void Unmask(uint16_t off, uint16_t len) {
+    if (off < kMaxHeader) std::memset(mask_ + off, 0, std::min<uint16_t>(len, kMaxHeader - off));
+  }
+
+  alignas(16) uint8_t mask_[kMaxHeader];
+  const uint8_t* ref_hdr_ = nullptr;
+  uint16_t blocks_ = 0;  // 16-byte blocks compared: 4 or 8 (0: empty)
+  uint16_t l4_off_ = 0;
+  uint16_t seq_off_ = 0;
+  uint16_t min_len_ = 0;
+  int16_t ref_ = -1;
+  uint8_t family_ = 0;
+  bool udp_ = false;
+};
+
+}  // namespace tundra
