@@ -412,7 +412,9 @@ bool DeliverRouted(WorkerContext& ctx, uint16_t rx_port, rte_mbuf* m, uint32_t i
   // remembered for the rest of the burst (DecapBurst resets it).
   const size_t alen = version == 4 ? 4 : 16;
   uint64_t host;
-  if (ctx.host_cache_family == version && std::memcmp(ctx.host_cache_ip, dst, alen) == 0) {
+  if (ctx.host_cache_family == version &&
+      (version == 4 ? std::memcmp(ctx.host_cache_ip, dst, 4) == 0
+                    : std::memcmp(ctx.host_cache_ip, dst, 16) == 0)) {
     host = ctx.host_cache_value;
   } else {
     host = ctx.tables->LookupHost(version, dst);

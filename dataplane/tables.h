@@ -88,7 +88,9 @@ inline uint64_t PackHost(const uint8_t mac[6], uint16_t port) {
 }
 inline uint16_t HostPort(uint64_t v) { return static_cast<uint16_t>(v); }
 inline void HostMac(uint64_t v, uint8_t mac[6]) {
-  for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(v >> (16 + 8 * i));
+  static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mac[i] is byte i of v >> 16");
+  const uint64_t bytes = v >> 16;
+  std::memcpy(mac, &bytes, 6);
 }
 
 struct HostKey {

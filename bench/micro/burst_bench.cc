@@ -39,6 +39,7 @@ struct Case {
   bool v6;
   int geneve_options;  // GENEVE: number of 4-byte options
   bool gre_key, gre_seq;
+  bool routed = false;  // L3 gre behind a routed access port (RouteBurst / DeliverRouted)
 };
 
 constexpr Case kCases[] = {
@@ -50,10 +51,13 @@ constexpr Case kCases[] = {
     {"gre-key-v4", TunnelType::kGretap, false, 0, true, false},
     {"gre-key-seq-v4", TunnelType::kGretap, false, 0, true, true},
     {"gretap-v6", TunnelType::kGretap, true, 0, false, false},
+    {"gre-routed-v4", TunnelType::kGre, false, 0, true, false, true},
+    {"gre-routed-seq-v4", TunnelType::kGre, false, 0, true, true, true},
 };
 
-// The inner frame of flow `i`: Ethernet/IPv4/UDP, `size` bytes.
-std::vector<uint8_t> InnerFrame(uint32_t i, uint32_t size) {
+// The inner frame of flow `i`: Ethernet/IPv4/UDP, `size` bytes, from 10.0.0.1 to
+// 10.0.<i> (routed: from 10.0.<i> to 10.0.0.1, the one host behind the access port).
+std::vector<uint8_t> InnerFrame(uint32_t i, uint32_t size, bool routed) {
   std::vector<uint8_t> f(size, 0);
   const uint8_t hdr[] = {2,
                          0,
@@ -90,6 +94,7 @@ std::vector<uint8_t> InnerFrame(uint32_t i, uint32_t size) {
                          static_cast<uint8_t>(i >> 8),
                          static_cast<uint8_t>(i)};
   std::memcpy(f.data(), hdr, sizeof(hdr));
+  if (routed) std::swap_ranges(f.begin() + 26, f.begin() + 30, f.begin() + 30);
   const uint16_t ip_len = static_cast<uint16_t>(size - 14);
   f[16] = ip_len >> 8;
   f[17] = ip_len & 0xFF;
@@ -99,6 +104,11 @@ std::vector<uint8_t> InnerFrame(uint32_t i, uint32_t size) {
   const uint16_t udp_len = static_cast<uint16_t>(ip_len - 20);
   f[38] = udp_len >> 8;
   f[39] = udp_len & 0xFF;
+  uint32_t sum = 0;  // IPv4 header checksum (a router checks it)
+  for (int k = 14; k < 34; k += 2) sum += (f[k] << 8) | f[k + 1];
+  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+  f[24] = static_cast<uint8_t>(~sum >> 8);
+  f[25] = static_cast<uint8_t>(~sum);
   return f;
 }
 
@@ -148,7 +158,15 @@ std::unique_ptr<Bench> Setup(const Case& c, rte_mempool* pool) {
     s.options.push_back({static_cast<uint16_t>(0x0100 + o), 0x01, {1, 2, 3, 4}});
   }
   Require(w.AddTunnel(s));
-  Require(w.AddXconnect(1, 0, "t"));
+  if (c.routed) {
+    Require(w.SetPortMac(1, *MacAddress::Parse("02:00:00:00:0a:02")));
+    Require(w.SetPortAddress(1, *IpPrefix::Parse("10.255.0.254/8")));
+    Require(
+        w.AddNeighbor(*IpAddress::Parse("10.0.0.1"), *MacAddress::Parse("02:00:00:00:0a:01"), 1));
+    Require(w.AddRoute(*IpPrefix::Parse("10.0.0.0/8"), "t"));
+  } else {
+    Require(w.AddXconnect(1, 0, "t"));
+  }
   return b;
 }
 
@@ -194,7 +212,8 @@ void Mirror(std::vector<uint8_t>& p) {
 void Run(const Case& c, rte_mempool* pool) {
   std::unique_ptr<Bench> b = Setup(c, pool);
   std::vector<std::vector<uint8_t>> inner;
-  for (uint32_t i = 0; i < kBurstSize; ++i) inner.push_back(InnerFrame(i, FLAGS_inner_size));
+  for (uint32_t i = 0; i < kBurstSize; ++i)
+    inner.push_back(InnerFrame(i, FLAGS_inner_size, c.routed));
   // Decap input: this tunnel's own encap output, mirrored.
   std::vector<rte_mbuf*> m = Alloc(pool, inner);
   EncapBurst(b->ctx, 1, m.data(), kBurstSize);
@@ -250,7 +269,7 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   const std::string prefix = "--file-prefix=tundra_bench_" + std::to_string(getpid());
   const char* eal[] = {"burst_bench",  "-l",         "0",   "--no-pci",
-                       "--no-huge",    "-m",         "128", "--log-level=error",
+                       "--no-huge",    "-m",         "512", "--log-level=error",
                        prefix.c_str(), "--no-shconf"};
   if (rte_eal_init(10, const_cast<char**>(eal)) < 0) {
     std::fprintf(stderr, "EAL init failed\n");
