@@ -223,6 +223,7 @@ Underlay TableWriter::UnderlayFor(const TunnelSpec& spec, uint16_t uplink) const
 void TableWriter::PublishTunnel(const TunnelRecord& rec) {
   auto t = std::make_unique<Tunnel>();
   BuildTunnel(rec.spec, UnderlayFor(rec.spec, rec.uplink), rec.id, rec.attachment, *t);
+  t->decap_key = rec.key;
   tables_.PublishTunnel(std::move(t));
 }
 

@@ -254,6 +254,38 @@ bool DecapsulateEcn(uint8_t outer_ecn, uint8_t* l3, uint32_t avail) {
   return true;
 }
 
+// ids[i] = the tunnel of keys[i]: from the worker's cache when its entry still holds,
+// else from the shared table (one bulk lookup for all misses), refilling the cache.
+void LookupCached(WorkerContext& ctx, const DecapKey** keys, uint32_t n, uint32_t* ids) {
+  const Tables& tables = *ctx.tables;
+  DecapCacheEntry* cache = ctx.decap_cache.get();
+  const DecapKey* miss_keys[kBurstSize];
+  uint32_t miss_at[kBurstSize];
+  uint32_t misses = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const DecapKey& key = *keys[i];
+    const DecapCacheEntry& e = cache[DecapKeyHash(&key, sizeof(key), 0) % kDecapCacheSize];
+    const Tunnel* t = e.id != kNoTunnel && e.key == key ? tables.tunnel(e.id) : nullptr;
+    if (t != nullptr && t->decap_key == key) [[likely]] {
+      ids[i] = e.id;
+    } else {
+      miss_keys[misses] = &key;
+      miss_at[misses++] = i;
+    }
+  }
+  if (misses == 0) return;
+  uint32_t miss_ids[kBurstSize];
+  tables.LookupDecap(miss_keys, misses, miss_ids);
+  for (uint32_t j = 0; j < misses; ++j) {
+    ids[miss_at[j]] = miss_ids[j];
+    if (miss_ids[j] != kNoTunnel) {
+      DecapCacheEntry& e = cache[DecapKeyHash(miss_keys[j], sizeof(DecapKey), 0) % kDecapCacheSize];
+      e.key = *miss_keys[j];
+      e.id = miss_ids[j];
+    }
+  }
+}
+
 // What the per-tunnel checks decided for a run of packets with identical outer headers
 // (they decide the same for each of them).
 struct RunVerdict {
@@ -289,8 +321,9 @@ RunVerdict CheckTunnel(const Tables& tables, const rte_mbuf* m, const OuterParse
   }
   if (IsUdpTunnel(tp.type)) {
     const uint8_t* src = rte_pktmbuf_mtod_offset(m, const uint8_t*, p.remote_off);
-    if (t->remote.family != p.key.family ||
-        std::memcmp(t->remote.bytes.data(), src, p.key.family == 4 ? 4 : 16) != 0) [[unlikely]] {
+    const bool same_remote = p.key.family == 4 ? std::memcmp(t->remote.bytes.data(), src, 4) == 0
+                                               : std::memcmp(t->remote.bytes.data(), src, 16) == 0;
+    if (t->remote.family != p.key.family || !same_remote) [[unlikely]] {
       v.action = RunVerdict::kDropTunnel;
       v.why = DropReason::kRemoteMismatch;
       return v;
@@ -332,6 +365,15 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
   int last_lookup = -1;
   DecapHeaderCache cache;
   ctx.host_cache_family = 0;
+  auto AddLookup = [&](const DecapKey& key, uint16_t slot) {
+    if (last_lookup >= 0 && key == *lookup_keys[last_lookup]) {
+      same_as[slot] = static_cast<int16_t>(last_lookup);
+    } else {
+      last_lookup = nlookups;
+      lookup_keys[nlookups] = &key;
+      same_as[slot] = static_cast<int16_t>(nlookups++);
+    }
+  };
 
   for (uint16_t i = 0; i < kPrefetchOffset && i < n; ++i) {
     rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
@@ -339,10 +381,19 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
   for (uint16_t i = 0; i < n; ++i) {
     if (i + kPrefetchOffset < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchOffset], void*));
     rte_mbuf* m = pkts[i];
-    if (cache.valid() && cache.Match(m, seqs[nkeys])) {
+    DecapHeaderCache::Result hit;
+    if (cache.valid() && (hit = cache.Match(m, seqs[nkeys])) != DecapHeaderCache::kMiss) {
       const int16_t ref = cache.ref();
-      same_as[nkeys] = same_as[ref];
-      group[nkeys] = ref;
+      if (hit == DecapHeaderCache::kSameTunnel) {
+        same_as[nkeys] = same_as[ref];
+        group[nkeys] = ref;
+      } else {
+        OuterParse& p = parsed[nkeys];
+        p = parsed[ref];
+        cache.PatchTunnel(m, p);
+        AddLookup(p.key, nkeys);
+        group[nkeys] = static_cast<int16_t>(nkeys);
+      }
       slot_pkt[nkeys++] = i;
       continue;
     }
@@ -351,13 +402,7 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
     p.key = DecapKey{};
     switch (ParseOuter(tables, port, m, p, reason)) {
       case ParseVerdict::kLookup:
-        if (last_lookup >= 0 && p.key == *lookup_keys[last_lookup]) {
-          same_as[nkeys] = static_cast<int16_t>(last_lookup);
-        } else {
-          last_lookup = nlookups;
-          lookup_keys[nlookups] = &p.key;
-          same_as[nkeys] = static_cast<int16_t>(nlookups++);
-        }
+        AddLookup(p.key, nkeys);
         group[nkeys] = static_cast<int16_t>(nkeys);
         seqs[nkeys] = p.tunnel.seq;
         cache.Fill(m, p, static_cast<int16_t>(nkeys));
@@ -374,7 +419,7 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
   }
   if (nkeys == 0) return;
   uint32_t lookup_ids[kBurstSize];
-  tables.LookupDecap(lookup_keys, nlookups, lookup_ids);
+  LookupCached(ctx, lookup_keys, nlookups, lookup_ids);
 
   RunVerdict v;
   int16_t run = -1;
@@ -440,7 +485,13 @@ void DecapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
         ctx.DropTunnel(rx_port, m, DropReason::kNoHeadroom, id);
         continue;
       }
-      std::memmove(h, h + kVlanHdrLen, 2 * RTE_ETHER_ADDR_LEN);
+      // The MACs move 4 bytes forward: read both before writing (the ranges overlap).
+      uint64_t macs_lo;
+      uint32_t macs_hi;
+      std::memcpy(&macs_lo, h + kVlanHdrLen, 8);
+      std::memcpy(&macs_hi, h + kVlanHdrLen + 8, 4);
+      std::memcpy(h, &macs_lo, 8);
+      std::memcpy(h + 8, &macs_hi, 4);
       auto* tag = reinterpret_cast<VlanTag*>(h + 2 * RTE_ETHER_ADDR_LEN);
       tag->tpid = kEtherTypeVlan;
       tag->tci = Be16(t->attachment.vlan);

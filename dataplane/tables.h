@@ -42,6 +42,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "dataplane/decap_key.h"
 #include "dataplane/tunnel.h"
 
 namespace tundra {
@@ -100,39 +101,6 @@ struct HostKey {
 };
 static_assert(sizeof(HostKey) == 20);
 
-// The decap lookup key. `remote` is zero for protocols that are not point-to-point
-// (VXLAN, GENEVE: the remote is checked after the lookup, to tell a wrong VNI apart
-// from a wrong source).
-// 48 bytes, not 40: rte_hash compares 48-byte keys with vector instructions and falls
-// back to memcmp for other sizes; the hash below reads it as six 64-bit words.
-struct alignas(16) DecapKey {
-  uint8_t type = 0;    // TunnelType
-  uint8_t family = 0;  // 4 or 6
-  uint16_t flags = 0;  // kDecapKeyHasKey: a GRE key is present
-  uint32_t vni = 0;    // VNI or GRE key
-  uint8_t local[16] = {};
-  uint8_t remote[16] = {};
-  uint8_t pad[8] = {};
-
-  bool operator==(const DecapKey& o) const {
-    uint64_t a[6], b[6];
-    std::memcpy(a, this, sizeof(a));
-    std::memcpy(b, &o, sizeof(b));
-    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) |
-            (a[5] ^ b[5])) == 0;
-  }
-};
-static_assert(sizeof(DecapKey) == 48);
-
-// CRC32-C over the key's six words: a few instructions instead of rte_hash_crc's loop.
-inline uint32_t DecapKeyHash(const void* key, uint32_t /*len*/, uint32_t init) {
-  const auto* w = static_cast<const uint64_t*>(key);
-  uint64_t h = init;
-  for (int i = 0; i < 6; ++i) h = __builtin_ia32_crc32di(h, w[i]);
-  return static_cast<uint32_t>(h);
-}
-
-inline constexpr uint16_t kDecapKeyHasKey = 1;
 inline constexpr uint32_t kMaxHosts = 65536;
 inline constexpr uint32_t kMaxRoutes = 65536;
 inline constexpr uint32_t kNoTunnel = 0;  // tunnel ids start at 1

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 
+#include "dataplane/decap_key.h"
 #include "dataplane/proto/address.h"
 
 namespace tundra {
@@ -80,7 +81,10 @@ struct alignas(RTE_CACHE_LINE_SIZE) Tunnel {
   // checksum zero; per packet only the length is added (RFC 1624 style).
   uint32_t ip_sum = 0;
   Attachment attachment;  // decap target (L2 tunnels)
-  IpAddress remote;       // checked against the outer source on decap
+  // The key decap finds this tunnel by: lets a worker's lookup cache check that an id
+  // it remembered still belongs to the key (ids are reused after deletes).
+  DecapKey decap_key;
+  IpAddress remote;  // checked against the outer source on decap
   uint16_t num_known_options = 0;
   uint32_t known_options[kMaxKnownOptions] = {};  // GeneveOptionId of understood options
   alignas(16) std::array<uint8_t, kMaxTemplateLen> hdr{};

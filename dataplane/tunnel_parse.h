@@ -35,6 +35,7 @@ struct TunnelParse {
   uint16_t inner_off = 0;
   uint16_t l4_off = 0;     // the outer UDP or GRE header (set by ParseOuter)
   uint16_t seq_off = 0;    // GRE: the sequence number's offset (0: none)
+  uint16_t id_off = 0;     // the VNI (3 bytes) or GRE key (4 bytes) (0: none)
   bool has_csum = false;   // GRE C bit
   uint8_t l3_version = 0;  // L3 GRE: the inner IP version (no inner Ethernet)
 };
@@ -54,6 +55,7 @@ inline TunnelParse ParseVxlan(const rte_mbuf* m, uint16_t off) {
   r.ok = true;
   r.type = TunnelType::kVxlan;
   r.vni = vx->vni();
+  r.id_off = off + 4;
   r.inner_off = off + kVxlanHdrLen;
   return r;
 }
@@ -80,6 +82,7 @@ inline TunnelParse ParseGeneve(const rte_mbuf* m, uint16_t off) {
   r.ok = true;
   r.type = TunnelType::kGeneve;
   r.vni = g->vni();
+  r.id_off = off + 4;
   r.oam = (g->flags & GeneveHdr::kFlagOam) != 0;
   r.critical = (g->flags & GeneveHdr::kFlagCritical) != 0;
   r.opts_off = opts_off;
@@ -115,6 +118,7 @@ inline TunnelParse ParseGre(const rte_mbuf* m, uint16_t off, uint16_t gre_len) {
     std::memcpy(&key, rte_pktmbuf_mtod_offset(m, const void*, w), 4);
     r.has_key = true;
     r.vni = key.host();
+    r.id_off = w;
     w += kGreOptionLen;
   }
   if (flags & GreHdr::kSequence) {

@@ -40,6 +40,9 @@ struct Case {
   int geneve_options;  // GENEVE: number of 4-byte options
   bool gre_key, gre_seq;
   bool routed = false;  // L3 gre behind a routed access port (RouteBurst / DeliverRouted)
+  // Decap traffic spread over this many tunnels (VNI / key 100..), a different one for
+  // each packet in turn; L2 tunnels are attached to VLANs 1.. of the access port.
+  uint32_t tunnels = 1;
 };
 
 constexpr Case kCases[] = {
@@ -53,6 +56,8 @@ constexpr Case kCases[] = {
     {"gretap-v6", TunnelType::kGretap, true, 0, false, false},
     {"gre-routed-v4", TunnelType::kGre, false, 0, true, false, true},
     {"gre-routed-seq-v4", TunnelType::kGre, false, 0, true, true, true},
+    {"vxlan-v4-256t", TunnelType::kVxlan, false, 0, false, false, false, 256},
+    {"gre-routed-v4-256t", TunnelType::kGre, false, 0, true, false, true, 256},
 };
 
 // The inner frame of flow `i`: Ethernet/IPv4/UDP, `size` bytes, from 10.0.0.1 to
@@ -158,6 +163,14 @@ std::unique_ptr<Bench> Setup(const Case& c, rte_mempool* pool) {
     s.options.push_back({static_cast<uint16_t>(0x0100 + o), 0x01, {1, 2, 3, 4}});
   }
   Require(w.AddTunnel(s));
+  for (uint32_t k = 1; k < c.tunnels; ++k) {
+    TunnelSpec o = s;
+    o.name = "t" + std::to_string(k);
+    o.vni = s.vni + k;
+    o.key = s.key + k;
+    Require(w.AddTunnel(o));
+    if (!c.routed) Require(w.AddXconnect(1, static_cast<uint16_t>(k), o.name));
+  }
   if (c.routed) {
     Require(w.SetPortMac(1, *MacAddress::Parse("02:00:00:00:0a:02")));
     Require(w.SetPortAddress(1, *IpPrefix::Parse("10.255.0.254/8")));
@@ -223,6 +236,20 @@ void Run(const Case& c, rte_mempool* pool) {
     std::exit(1);
   }
   for (auto& p : outer) Mirror(p);
+  // Spread over the tunnels: packet i of a burst to tunnel (i * 7) % tunnels.
+  for (size_t i = 0; i < outer.size() && c.tunnels > 1; ++i) {
+    const uint32_t k = static_cast<uint32_t>(i * 7) % c.tunnels;
+    std::vector<uint8_t>& p = outer[i];
+    if (c.type == TunnelType::kVxlan) {
+      const uint32_t vni = 100 + k;  // bytes 46..48 (IPv4, UDP checksum 0)
+      p[46] = static_cast<uint8_t>(vni >> 16), p[47] = static_cast<uint8_t>(vni >> 8);
+      p[48] = static_cast<uint8_t>(vni);
+    } else {
+      const uint32_t key = 5 + k;  // GRE key at 38..41
+      p[38] = static_cast<uint8_t>(key >> 24), p[39] = static_cast<uint8_t>(key >> 16);
+      p[40] = static_cast<uint8_t>(key >> 8), p[41] = static_cast<uint8_t>(key);
+    }
+  }
 
   for (bool encap : {true, false}) {
     const std::string name = std::string(encap ? "encap-" : "decap-") + c.name;

@@ -177,3 +177,46 @@ TEST_CASE("decap fast path: GRE sequence numbers stay per packet", "[decap][cach
 }
 
 }  // namespace tundra::testing
+
+namespace tundra::testing {
+
+TEST_CASE("decap lookup cache: deleted tunnels and reused ids never hit", "[decap][cache]") {
+  Fixture f;
+  auto add = [&](const std::string& name, uint32_t vni, uint16_t vlan) {
+    REQUIRE(f.writer->AddTunnel(f.Vxlan(name, false, vni)).ok());
+    REQUIRE(f.writer->AddXconnect(1, vlan, name).ok());
+    return f.writer->tunnels().at(name).id;
+  };
+  auto vlan_of = [&](const std::vector<uint8_t>& outer) -> int {
+    const std::vector<uint8_t> out = Decap(f, outer);
+    if (out.empty()) return -1;
+    return Get16(out, 12) == 0x8100 ? (Get16(out, 14) & 0x0FFF) : 0;
+  };
+  const uint32_t a = add("a", 100, 1);
+  add("b", 200, 2);
+  // Build a packet for VNI 100 from b's encap output by patching the VNI.
+  std::vector<uint8_t> tagged = InnerUdp4(1, 2);
+  tagged.insert(tagged.begin() + 12, {0x81, 0x00, 0x00, 0x02});
+  std::vector<uint8_t> outer = Mirror(Encap(f, tagged));
+  REQUIRE(!outer.empty());
+  auto with_vni = [&](uint32_t vni) {
+    std::vector<uint8_t> p = outer;
+    p[46] = static_cast<uint8_t>(vni >> 16), p[47] = static_cast<uint8_t>(vni >> 8);
+    p[48] = static_cast<uint8_t>(vni);
+    return p;
+  };
+  CHECK(vlan_of(with_vni(100)) == 1);  // fills the cache with a → id a
+  CHECK(vlan_of(with_vni(200)) == 2);
+  REQUIRE(f.writer->DelTunnel("a").ok());
+  f.tables->ReclaimAll();
+  CHECK(vlan_of(with_vni(100)) == -1);  // the cached id is gone
+  CHECK(f.PortDrops(0, DropReason::kUnknownVni) == 1);
+  const uint32_t c = add("c", 300, 3);
+  CHECK(c == a);                        // the id was reused...
+  CHECK(vlan_of(with_vni(100)) == -1);  // ...but VNI 100 does not reach c
+  CHECK(vlan_of(with_vni(300)) == 3);
+  add("a2", 100, 4);
+  CHECK(vlan_of(with_vni(100)) == 4);
+}
+
+}  // namespace tundra::testing
