@@ -1,139 +1,154 @@
 #!/usr/bin/env bash
-# Single-process throughput: tundra and the testpmd io floor on identical ports and
-# traffic, side by side in the same run. Ports: net_pcap replaying a tundra-gen pcap
-# forever (infinite_rx=1) → net_null (no-rx=1), one worker core — the setup
-# ../shared/peers measured the floor and OVS-DPDK on (25 cycles/packet for testpmd io).
+# tundra's benchmark matrix, CSIT style: every cell measured side by side, in the same
+# run and on identical ports and traffic, against the testpmd io floor and (--peer ovs)
+# Open vSwitch's DPDK datapath with its native tunneling.
 #
-#   scripts/bench.sh [--quick] [--reps N] [--duration S]
+#   scripts/bench.sh [--quick] [--peer ovs] [--reps N] [--duration S] [--trial S]
+#                    [--protocols "..."] [--underlays "..."] [--sizes "..."]
+#                    [--tunnels "..."] [--directions "..."] [--no-memif]
+#                    [--workers "1 2"] [--churn LINES] [--out DIR]
 #
-# Each cell runs REPS times per dataplane; the median is reported. Writes
-# bench/results/latest.csv (dataplane,protocol,direction,underlay,size,tunnels,mpps,
-# cycles_per_packet), latest.md (with tundra's cost over the floor) and machine.txt.
+# Matrix (default): {encap, decap} × {vxlan, geneve0, geneve2 (2 options), gretap, gre
+# (key), greseq (key + seq)} × {v4, v6 underlay} × {64, 512, 1500 B inner} × {1, 1000, 1000000 tunnels}.
+# --quick: vxlan, geneve2 and greseq (gre with key and sequence numbers) over v4 at 64 B, 1 tunnel, plus the two-process
+# loss/latency cells for vxlan (about 4 minutes).
+#
+# Two setups per cell (DESIGN.md §7, ../shared/peers/REPORT.md):
+#  * single process — net_pcap replaying the cell's pcap forever (infinite_rx=1) → the
+#    dataplane → net_null (no-rx=1); one worker on CPU 1. Mpps and the worker's busy
+#    TSC cycles per packet (tundra: `show fwd stats`; testpmd: --record-core-cycles;
+#    OVS: pmd-stats-show processing cycles). REPS runs each, medians reported.
+#  * two processes — tundra-gen ↔ net_memif ↔ tundra (tunnels = 1 cells): NDR, PDR
+#    (0.5 % loss), MRR, and latency percentiles at 50 % of NDR (scripts/lib/bench_memif.sh).
+# Plus, unless --quick: the loss-under-churn run (vxlan/v4 decap at 90 % of its NDR
+# while the control thread adds and deletes CHURN other tunnels) and scale-out by
+# workers (vxlan/v4 64 B decap, pcap with one rx queue per worker).
+#
+# Writes under bench/results/ (or --out): latest.csv (one row per dataplane × cell),
+# latest.md (the table, the targets, churn, scale-out), latest.png (chart), machine.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+args="$*"
 
-quick=0
-reps=3
-dur=3
+quick=0 reps=3 dur=3 trial=1 peer="" memif=1 churn=100000 workers="1 2" out=bench/results
+protocols="vxlan geneve0 geneve2 gretap gre greseq" underlays="v4 v6" sizes="64 512 1500"
+tunnel_counts="1 1000 1000000" directions="encap decap"
+usage() { sed -n '6,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) quick=1; shift ;;
+    --quick) quick=1; protocols="vxlan geneve2 greseq"; underlays=v4; sizes=64; tunnel_counts=1
+             dur=2; trial=0.5; churn=0; workers=""; shift ;;
+    --peer) [ "${2:-}" = ovs ] || usage; peer=ovs; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --duration) dur=$2; shift 2 ;;
-    *) echo "usage: scripts/bench.sh [--quick] [--reps N] [--duration S]" >&2; exit 2 ;;
+    --trial) trial=$2; shift 2 ;;
+    --protocols) protocols=$2; shift 2 ;;
+    --underlays) underlays=$2; shift 2 ;;
+    --sizes) sizes=$2; shift 2 ;;
+    --tunnels) tunnel_counts=$2; shift 2 ;;
+    --directions) directions=$2; shift 2 ;;
+    --no-memif) memif=0; shift ;;
+    --workers) workers=$2; shift 2 ;;
+    --churn) churn=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    *) usage ;;
   esac
 done
 
 bash scripts/install-deps.sh >/dev/null
-[ -x build/control/tundra ] || { meson setup build >/dev/null; }
-ninja -C build >/dev/null
+[ -d build ] || meson setup build >/dev/null
+ninja -C build control/tundra bench/gen/tundra-gen >/dev/null
 eval "$(bash scripts/hugepages.sh 512 2>/dev/null)"
 mem=${TUNDRA_EAL_MEM:---no-huge -m 512}
+export TUNDRA_EAL_MEM=$mem
+PY=/usr/bin/python3
+cell_py="$PY scripts/lib/bench_cell.py"
 
-out=bench/results
 tmp=$(mktemp -d /tmp/tundra_bench.XXXXXX)
-trap 'rm -rf "$tmp"; rm -f /dev/hugepages/tbench_*' EXIT
+# shellcheck source=scripts/lib/bench_memif.sh
+source scripts/lib/bench_memif.sh
+[ -n "$peer" ] && source scripts/lib/bench_ovs.sh
+cleanup() {
+  memif_cleanup || true
+  [ -n "$peer" ] && { ovs_cleanup || true; }
+  rm -rf "$tmp"
+  rm -f /dev/hugepages/tbench_*
+}
+trap cleanup EXIT
 mkdir -p "$out"
-csv=$out/latest.csv
-raw=$tmp/raw.csv
-echo "dataplane,protocol,direction,underlay,size,tunnels,mpps,cycles_per_packet" >"$raw"
+raw=$tmp/raw.csv        # one line per run: dataplane,protocol,direction,underlay,size,tunnels,mpps,cycles
+memif_raw=$tmp/memif.csv
+extra=$tmp/extra.txt    # churn and scale-out lines for the report
+: >"$raw"
+: >"$memif_raw"
+: >"$extra"
 
 {
   echo "date: $(date -u +%FT%TZ)"
-  grep -m1 "model name" /proc/cpuinfo
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
   echo "cores: $(nproc)"
   echo "tsc_mhz: $(awk '/tsc: Detected/ {print $(NF-2)}' <(dmesg 2>/dev/null) | tail -1)"
+  echo "cpu_mhz: $(awk -F: '/cpu MHz/ {print $2+0; exit}' /proc/cpuinfo)"
+  echo "kernel: $(uname -r)"
   echo "dpdk: $(pkg-config --modversion libdpdk)"
+  [ -n "$peer" ] && echo "ovs: $(ovs-vswitchd --version 2>/dev/null | head -1)"
   echo "eal memory: $mem"
+  echo "command: scripts/bench.sh $args"
 } >"$out/machine.txt"
 
-# protocol label → tundra-gen proto/opts and tundra tunnel options
-gen_spec() {  # PROTO UNDERLAY DIRECTION SIZE
-  local proto=$1 ul=$2 dir=$3 size=$4 p opts=0
-  case "$proto" in
-    vxlan) p=vxlan ;; geneve0) p=geneve ;; geneve2) p=geneve; opts=2 ;;
-    gretap) p=gretap ;; gre) p=gre ;;
-  esac
-  if [ "$dir" = encap ]; then
-    # Inner frames as a tenant sends them (for gre: to the routed access port's MAC).
-    echo "proto=none size=$size flows=256 inner_dmac=02:00:00:00:00:11"
-  else
-    echo "proto=$p opts=$opts ip=${ul#v} size=$size flows=256 tunnels=1"
-  fi
-}
+max_tunnels() { echo $(($1 + 65536)); }
 
-tundra_config() {  # PROTO UNDERLAY DIRECTION
-  local proto=$1 ul=$2 local_ip remote_ip prefix
-  if [ "$ul" = v4 ]; then local_ip=192.0.2.1; remote_ip=192.0.2.2; prefix=24
-  else local_ip=2001:db8::1; remote_ip=2001:db8::2; prefix=64; fi
-  local type opts=""
-  case "$proto" in
-    vxlan) type=vxlan; opts="vni 100" ;;
-    geneve0) type=geneve; opts="vni 100" ;;
-    geneve2) type=geneve; opts="vni 100 option 0xfff0:0x01:00000000 option 0xfff0:0x02:0000000000000000" ;;
-    gretap) type=gretap; opts="key 100" ;;
-    gre) type=gre; opts="key 100" ;;
-  esac
-  cat <<CFG
-port config 0 role uplink
-port config 0 address $local_ip/$prefix
-port config 0 mac 02:00:00:00:00:01
-port config 1 role access
-port config 1 mac 02:00:00:00:00:11
-neigh add $remote_ip 02:00:00:00:00:02 port 0
-tunnel add t type $type local $local_ip remote $remote_ip $opts
-CFG
-  if [ "$proto" = gre ]; then
-    echo "port config 1 address 10.2.0.254/16"
-    echo "neigh add 10.2.0.1 02:00:00:00:10:02 port 1"
-    echo "route add 10.0.0.0/8 tunnel t"
-  else
-    echo "xconnect add 1 tunnel t"
-  fi
-  echo "start"
-  echo "sleep 1000"
-  echo "clear stats"
-  echo "sleep $((dur * 1000))"
-  echo "show fwd stats json"
-  echo "show port stats all json"
-  echo "quit"
-}
-
-run_tundra() {  # PCAP DIRECTION CONFIG → "mpps cycles"
-  local pcap=$1 dir=$2 cfg=$3 rx tx
-  # port 0 = uplink, port 1 = access; the pcap feeds the side the direction reads.
-  if [ "$dir" = encap ]; then
-    rx0="net_null0,no-rx=1"; rx1="net_pcap0,rx_pcap=$pcap,infinite_rx=1"
-  else
-    rx0="net_pcap0,rx_pcap=$pcap,infinite_rx=1"; rx1="net_null0,no-rx=1"
-  fi
-  timeout $((dur + 30)) taskset -c 0,1 build/control/tundra -l 0-1 --no-pci $mem \
-    --file-prefix=tbench_t --log-level=error --vdev="$rx0" --vdev="$rx1" -- --config="$cfg" \
-    2>/dev/null | /usr/bin/python3 -c '
+# tundra on pcap → null: prints "mpps cycles" (median-free: one run).
+run_tundra() {  # PCAP DIRECTION CONFIG TUNNELS [WORKERS]
+  local pcap=$1 dir=$2 cfg=$3 tunnels=$4 nw=${5:-1} up acc lcores q
+  # port 0 = uplink, port 1 = access; the pcap feeds the side the direction reads, one
+  # rx queue per worker (RSS is not needed: each queue replays the whole pcap).
+  local src="net_pcap0" sink="net_null0,no-rx=1"
+  for q in $(seq "$nw"); do src="$src,rx_pcap=$pcap"; done
+  src="$src,infinite_rx=1"
+  if [ "$dir" = encap ]; then up=$sink; acc=$src; else up=$src; acc=$sink; fi
+  # Workers on CPU 1 first; on this 2-CPU machine a second worker shares CPU 0 with the
+  # (sleeping) control thread.
+  lcores="0@0"
+  for q in $(seq "$nw"); do lcores="$lcores,$q@$((q % 2))"; done
+  local timeout_s=$((dur + 60 + tunnels / 20000))
+  timeout "$timeout_s" taskset -c 0,1 build/control/tundra --lcores="$lcores" --no-pci $mem \
+    --file-prefix=tbench_t --log-level=error --vdev="$up" --vdev="$acc" -- --config="$cfg" \
+    --max_tunnels="$(max_tunnels "$tunnels")" 2>"$tmp/tundra.err" | $PY -c '
 import json, sys
 dur = float(sys.argv[1])
-fwd = None
+fwd = ports = None
 for line in sys.stdin:
     if line.startswith("{\"workers\""):
         fwd = json.loads(line)
-w = fwd["workers"][0]
-packets, cycles = w["packets"], w["cycles_per_packet"]
-print("%.3f %.2f" % (packets / dur / 1e6, cycles))' "$dur"
+    elif line.startswith("{\"ports\""):
+        ports = json.loads(line)["ports"]
+if fwd is None or ports is None:
+    print("NA NA"); sys.exit(0)
+# Mpps counts what left the ports (a dropped packet is no throughput); cycles are the
+# worker busy cycles per received packet, as testpmd reports them.
+sent = sum(p["tx_packets"] for p in ports)
+received = sum(p["rx_packets"] for p in ports)
+drops = {k: v for p in ports for k, v in p["drop_reasons"].items() if v}
+if received and sent < 0.99 * received:
+    print("tundra: sent %d of %d received; drops %s" % (sent, received, drops), file=sys.stderr)
+cycles = [w["cycles_per_packet"] for w in fwd["workers"] if w["packets"]]
+print("%.3f %.2f" % (sent / dur / 1e6, sum(cycles) / len(cycles) if cycles else float("nan")))' \
+    "$(echo "$dur" | awk '{print $1}')" || echo "NA NA"
 }
 
 run_testpmd() {  # PCAP → "mpps cycles"
   local pcap=$1 log=$tmp/testpmd.log
-  { sleep 2; echo "show port stats all"; sleep "$dur"; echo "show port stats all"; echo stop;
+  { sleep 2; echo "show port stats all"; sleep "$dur"; echo "show port stats all"; echo stop
     sleep 2; echo quit; } |
     timeout $((dur + 30)) taskset -c 0,1 dpdk-testpmd -l 0,1 --no-pci $mem --file-prefix=tbench_p \
       --log-level=lib.eal:error --vdev="net_pcap0,rx_pcap=$pcap,infinite_rx=1" \
       --vdev=net_null0,no-rx=1 -- -i --auto-start --nb-cores=1 --forward-mode=io --burst=32 \
       --record-core-cycles --no-flush-rx --no-lsc-interrupt --total-num-mbufs=16384 >"$log" 2>&1 || true
   # The last two Rx-pps lines are the measurement window (source port, sink port);
-  # "total cycles / total io packets" is testpmd's --record-core-cycles figure (the
-  # prompt's echo can split its "CPU cycles/packet" line).
-  /usr/bin/python3 - "$log" <<'PY'
+  # "total cycles / total io packets" is testpmd's --record-core-cycles figure.
+  $PY - "$log" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 pps = [int(v) for v in re.findall(r"Rx-pps:\s+(\d+)", text)]
@@ -144,58 +159,83 @@ print("%.3f %.2f" % (mpps, cyc))
 PY
 }
 
-if [ "$quick" = 1 ]; then
-  protocols="vxlan gre"; underlays="v4"; sizes="64"
-else
-  protocols="vxlan geneve0 geneve2 gretap gre"; underlays="v4 v6"; sizes="64 512 1500"
-fi
+make_pcap() {  # PROTO UNDERLAY DIRECTION SIZE TUNNELS OUT
+  build/bench/gen/tundra-gen --no-huge -m 256 --file-prefix=tbench_g --log-level=error -- \
+    --spec="$($cell_py gen-spec "$1" "$2" "$3" "$4" "$5")" --write_pcap="$6" --count=256 >/dev/null
+}
 
+echo "== single process: pcap → dataplane → null (reps $reps, ${dur}s each)" >&2
 for proto in $protocols; do
   for ul in $underlays; do
     for size in $sizes; do
-      for dir in encap decap; do
-        pcap=$tmp/$proto-$ul-$dir-$size.pcap
-        build/bench/gen/tundra-gen -- --spec="$(gen_spec "$proto" "$ul" "$dir" "$size")" \
-          --write_pcap="$pcap" --count=256 >/dev/null
-        tundra_config "$proto" "$ul" "$dir" >"$tmp/run.cfg"
-        for r in $(seq "$reps"); do
-          read -r mpps cyc < <(run_tundra "$pcap" "$dir" "$tmp/run.cfg")
-          echo "tundra,$proto,$dir,$ul,$size,1,$mpps,$cyc" | tee -a "$raw"
-          read -r mpps cyc < <(run_testpmd "$pcap")
-          echo "testpmd,$proto,$dir,$ul,$size,1,$mpps,$cyc" | tee -a "$raw"
+      for dir in $directions; do
+        for tunnels in $tunnel_counts; do
+          pcap=$tmp/$proto-$ul-$dir-$size-$tunnels.pcap
+          make_pcap "$proto" "$ul" "$dir" "$size" "$tunnels" "$pcap"
+          $cell_py config "$proto" "$ul" "$dir" "$tunnels" --measure-ms $((dur * 1000)) >"$tmp/run.cfg"
+          for r in $(seq "$reps"); do
+            read -r mpps cyc < <(run_tundra "$pcap" "$dir" "$tmp/run.cfg" "$tunnels")
+            echo "tundra,$proto,$dir,$ul,$size,$tunnels,$mpps,$cyc" | tee -a "$raw" >&2
+            # The floor and the peer do not depend on the tunnel count: measured once.
+            if [ "$tunnels" = "$(echo $tunnel_counts | cut -d' ' -f1)" ]; then
+              read -r mpps cyc < <(run_testpmd "$pcap")
+              echo "testpmd,$proto,$dir,$ul,$size,$tunnels,$mpps,$cyc" | tee -a "$raw" >&2
+              if [ -n "$peer" ]; then
+                read -r mpps cyc < <(run_ovs "$proto" "$ul" "$dir" "$size" "$pcap" "$dur")
+                echo "ovs,$proto,$dir,$ul,$size,$tunnels,$mpps,$cyc" | tee -a "$raw" >&2
+              fi
+            fi
+          done
         done
       done
     done
   done
 done
 
-/usr/bin/python3 - "$raw" "$csv" "$out/latest.md" <<'PY'
-import csv, statistics, sys
-raw, out_csv, out_md = sys.argv[1:4]
-rows = list(csv.DictReader(open(raw)))
-cells = {}
-for r in rows:
-    key = tuple(r[k] for k in ("dataplane", "protocol", "direction", "underlay", "size", "tunnels"))
-    cells.setdefault(key, []).append(r)
-with open(out_csv, "w") as f:
-    f.write("dataplane,protocol,direction,underlay,size,tunnels,mpps,cycles_per_packet\n")
-    med = {}
-    for key, rs in cells.items():
-        mpps = statistics.median(float(r["mpps"]) for r in rs)
-        cyc = statistics.median(float(r["cycles_per_packet"]) for r in rs
-                                if r["cycles_per_packet"] not in ("", "NA"))
-        med[key] = (mpps, cyc)
-        f.write(",".join(key) + f",{mpps:.3f},{cyc:.2f}\n")
-with open(out_md, "w") as f:
-    f.write("| protocol | direction | underlay | size | tundra Mpps | tundra cyc/pkt | testpmd io Mpps |"
-            " floor cyc/pkt | tundra cost over floor |\n|---|---|---|---|---|---|---|---|---|\n")
-    for key, (mpps, cyc) in sorted(med.items()):
-        if key[0] != "tundra":
-            continue
-        floor = med.get(("testpmd",) + key[1:])
-        if floor:
-            f.write(f"| {key[1]} | {key[2]} | {key[3]} | {key[4]} | {mpps:.2f} | {cyc:.1f} | "
-                    f"{floor[0]:.2f} | {floor[1]:.1f} | {cyc - floor[1]:.1f} |\n")
-print(open(out_md).read())
-PY
-echo "wrote $csv, $out/latest.md, $out/machine.txt"
+if [ "$memif" = 1 ]; then
+  echo "== two processes: tundra-gen ↔ memif ↔ tundra (NDR/PDR/MRR, latency at 50 % NDR)" >&2
+  memif_protocols=$protocols memif_sizes=$sizes
+  [ "$quick" = 1 ] && memif_protocols=vxlan
+  for proto in $memif_protocols; do
+    for ul in $underlays; do
+      for size in $memif_sizes; do
+        for dir in $directions; do
+          res=$(memif_cell "$proto" "$ul" "$dir" "$size" "$trial")
+          echo "$proto,$dir,$ul,$size,$(echo "$res" | tr ' ' ',')" | tee -a "$memif_raw" >&2
+        done
+      done
+    done
+  done
+fi
+
+if [ "$churn" -gt 0 ]; then
+  echo "== loss under churn: vxlan/v4 64 B decap at 90 % of NDR, $churn tunnel add/del lines" >&2
+  ndr=$(awk -F, '$1=="vxlan" && $2=="decap" && $3=="v4" && $4=="64" {print $5}' "$memif_raw" | tail -1)
+  if [ -z "$ndr" ] || [ "$ndr" = NA ]; then
+    ndr=$(memif_cell vxlan v4 decap 64 "$trial" | cut -d' ' -f1)
+  fi
+  if [ "$ndr" != NA ]; then
+    # The trial covers the churn (the control thread does ~100k updates/s here).
+    res=$(memif_churn vxlan v4 "$ndr" "$churn" $((churn / 40000 + 2)))
+    echo "churn $ndr $churn $res" | tee -a "$extra" >&2
+  fi
+fi
+
+for nw in $workers; do
+  echo "== scale-out: vxlan/v4 64 B decap, $nw worker(s)" >&2
+  pcap=$tmp/scale.pcap
+  make_pcap vxlan v4 decap 64 1 "$pcap"
+  $cell_py config vxlan v4 decap 1 --measure-ms $((dur * 1000)) >"$tmp/run.cfg"
+  for r in $(seq "$reps"); do
+    read -r mpps cyc < <(run_tundra "$pcap" decap "$tmp/run.cfg" 1 "$nw")
+    echo "workers $nw $mpps $cyc" | tee -a "$extra" >&2
+  done
+done
+
+$PY scripts/lib/bench_report.py --raw "$raw" --memif "$memif_raw" --extra "$extra" \
+  --machine "$out/machine.txt" --out "$out" --command "scripts/bench.sh $args"
+if command -v gnuplot >/dev/null; then
+  gnuplot -e "datafile='$out/chart.dat'; outfile='$out/latest.png'" bench/chart.gp 2>/dev/null &&
+    echo "wrote $out/latest.png" >&2
+fi
+echo "wrote $out/latest.csv, $out/latest.md, $out/machine.txt" >&2

@@ -102,6 +102,7 @@ absl::StatusOr<FrameTemplate> BuildTemplate(const GenSpec& spec, uint32_t stream
   const uint32_t tunnel = stream / spec.flows;
   ts.vni = spec.vni_base + tunnel;
   ts.has_key = spec.gre_key && IsGreTunnel(ts.type);
+  ts.seq = spec.gre_seq && IsGreTunnel(ts.type);
   ts.key = ts.vni;
   ts.dstport = spec.dstport;
   if (spec.geneve_options == 2) {
@@ -132,6 +133,11 @@ absl::StatusOr<FrameTemplate> BuildTemplate(const GenSpec& spec, uint32_t stream
     t.payload_off = tn.hdr_len + kInnerPayloadOff;
   }
 
+  if (ts.seq) {
+    t.gre_seq_off = tn.gre_seq_off;
+    t.gre_seq_flows = spec.flows;
+    t.gre_seq_flow = stream % spec.flows;
+  }
   const uint16_t l3_off = kEtherHdrLen;
   const uint16_t l4_off = l3_off + tn.l3_len;
   const uint16_t ip_payload_len = total - l4_off;
@@ -182,6 +188,10 @@ absl::StatusOr<std::vector<FrameTemplate>> BuildTemplates(const GenSpec& spec) {
 void StampFrame(const FrameTemplate& t, uint8_t* frame, uint64_t seq, uint64_t tsc) {
   uint8_t* p = frame + t.payload_off;
   WritePayloadStamp(p, seq, tsc);
+  if (t.gre_seq_off != 0) {
+    const Be32 gre_seq(static_cast<uint32_t>(seq * t.gre_seq_flows + t.gre_seq_flow + 1));
+    std::memcpy(frame + t.gre_seq_off, &gre_seq, 4);
+  }
   if (t.udp_csum_off == 0) return;
   uint16_t stamp = FoldChecksum(RawSum(p + kPayloadSeqOff, kPayloadStampLen));
   if (t.stamp_odd) stamp = static_cast<uint16_t>(stamp << 8 | stamp >> 8);

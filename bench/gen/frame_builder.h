@@ -23,6 +23,11 @@ struct FrameTemplate {
   uint16_t udp_csum_off = 0;
   uint16_t udp_base_sum = 0;
   bool stamp_odd = false;  // the stamp sits at an odd offset from the UDP header
+  // GRE sequence number (0: none): per tunnel, stream seq × flows + flow + 1, which
+  // counts up within a tunnel when its flows are sent in turn.
+  uint16_t gre_seq_off = 0;
+  uint32_t gre_seq_flows = 1;
+  uint32_t gre_seq_flow = 0;
 };
 
 // Templates for every stream and size: index [stream * sizes + size_index].

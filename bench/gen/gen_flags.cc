@@ -43,6 +43,10 @@ DEFINE_uint64(count, 1000, "--write_pcap: packets to write");
 DEFINE_uint32(mbufs, 16383, "mbuf pool size");
 DEFINE_uint32(per_stream, 0, "also print the first N streams' counters");
 DEFINE_uint32(link_wait_s, 10, "wait this long for every port's link (memif: the peer) to be up");
+DEFINE_bool(wait_stdin_eof, false,
+            "after the run, keep the ports open until stdin reaches EOF (at most "
+            "--hold_max_s): a memif peer can stop polling before its link goes down");
+DEFINE_uint32(hold_max_s, 120, "--wait_stdin_eof: close the ports after this long anyway");
 
 namespace tundra::gen {
 namespace {

@@ -26,6 +26,8 @@ DECLARE_uint64(count);
 DECLARE_uint32(mbufs);
 DECLARE_uint32(per_stream);
 DECLARE_uint32(link_wait_s);
+DECLARE_bool(wait_stdin_eof);
+DECLARE_uint32(hold_max_s);
 
 namespace tundra::gen {
 

@@ -120,7 +120,8 @@ absl::Status ApplySpecString(absl::string_view text, GenSpec& spec) {
     } else if (key == "size") {
       st = SetSize(val, spec);
     } else if (key == "flows" || key == "tunnels" || key == "vni" || key == "ip" || key == "opts" ||
-               key == "dstport" || key == "sport" || key == "dport" || key == "key") {
+               key == "dstport" || key == "sport" || key == "dport" || key == "key" ||
+               key == "seq") {
       const uint64_t max = key == "ip" ? 6 : 0xFFFFFFFF;
       auto v = ParseNumber(key, val, 0, max);
       if (!v.ok()) return v.status();
@@ -129,6 +130,7 @@ absl::Status ApplySpecString(absl::string_view text, GenSpec& spec) {
       if (key == "vni") spec.vni_base = static_cast<uint32_t>(*v);
       if (key == "opts") spec.geneve_options = static_cast<uint8_t>(*v > 255 ? 255 : *v);
       if (key == "key") spec.gre_key = *v != 0;
+      if (key == "seq") spec.gre_seq = *v != 0;
       if (key == "ip") {
         if (*v != 4 && *v != 6) return absl::InvalidArgumentError("ip: 4 or 6");
         // Switching family also switches the default outer addresses.
@@ -222,6 +224,7 @@ std::string DescribeSpec(const GenSpec& spec) {
   std::string under = spec.proto == GenProto::kNone ? "" : absl::StrCat("/ipv", spec.underlay);
   std::string extra;
   if (spec.proto == GenProto::kGeneve) extra = absl::StrCat(" opts=", spec.geneve_options);
+  if (spec.gre_seq) extra = " seq";
   return absl::StrFormat("%s%s %s flows=%u tunnels=%u vni=%u%s", GenProtoName(spec.proto), under,
                          size, spec.flows, spec.tunnels, spec.vni_base, extra);
 }

@@ -41,6 +41,8 @@ struct GenSpec {
   uint8_t geneve_options = 0;  // 0 or 2 (non-critical) options
   uint16_t dstport = 0;        // 0: IANA port of the protocol
   bool gre_key = true;         // gre/gretap: carry the key (RFC 2890)
+  // gre/gretap: carry a sequence number (RFC 2890), counting up per tunnel.
+  bool gre_seq = false;
   // Outer addresses: tundra-gen plays the remote VTEP, so by default it sends from
   // tundra's remote (192.0.2.2, MAC :02) to tundra's uplink (192.0.2.1, MAC :01).
   IpAddress local_ip;   // outer source
@@ -64,7 +66,7 @@ GenSpec DefaultSpec(uint8_t underlay = 4);
 
 // Applies a spec string of `key=value` items separated by spaces, commas or
 // semicolons, e.g. "proto=geneve opts=2 size=imix flows=64 tunnels=8 ip=6".
-// Keys: proto, size, flows, tunnels, vni, ip, opts, dstport, key. Address keys:
+// Keys: proto, size, flows, tunnels, vni, ip, opts, dstport, key, seq. Address keys:
 // local, remote, smac, dmac, inner_smac, inner_dmac, inner_src, inner_dst, sport, dport.
 absl::Status ApplySpecString(absl::string_view text, GenSpec& spec);
 

@@ -385,5 +385,26 @@ TEST_CASE("pcap export writes the file format", "[gen][pcap]") {
   REQUIRE(bytes == 14 * 110 + 8 * 616 + 2 * 1564);
 }
 
+TEST_CASE("gre seq=1: sequence numbers count up per tunnel across its flows", "[gen][gre]") {
+  GenSpec spec = DefaultSpec();
+  REQUIRE(ApplySpecString("proto=gretap seq=1 flows=3 tunnels=2", spec).ok());
+  REQUIRE(ValidateSpec(spec).ok());
+  for (uint32_t tunnel = 0; tunnel < 2; ++tunnel) {
+    uint32_t expect = 1;
+    for (uint64_t round = 0; round < 4; ++round) {
+      for (uint32_t flow = 0; flow < 3; ++flow) {
+        auto t = BuildTemplate(spec, tunnel * 3 + flow, 64);
+        REQUIRE(t.ok());
+        std::vector<uint8_t> f = t->bytes;
+        StampFrame(*t, f.data(), round, 0);
+        // Ethernet 14 + IPv4 20; GRE flags: K and S set; key, then the sequence number.
+        REQUIRE(f[34] == 0x30);
+        const uint32_t seq = (f[42] << 24) | (f[43] << 16) | (f[44] << 8) | f[45];
+        CHECK(seq == expect++);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tundra::gen

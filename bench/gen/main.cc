@@ -8,7 +8,12 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -59,6 +64,35 @@ absl::Status StartPorts(const std::vector<uint16_t>& ports, rte_mempool* pool) {
     }
   }
   return absl::OkStatus();
+}
+
+// --wait_stdin_eof: returns once stdin reaches EOF, or after max_s seconds. DPDK
+// 22.11's memif unmaps the shared rings as soon as the peer disconnects, without
+// waiting for a rx/tx burst the peer's worker may be in, which then faults; so a
+// script first stops the peer's polling, then closes our stdin, and only then do we
+// close the ports.
+void WaitStdinEof(uint32_t max_s) {
+  std::printf("tundra-gen: done; ports stay open until stdin closes\n");
+  std::fflush(stdout);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(max_s);
+  char buf[256];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) {
+      std::fprintf(stderr, "tundra-gen: stdin still open after %u s (--hold_max_s)\n", max_s);
+      return;
+    }
+    pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+    const int ready = poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return;
+    if (ready == 0) continue;
+    const ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // EOF (or a dead stdin)
+  }
 }
 
 void PrintStreams(const TrialResult& t, uint32_t n) {
@@ -167,6 +201,8 @@ int Main(int argc, char** argv) {
       std::printf("%s\n", FormatJson(report).c_str());
     }
   }
+  std::fflush(stdout);
+  if (FLAGS_wait_stdin_eof) WaitStdinEof(FLAGS_hold_max_s);
   for (uint16_t p : all_ports) {
     if (rte_eth_dev_is_valid_port(p)) (void)drivers::StopAndClosePort(p);
   }

@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""One benchmark cell's traffic and tundra configuration (scripts/bench.sh).
+
+  bench_cell.py gen-spec PROTO UNDERLAY DIRECTION SIZE TUNNELS
+      the tundra-gen --spec of the cell's traffic
+  bench_cell.py config PROTO UNDERLAY DIRECTION TUNNELS [--measure-ms MS] [--churn N]
+                       [--setup-only]
+      tundra's command file: ports, neighbor, TUNNELS tunnels, the attachments or
+      routes, `start`, and the measurement (or, with --measure-ms 0, nothing after start:
+      the two-process setup drives it)
+
+Tunnels. A cell with N tunnels configures N tunnels (VNI / GRE key 100 .. 100+N-1).
+Decap traffic spreads the cell's 256 flows over H = min(N, 256) of them — the same
+flow count at every N, so N = 1M vs N = 1 measures what the table's size costs: each
+packet's tunnel differs from the previous one's, and the hot tunnels are spread over
+the whole table (they are added at evenly spaced positions, so their ids, entries and
+counters are far apart). L2 tunnels need an attachment each to deliver to: with N > 1
+hot tunnel k is cross-connected to VLAN k+1 of the access port (decap pushes the tag).
+Encap classifies by attachment (an array indexed by port and VLAN) or by route (LPM),
+whose cost does not depend on N: encap traffic uses one tunnel, the others sit in the
+table.
+
+Addresses: tundra's uplink is 192.0.2.1/24 or 2001:db8::1/64 with MAC :01, the remote
+VTEP (tundra-gen, or the pcap) 192.0.2.2 / 2001:db8::2 with MAC :02; the access port
+has MAC :11; routed (gre) cells give it 10.2.0.254/16 and a host 10.2.0.1.
+"""
+import argparse
+import sys
+
+FLOWS = 256
+# gre is L3 GRE with a key; greseq adds RFC 2890 sequence numbers (checked on decap).
+PROTOCOLS = ["vxlan", "geneve0", "geneve2", "gretap", "gre", "greseq"]
+ACCESS_MAC = "02:00:00:00:00:11"
+
+
+def hot_tunnels(tunnels):
+    return min(tunnels, FLOWS)
+
+
+def gen_spec(proto, underlay, direction, size, tunnels):
+    if direction == "encap":
+        # Inner frames as a tenant sends them (gre: to the routed access port's MAC).
+        return f"proto=none size={size} flows={FLOWS} inner_dmac={ACCESS_MAC}"
+    p, opts = {"vxlan": ("vxlan", 0), "geneve0": ("geneve", 0), "geneve2": ("geneve", 2),
+               "gretap": ("gretap", 0), "gre": ("gre", 0), "greseq": ("gre seq=1", 0)}[proto]
+    hot = hot_tunnels(tunnels)
+    return (f"proto={p} opts={opts} ip={underlay[1]} size={size} flows={FLOWS // hot} "
+            f"tunnels={hot} vni=100")
+
+
+def tunnel_order(tunnels):
+    """The order tunnels are added in: hot tunnel k at position k * N / H."""
+    hot = hot_tunnels(tunnels)
+    stride = tunnels // hot
+    hot_at = {k * stride: k for k in range(hot)}
+    cold = iter(range(hot, tunnels))
+    for pos in range(tunnels):
+        yield hot_at[pos] if pos in hot_at else next(cold)
+
+
+def config(proto, underlay, direction, tunnels, measure_ms, churn, out, setup_only=False):
+    v4 = underlay == "v4"
+    local, remote, plen = ("192.0.2.1", "192.0.2.2", 24) if v4 else ("2001:db8::1", "2001:db8::2", 64)
+    ttype, extra = {
+        "vxlan": ("vxlan", ""),
+        "geneve0": ("geneve", ""),
+        "geneve2": ("geneve", " option 0xfff0:0x01:00000000 option 0xfff0:0x02:0000000000000000"),
+        "gretap": ("gretap", ""),
+        "gre": ("gre", ""),
+        "greseq": ("gre", " seq on"),
+    }[proto]
+    ident = "key" if ttype in ("gre", "gretap") else "vni"
+    w = out.write
+    w("port config 0 role uplink\n")
+    w(f"port config 0 address {local}/{plen}\n")
+    w("port config 0 mac 02:00:00:00:00:01\n")
+    # Room for 1500-byte inner frames plus the outer headers (as OVS's mtu_request).
+    w("port config 0 mtu 9000\n")
+    w("port config 1 role access\n")
+    w(f"port config 1 mac {ACCESS_MAC}\n")
+    w(f"neigh add {remote} 02:00:00:00:00:02 port 0\n")
+    for i in tunnel_order(tunnels):
+        w(f"tunnel add t{i} type {ttype} local {local} remote {remote} {ident} {100 + i}{extra}\n")
+    hot = hot_tunnels(tunnels) if direction == "decap" else 1
+    if ttype == "gre":
+        w("port config 1 address 10.2.0.254/16\n")
+        w("neigh add 10.2.0.1 02:00:00:00:10:02 port 1\n")
+        w("route add 10.0.0.0/8 tunnel t0\n")
+    elif hot == 1:
+        w("xconnect add 1 tunnel t0\n")
+    else:
+        for k in range(hot):
+            w(f"xconnect add 1 vlan {k + 1} tunnel t{k}\n")
+    if setup_only:
+        return
+    w("start\n")
+    if churn:
+        # Other tunnels added and deleted as fast as the control thread can, while the
+        # measured tunnel carries traffic; `show churn` marks bracket the run.
+        w("show fwd stats json\n")
+        base = 100 + tunnels + 1000
+        for i in range(churn // 2):
+            w(f"tunnel add c{i} type {ttype} local {local} remote {remote} {ident} {base + i}\n")
+            w(f"tunnel del c{i}\n")
+        w("show fwd stats json\n")
+    if measure_ms > 0:
+        w("sleep 1000\n")
+        w("clear stats\n")
+        w(f"sleep {measure_ms}\n")
+        w("show fwd stats json\n")
+        w("show port stats all json\n")
+        w("quit\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("gen-spec")
+    c = sub.add_parser("config")
+    for p in (g, c):
+        p.add_argument("proto", choices=PROTOCOLS)
+        p.add_argument("underlay", choices=["v4", "v6"])
+        p.add_argument("direction", choices=["encap", "decap"])
+    g.add_argument("size", type=int)
+    g.add_argument("tunnels", type=int)
+    c.add_argument("tunnels", type=int)
+    c.add_argument("--measure-ms", type=int, default=3000)
+    c.add_argument("--churn", type=int, default=0)
+    c.add_argument("--setup-only", action="store_true", help="stop before `start`")
+    a = ap.parse_args()
+    if a.cmd == "gen-spec":
+        print(gen_spec(a.proto, a.underlay, a.direction, a.size, a.tunnels))
+    else:
+        config(a.proto, a.underlay, a.direction, a.tunnels, a.measure_ms, a.churn, sys.stdout,
+               a.setup_only)
+
+
+if __name__ == "__main__":
+    main()
