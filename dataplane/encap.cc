@@ -126,16 +126,30 @@ __attribute__((always_inline)) inline rte_mbuf* EncapPacket(const Tunnel& t, Tun
   const uint32_t inner_len = rte_pktmbuf_pkt_len(m);
   const uint8_t* inner = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint32_t avail = rte_pktmbuf_data_len(m);
-  const uint16_t ip_off = (t.flags & kTunnelL3) ? 0 : InnerIpOffset(inner, avail);
-  const InnerIp inner_ip = (ip_off != 0 || (t.flags & kTunnelL3))
-                               ? ReadInnerIpAt(inner + ip_off, avail - ip_off)
-                               : InnerIp{};
+  const bool udp = IsUdpTunnel(t.type);
+  uint16_t ip_off;
+  InnerIp inner_ip;
+  uint16_t sport = 0;
+  if (!(t.flags & kTunnelL3) && avail >= kEtherHdrLen + kIpv4HdrLen &&
+      reinterpret_cast<const EtherHdr*>(inner)->ether_type == kEtherTypeIpv4 &&
+      (inner[kEtherHdrLen] >> 4) == 4 && !(m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)) [[likely]] {
+    // The common frame, untagged IPv4: one look at its header gives the RFC 6040 and
+    // inherit fields and the flow hash (the same values as the general path below).
+    const auto* ip = reinterpret_cast<const Ipv4Hdr*>(inner + kEtherHdrLen);
+    ip_off = kEtherHdrLen;
+    inner_ip = {4, ip->dont_fragment(), ip->tos, ip->ttl};
+    if (udp) sport = SourcePortFromHash(Ipv4FlowHash(inner, kEtherHdrLen, avail));
+  } else {
+    ip_off = (t.flags & kTunnelL3) ? 0 : InnerIpOffset(inner, avail);
+    inner_ip = (ip_off != 0 || (t.flags & kTunnelL3))
+                   ? ReadInnerIpAt(inner + ip_off, avail - ip_off)
+                   : InnerIp{};
+    if (udp) sport = SourcePortFromHash(InnerFlowHash(m, inner, avail));
+  }
   if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_NONE &&
       inner_ip.version != 0) [[unlikely]] {
     CompleteInnerChecksum(m, ip_off);
   }
-  const bool udp = IsUdpTunnel(t.type);
-  const uint16_t sport = udp ? SourcePortFromHash(InnerFlowHash(m, inner, avail)) : 0;
 
   m = PrependHeader(m, t.hdr_len);
   if (m == nullptr) [[unlikely]]

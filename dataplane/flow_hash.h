@@ -14,6 +14,25 @@
 
 namespace tundra {
 
+// The flow hash of an IPv4 packet at frame + off (len: the frame's bytes): addresses,
+// protocol, and the ports of unfragmented TCP/UDP/SCTP.
+__attribute__((always_inline)) inline uint32_t Ipv4FlowHash(const uint8_t* frame, uint32_t off,
+                                                            uint32_t len) {
+  const auto* ip = reinterpret_cast<const Ipv4Hdr*>(frame + off);
+  uint64_t addrs;
+  std::memcpy(&addrs, ip->src, 8);
+  uint32_t h = static_cast<uint32_t>(__builtin_ia32_crc32di(ip->protocol, addrs));
+  const uint8_t proto = ip->protocol;
+  const uint32_t l4 = off + ip->header_len();
+  if ((proto == kIpProtoTcp || proto == kIpProtoUdp || proto == 132) && !ip->is_fragment() &&
+      len >= l4 + 4) {
+    uint32_t ports;
+    std::memcpy(&ports, frame + l4, 4);
+    h = __builtin_ia32_crc32si(h, ports);
+  }
+  return h;
+}
+
 // Hash of the inner flow starting at `frame` (an Ethernet frame of `len` bytes):
 // addresses, protocol and, for unfragmented TCP/UDP/SCTP, the ports; the MACs and
 // EtherType for anything that is not IP. Uses the NIC's RSS hash when rx gave one.
@@ -28,29 +47,19 @@ __attribute__((always_inline)) inline uint32_t InnerFlowHash(const rte_mbuf* m,
     std::memcpy(&type, frame + kEtherHdrLen + 2, 2);
     off += kVlanHdrLen;
   }
-  uint32_t h = 0;
-  uint32_t l4 = 0;
-  uint8_t proto = 0;
-  if (type == kEtherTypeIpv4 && len >= off + kIpv4HdrLen) {
-    const auto* ip = reinterpret_cast<const Ipv4Hdr*>(frame + off);
-    uint64_t addrs;
-    std::memcpy(&addrs, ip->src, 8);
-    h = static_cast<uint32_t>(__builtin_ia32_crc32di(ip->protocol, addrs));
-    proto = ip->protocol;
-    if (!ip->is_fragment()) l4 = off + ip->header_len();
-  } else if (type == kEtherTypeIpv6 && len >= off + kIpv6HdrLen) {
-    const auto* ip = reinterpret_cast<const Ipv6Hdr*>(frame + off);
-    uint64_t addrs[4];
-    std::memcpy(addrs, ip->src, 32);
-    uint64_t c = ip->next_header;
-    for (uint64_t w : addrs) c = __builtin_ia32_crc32di(c, w);
-    h = static_cast<uint32_t>(c);
-    proto = ip->next_header;
-    l4 = off + kIpv6HdrLen;
-  } else {
+  if (type == kEtherTypeIpv4 && len >= off + kIpv4HdrLen) return Ipv4FlowHash(frame, off, len);
+  if (type != kEtherTypeIpv6 || len < off + kIpv6HdrLen) {
     return rte_hash_crc(frame, kEtherHdrLen, 0);
   }
-  if ((proto == kIpProtoTcp || proto == kIpProtoUdp || proto == 132) && l4 != 0 && len >= l4 + 4) {
+  const auto* ip = reinterpret_cast<const Ipv6Hdr*>(frame + off);
+  uint64_t addrs[4];
+  std::memcpy(addrs, ip->src, 32);
+  uint64_t c = ip->next_header;
+  for (uint64_t w : addrs) c = __builtin_ia32_crc32di(c, w);
+  uint32_t h = static_cast<uint32_t>(c);
+  const uint8_t proto = ip->next_header;
+  const uint32_t l4 = off + kIpv6HdrLen;
+  if ((proto == kIpProtoTcp || proto == kIpProtoUdp || proto == 132) && len >= l4 + 4) {
     uint32_t ports;
     std::memcpy(&ports, frame + l4, 4);
     h = __builtin_ia32_crc32si(h, ports);
