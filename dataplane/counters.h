@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "dataplane/huge_array.h"
+
 namespace tundra {
 
 enum class DropReason : uint8_t {
@@ -94,13 +96,13 @@ struct TunnelCounters {
 
 struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
   explicit WorkerCounters(uint32_t max_tunnels)
-      : tunnels(std::make_unique<TunnelCounters[]>(max_tunnels)) {}
+      : tunnels(MakeHugeArray<TunnelCounters>(max_tunnels)) {}
 
   PortCounters ports[RTE_MAX_ETHPORTS];
   Counter packets;      // packets received and processed
   Counter busy_cycles;  // TSC from rx_burst to tx of every burst that received packets
   Counter bursts;       // non-empty bursts
-  std::unique_ptr<TunnelCounters[]> tunnels;
+  HugeArray<TunnelCounters> tunnels;
 };
 
 }  // namespace tundra

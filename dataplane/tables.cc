@@ -38,11 +38,11 @@ RouteTable::~RouteTable() {
 absl::Status Tables::Init() {
   const int instance = instance_counter.fetch_add(1);
   instance_ = instance;
-  states_ = std::make_unique<TunnelState[]>(config_.max_tunnels + 1);
+  states_ = MakeHugeArray<TunnelState>(config_.max_tunnels + 1);
   // Id 0 is kNoTunnel, so the arrays have one slot more than there are tunnels.
   const uint32_t slots = config_.max_tunnels + 1;
   ports_ = std::make_unique<std::atomic<const PortView*>[]>(RTE_MAX_ETHPORTS);
-  tunnels_ = std::make_unique<std::atomic<const Tunnel*>[]>(slots);
+  tunnels_ = MakeHugeArray<std::atomic<const Tunnel*>>(slots);
   attachments_ = std::make_unique<std::atomic<uint32_t>[]>(RTE_MAX_ETHPORTS * kVlanSlots);
   udp_types_ = std::make_unique<std::atomic<uint8_t>[]>(65536);
   free_ids_.reserve(config_.max_tunnels);

@@ -43,6 +43,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "dataplane/decap_key.h"
+#include "dataplane/huge_array.h"
 #include "dataplane/tunnel.h"
 
 namespace tundra {
@@ -184,11 +185,11 @@ class Tables {
   rte_hash* decap_ = nullptr;
   rte_hash* hosts_ = nullptr;
   std::atomic<const RouteTable*> routes_{nullptr};
-  std::unique_ptr<TunnelState[]> states_;
+  HugeArray<TunnelState> states_;
   int instance_ = 0;
   int route_generation_ = 0;
   std::unique_ptr<std::atomic<const PortView*>[]> ports_;
-  std::unique_ptr<std::atomic<const Tunnel*>[]> tunnels_;
+  HugeArray<std::atomic<const Tunnel*>> tunnels_;
   std::unique_ptr<std::atomic<uint32_t>[]> attachments_;
   std::unique_ptr<std::atomic<uint8_t>[]> udp_types_;
   std::vector<uint32_t> free_ids_;  // control thread only
