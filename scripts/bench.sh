@@ -56,7 +56,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-bash scripts/install-deps.sh >/dev/null
+bash scripts/install-deps.sh ${peer:+--$peer} >/dev/null
 [ -d build ] || meson setup build >/dev/null
 ninja -C build control/tundra bench/gen/tundra-gen >/dev/null
 eval "$(bash scripts/hugepages.sh 512 2>/dev/null)"

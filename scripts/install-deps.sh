@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything tundra needs to build, test and benchmark on Debian 12.
 # Idempotent: packages already present are skipped, so a second run is quick.
+#   scripts/install-deps.sh [--ovs]    --ovs: also Open vSwitch's DPDK build, the
+#                                      benchmark peer (scripts/bench.sh --peer ovs)
 set -euo pipefail
 
 packages=(
@@ -9,8 +11,9 @@ packages=(
   libabsl-dev libgflags-dev catch2
   python3 python3-scapy python3-pytest tshark
   iproute2 iputils-ping ethtool procps psmisc
-  valgrind gnuplot-nox
+  valgrind gnuplot-nox bc
 )
+[ "${1:-}" = --ovs ] && packages+=(openvswitch-switch-dpdk)
 
 missing=()
 for p in "${packages[@]}"; do
