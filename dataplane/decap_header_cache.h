@@ -85,10 +85,11 @@ class DecapHeaderCache {
                                : p.tunnel.l3_version == 4 ? kIpv4HdrLen
                                                           : kEtherHdrLen;
     min_len_ = hdr + min_inner;
-    const uint16_t blocks = hdr <= 64 ? 4 : 8;
-    // The compare reads whole blocks: the packet must hold them (the mask hides the
-    // bytes past the headers).
+    // The compare reads whole 16-byte blocks (4, 6 or 8: unrolled), which the packet
+    // must hold; the mask hides the bytes past the headers.
+    const uint16_t blocks = hdr <= 64 ? 4 : hdr <= 96 ? 6 : 8;
     if (min_len_ < blocks * 16) min_len_ = blocks * 16;
+    if (rte_pktmbuf_data_len(m) < min_len_) return;
     ref_hdr_ = d;
     ref_ = slot;
     blocks_ = blocks;
@@ -107,11 +108,15 @@ class DecapHeaderCache {
     // Four blocks cover IPv4 headers up to GENEVE with 8 bytes of options; IPv6 and
     // longer headers take the second four (unrolled: the count is 4 or 8).
     __m128i id_diff;
-    __m128i diff = MaskedDiff4(d, 0, id_diff);
-    if (blocks_ > 4) {
+    __m128i diff = MaskedDiff<4>(d, 0, id_diff);
+    if (blocks_ > 4) [[unlikely]] {
       __m128i id_diff2;
-      diff = _mm_or_si128(diff, MaskedDiff4(d, 64, id_diff2));
+      diff = _mm_or_si128(diff, MaskedDiff<2>(d, 64, id_diff2));
       id_diff = _mm_or_si128(id_diff, id_diff2);
+      if (blocks_ > 6) {
+        diff = _mm_or_si128(diff, MaskedDiff<2>(d, 96, id_diff2));
+        id_diff = _mm_or_si128(id_diff, id_diff2);
+      }
     }
     if (!_mm_testz_si128(diff, diff)) return kMiss;
     // Lengths: the IP packet ends exactly at the frame's end (padding takes the parser,
@@ -174,13 +179,14 @@ class DecapHeaderCache {
   }
 
  private:
-  // The masked difference of four blocks at `off`; `id_diff` that of the identity bytes.
-  __attribute__((always_inline)) __m128i MaskedDiff4(const uint8_t* d, uint16_t off,
-                                                     __m128i& id_diff) const {
+  // The masked difference of N blocks at `off`; `id_diff` that of the identity bytes.
+  template <int N>
+  __attribute__((always_inline)) __m128i MaskedDiff(const uint8_t* d, uint16_t off,
+                                                    __m128i& id_diff) const {
     __m128i diff = _mm_setzero_si128();
     id_diff = _mm_setzero_si128();
 #pragma GCC unroll 4
-    for (uint16_t b = off; b < off + 64; b += 16) {
+    for (uint16_t b = off; b < off + 16 * N; b += 16) {
       const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + b));
       const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ref_hdr_ + b));
       const __m128i k = _mm_load_si128(reinterpret_cast<const __m128i*>(mask_ + b));
@@ -204,7 +210,7 @@ class DecapHeaderCache {
   alignas(16) uint8_t mask_[kMaxHeader];     // bytes equal in every packet of the shape
   alignas(16) uint8_t id_mask_[kMaxHeader];  // bytes that tell its tunnels apart
   const uint8_t* ref_hdr_ = nullptr;
-  uint16_t blocks_ = 0;  // 16-byte blocks compared: 4 or 8 (0: empty)
+  uint16_t blocks_ = 0;  // 16-byte blocks compared: 4, 6 or 8 (0: empty)
   uint16_t l4_off_ = 0;
   uint16_t seq_off_ = 0;
   uint16_t id_off_ = 0;

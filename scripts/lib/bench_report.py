@@ -150,7 +150,7 @@ def main():
             if one and one[0] and cells[k][0]:
                 loss = 100 * (1 - cells[k][0] / one[0])
                 md.append(f"| {k[1]} {k[2]} {k[3]} {k[4]} B: 1M tunnels ≤ 15 % fewer Mpps than 1 | "
-                          f"{loss:+.1f} % | {'yes' if loss <= 15 else 'no'} |")
+                          f"{loss:.1f} % fewer | {'yes' if loss <= 15 else 'no'} |")
 
     extra = [l.split() for l in open(a.extra) if l.strip()]
     churn = [e for e in extra if e[0] == "churn"]
