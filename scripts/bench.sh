@@ -29,7 +29,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-args="$*"
+args=$(printf "%q " "$@")
 
 quick=0 reps=3 dur=3 trial=1 peer="" memif=1 churn=100000 workers="1 2" out=bench/results
 protocols="vxlan geneve0 geneve2 gretap gre greseq" underlays="v4 v6" sizes="64 512 1500"
