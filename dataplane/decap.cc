@@ -13,6 +13,7 @@
 #include "dataplane/proto/ip.h"
 #include "dataplane/proto/udp.h"
 #include "dataplane/route_access.h"
+#include "dataplane/rx_checksum.h"
 #include "dataplane/tunnel_parse.h"
 
 namespace tundra {
@@ -52,9 +53,7 @@ ParseVerdict ParseIpv4(const PortView& port, rte_mbuf* m, uint16_t off, OuterIp&
   const uint16_t total = ip->total_length.host();
   if (total < hlen) return Fail(reason, DropReason::kBadIpHeader);
   if (rte_pktmbuf_pkt_len(m) < uint32_t{off} + total) return Fail(reason, DropReason::kTruncated);
-  const uint64_t ip_ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-  if (ip_ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-      (ip_ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && !Ipv4HeaderChecksumOk(ip, hlen))) {
+  if (!OuterIpv4ChecksumOk(m, ip, hlen)) {
     return Fail(reason, DropReason::kBadIpChecksum);
   }
   if (!port.has_v4 || std::memcmp(ip->dst, port.v4, 4) != 0) {
@@ -111,22 +110,6 @@ ParseVerdict ParseIpv6(const PortView& port, rte_mbuf* m, uint16_t off, OuterIp&
   return ParseVerdict::kLookup;
 }
 
-bool UdpChecksumOk(const rte_mbuf* m, const OuterIp& ip, const UdpHdr& udp) {
-  const uint64_t l4_ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-  if (l4_ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD) return true;
-  if (l4_ck == RTE_MBUF_F_RX_L4_CKSUM_BAD) return false;
-  if (ip.family == 4) {
-    if (udp.checksum.raw() == 0) return true;  // RFC 768: no checksum
-    const auto* ip4 = rte_pktmbuf_mtod_offset(m, const Ipv4Hdr*, kEtherHdrLen);
-    return L4ChecksumOk(m, ip4, nullptr, kIpProtoUdp, ip.l4_off, ip.l4_len);
-  }
-  // RFC 8200 §8.1: zero is not a valid UDP checksum over IPv6 (RFC 6935 tunnels not enabled).
-  if (udp.checksum.raw() == 0) return false;
-  // The pseudo-header's length is the UDP length (extension headers excluded).
-  const auto* ip6 = rte_pktmbuf_mtod_offset(m, const Ipv6Hdr*, kEtherHdrLen);
-  return L4ChecksumOk(m, nullptr, ip6, kIpProtoUdp, ip.l4_off, ip.l4_len);
-}
-
 }  // namespace
 
 ParseVerdict ParseOuter(const Tables& tables, const PortView& port, rte_mbuf* m, OuterParse& out,
@@ -171,7 +154,8 @@ ParseVerdict ParseOuter(const Tables& tables, const PortView& port, rte_mbuf* m,
     if (udp->length.host() != ip.l4_len) return Fail(reason, DropReason::kBadUdpLength);
     const uint8_t type = tables.udp_tunnel_type(udp->dst_port.host());
     if (type == 0) return Fail(reason, DropReason::kUnknownPort);
-    if (!UdpChecksumOk(m, ip, *udp)) return Fail(reason, DropReason::kBadUdpChecksum);
+    if (!OuterUdpChecksumOk(m, ip.family, ip.l4_off, ip.l4_len, *udp))
+      return Fail(reason, DropReason::kBadUdpChecksum);
     out.tunnel = ParseUdpTunnel(static_cast<TunnelType>(type), m, ip.l4_off + kUdpHdrLen);
     if (!out.tunnel.ok) return Fail(reason, out.tunnel.reason);
   } else {
@@ -182,10 +166,7 @@ ParseVerdict ParseOuter(const Tables& tables, const PortView& port, rte_mbuf* m,
   out.key.vni = out.tunnel.vni;
   // The inner Ethernet header (pushed a VLAN tag, read for ECN) or inner IP header
   // (TTL, ECN) is rewritten in place, so it must be in the first segment.
-  const uint32_t min_inner = out.tunnel.l3_version == 6   ? kIpv6HdrLen
-                             : out.tunnel.l3_version == 4 ? kIpv4HdrLen
-                                                          : kEtherHdrLen;
-  if (rte_pktmbuf_data_len(m) < uint32_t{out.tunnel.inner_off} + min_inner) {
+  if (rte_pktmbuf_data_len(m) < uint32_t{out.tunnel.inner_off} + MinInnerLen(out.tunnel)) {
     return Fail(reason, DropReason::kTruncated);
   }
   return ParseVerdict::kLookup;
@@ -261,15 +242,18 @@ void LookupCached(WorkerContext& ctx, const DecapKey** keys, uint32_t n, uint32_
   DecapCacheEntry* cache = ctx.decap_cache.get();
   const DecapKey* miss_keys[kBurstSize];
   uint32_t miss_at[kBurstSize];
+  uint32_t miss_slot[kBurstSize];
   uint32_t misses = 0;
   for (uint32_t i = 0; i < n; ++i) {
     const DecapKey& key = *keys[i];
-    const DecapCacheEntry& e = cache[DecapKeyHash(&key, sizeof(key), 0) % kDecapCacheSize];
+    const uint32_t slot = DecapKeyHash(&key, sizeof(key), 0) % kDecapCacheSize;
+    const DecapCacheEntry& e = cache[slot];
     const Tunnel* t = e.id != kNoTunnel && e.key == key ? tables.tunnel(e.id) : nullptr;
     if (t != nullptr && t->decap_key == key) [[likely]] {
       ids[i] = e.id;
     } else {
       miss_keys[misses] = &key;
+      miss_slot[misses] = slot;
       miss_at[misses++] = i;
     }
   }
@@ -279,7 +263,7 @@ void LookupCached(WorkerContext& ctx, const DecapKey** keys, uint32_t n, uint32_
   for (uint32_t j = 0; j < misses; ++j) {
     ids[miss_at[j]] = miss_ids[j];
     if (miss_ids[j] != kNoTunnel) {
-      DecapCacheEntry& e = cache[DecapKeyHash(miss_keys[j], sizeof(DecapKey), 0) % kDecapCacheSize];
+      DecapCacheEntry& e = cache[miss_slot[j]];
       e.key = *miss_keys[j];
       e.id = miss_ids[j];
     }

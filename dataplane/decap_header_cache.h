@@ -30,6 +30,8 @@
 #include "dataplane/proto/gre.h"
 #include "dataplane/proto/ip.h"
 #include "dataplane/proto/udp.h"
+#include "dataplane/rx_checksum.h"
+#include "dataplane/tunnel_parse.h"
 
 namespace tundra {
 
@@ -81,10 +83,7 @@ class DecapHeaderCache {
     std::memset(id_mask_, 0, sizeof(id_mask_));
     if (id_off_ != 0) Unmask(id_off_, udp_ ? 3 : 4, id_mask_);
     Unmask(src_off_, family_ == 4 ? 4 : 16, id_mask_);
-    const uint32_t min_inner = p.tunnel.l3_version == 6   ? kIpv6HdrLen
-                               : p.tunnel.l3_version == 4 ? kIpv4HdrLen
-                                                          : kEtherHdrLen;
-    min_len_ = hdr + min_inner;
+    min_len_ = hdr + MinInnerLen(p.tunnel);
     // The compare reads whole 16-byte blocks (4, 6 or 8: unrolled), which the packet
     // must hold; the mask hides the bytes past the headers.
     const uint16_t blocks = hdr <= 64 ? 4 : hdr <= 96 ? 6 : 8;
@@ -106,7 +105,7 @@ class DecapHeaderCache {
     if (m->nb_segs != 1 || len < min_len_) return kMiss;
     const uint8_t* d = rte_pktmbuf_mtod(m, const uint8_t*);
     // Four blocks cover IPv4 headers up to GENEVE with 8 bytes of options; IPv6 and
-    // longer headers take the second four (unrolled: the count is 4 or 8).
+    // longer headers take two or four more (unrolled: the count is 4, 6 or 8).
     __m128i id_diff;
     __m128i diff = MaskedDiff<4>(d, 0, id_diff);
     if (blocks_ > 4) [[unlikely]] {
@@ -126,11 +125,7 @@ class DecapHeaderCache {
     if (family_ == 4) {
       const auto* ip = reinterpret_cast<const Ipv4Hdr*>(l3);
       ip_end = kEtherHdrLen + ip->total_length.host();
-      const uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-      if (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-          (ck == RTE_MBUF_F_RX_IP_CKSUM_BAD || !Ipv4HeaderChecksumOk(ip, l4_off_ - kEtherHdrLen))) {
-        return kMiss;
-      }
+      if (!OuterIpv4ChecksumOk(m, ip, l4_off_ - kEtherHdrLen)) return kMiss;
     } else {
       ip_end =
           kEtherHdrLen + kIpv6HdrLen + reinterpret_cast<const Ipv6Hdr*>(l3)->payload_len.host();
@@ -140,22 +135,7 @@ class DecapHeaderCache {
       const auto* udp = reinterpret_cast<const UdpHdr*>(d + l4_off_);
       const uint16_t l4_len = static_cast<uint16_t>(len - l4_off_);
       if (udp->length.host() != l4_len) return kMiss;
-      const uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-      if (ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
-        if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD) return kMiss;
-        if (udp->checksum.raw() == 0) {
-          // RFC 768: no checksum over IPv4; RFC 8200 §8.1: invalid over IPv6.
-          if (family_ != 4) return kMiss;
-        } else if (family_ == 4) {
-          if (!L4ChecksumOk(m, reinterpret_cast<const Ipv4Hdr*>(l3), nullptr, kIpProtoUdp, l4_off_,
-                            l4_len)) {
-            return kMiss;
-          }
-        } else if (!L4ChecksumOk(m, nullptr, reinterpret_cast<const Ipv6Hdr*>(l3), kIpProtoUdp,
-                                 l4_off_, l4_len)) {
-          return kMiss;
-        }
-      }
+      if (!OuterUdpChecksumOk(m, family_, l4_off_, l4_len, *udp)) return kMiss;
     }
     if (seq_off_ != 0) {
       Be32 s;

@@ -135,9 +135,8 @@ __attribute__((always_inline)) inline rte_mbuf* EncapPacket(const Tunnel& t, Tun
       (inner[kEtherHdrLen] >> 4) == 4 && !(m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)) [[likely]] {
     // The common frame, untagged IPv4: one look at its header gives the RFC 6040 and
     // inherit fields and the flow hash (the same values as the general path below).
-    const auto* ip = reinterpret_cast<const Ipv4Hdr*>(inner + kEtherHdrLen);
     ip_off = kEtherHdrLen;
-    inner_ip = {4, ip->dont_fragment(), ip->tos, ip->ttl};
+    inner_ip = ReadInnerIpAt(inner + kEtherHdrLen, avail - kEtherHdrLen);
     if (udp) sport = SourcePortFromHash(Ipv4FlowHash(inner, kEtherHdrLen, avail));
   } else {
     ip_off = (t.flags & kTunnelL3) ? 0 : InnerIpOffset(inner, avail);

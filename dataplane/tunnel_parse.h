@@ -40,6 +40,12 @@ struct TunnelParse {
   uint8_t l3_version = 0;  // L3 GRE: the inner IP version (no inner Ethernet)
 };
 
+// The inner header bytes decap rewrites in place and so needs in the first segment:
+// the inner IP header (L3 GRE) or the inner Ethernet header.
+inline uint32_t MinInnerLen(const TunnelParse& tp) {
+  return tp.l3_version == 6 ? kIpv6HdrLen : tp.l3_version == 4 ? kIpv4HdrLen : kEtherHdrLen;
+}
+
 inline TunnelParse Reject(DropReason why) {
   TunnelParse r;
   r.reason = why;

@@ -28,7 +28,6 @@
 # latest.md (the table, the targets, churn, scale-out), latest.png (chart), machine.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
 args=$(printf "%q " "$@")
 
 quick=0 reps=3 dur=3 trial=1 peer="" memif=1 churn=100000 workers="1 2" out=bench/results
@@ -173,7 +172,7 @@ for proto in $protocols; do
           pcap=$tmp/$proto-$ul-$dir-$size-$tunnels.pcap
           make_pcap "$proto" "$ul" "$dir" "$size" "$tunnels" "$pcap"
           $cell_py config "$proto" "$ul" "$dir" "$tunnels" --measure-ms $((dur * 1000)) >"$tmp/run.cfg"
-          for r in $(seq "$reps"); do
+          for _r in $(seq "$reps"); do
             read -r mpps cyc < <(run_tundra "$pcap" "$dir" "$tmp/run.cfg" "$tunnels")
             echo "tundra,$proto,$dir,$ul,$size,$tunnels,$mpps,$cyc" | tee -a "$raw" >&2
             # The floor and the peer do not depend on the tunnel count: measured once.
@@ -226,7 +225,7 @@ for nw in $workers; do
   pcap=$tmp/scale.pcap
   make_pcap vxlan v4 decap 64 1 "$pcap"
   $cell_py config vxlan v4 decap 1 --measure-ms $((dur * 1000)) >"$tmp/run.cfg"
-  for r in $(seq "$reps"); do
+  for _r in $(seq "$reps"); do
     read -r mpps cyc < <(run_tundra "$pcap" decap "$tmp/run.cfg" 1 "$nw")
     echo "workers $nw $mpps $cyc" | tee -a "$extra" >&2
   done

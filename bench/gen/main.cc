@@ -3,12 +3,11 @@
 //
 //   tundra-gen [EAL options] -- [flags]        (see --help)
 #include <gflags/gflags.h>
+#include <poll.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
-
-#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>

@@ -3,11 +3,12 @@
 
   bench_cell.py gen-spec PROTO UNDERLAY DIRECTION SIZE TUNNELS
       the tundra-gen --spec of the cell's traffic
-  bench_cell.py config PROTO UNDERLAY DIRECTION TUNNELS [--measure-ms MS] [--churn N]
-                       [--setup-only]
+  bench_cell.py config PROTO UNDERLAY DIRECTION TUNNELS [--measure-ms MS] [--setup-only]
       tundra's command file: ports, neighbor, TUNNELS tunnels, the attachments or
       routes, `start`, and the measurement (or, with --measure-ms 0, nothing after start:
       the two-process setup drives it)
+  bench_cell.py churn PROTO UNDERLAY LINES
+      LINES alternating `tunnel add` / `tunnel del` of other tunnels (the churn run)
 
 Tunnels. A cell with N tunnels configures N tunnels (VNI / GRE key 100 .. 100+N-1).
 Decap traffic spreads the cell's 256 flows over H = min(N, 256) of them — the same
@@ -58,9 +59,13 @@ def tunnel_order(tunnels):
         yield hot_at[pos] if pos in hot_at else next(cold)
 
 
-def config(proto, underlay, direction, tunnels, measure_ms, churn, out, setup_only=False):
-    v4 = underlay == "v4"
-    local, remote, plen = ("192.0.2.1", "192.0.2.2", 24) if v4 else ("2001:db8::1", "2001:db8::2", 64)
+def addresses(underlay):
+    """tundra's uplink address, the remote VTEP's, and the prefix length."""
+    return ("192.0.2.1", "192.0.2.2", 24) if underlay == "v4" else ("2001:db8::1", "2001:db8::2", 64)
+
+
+def tunnel_kind(proto):
+    """The `tunnel add` type, its options, and the identifier keyword (vni or key)."""
     ttype, extra = {
         "vxlan": ("vxlan", ""),
         "geneve0": ("geneve", ""),
@@ -69,7 +74,26 @@ def config(proto, underlay, direction, tunnels, measure_ms, churn, out, setup_on
         "gre": ("gre", ""),
         "greseq": ("gre", " seq on"),
     }[proto]
-    ident = "key" if ttype in ("gre", "gretap") else "vni"
+    return ttype, extra, "key" if ttype in ("gre", "gretap") else "vni"
+
+
+def churn(proto, underlay, lines, out):
+    """LINES alternating `tunnel add cN` / `tunnel del cN` of other tunnels (VNI or key
+    100000+N, never a measured one), the control-thread load of the churn run."""
+    local, remote, _ = addresses(underlay)
+    ttype, extra, ident = tunnel_kind(proto)
+    for i in range(lines):
+        n = i // 2
+        if i % 2 == 0:
+            out.write(f"tunnel add c{n} type {ttype} local {local} remote {remote} "
+                      f"{ident} {100000 + n}{extra}\n")
+        else:
+            out.write(f"tunnel del c{n}\n")
+
+
+def config(proto, underlay, direction, tunnels, measure_ms, out, setup_only=False):
+    local, remote, plen = addresses(underlay)
+    ttype, extra, ident = tunnel_kind(proto)
     w = out.write
     w("port config 0 role uplink\n")
     w(f"port config 0 address {local}/{plen}\n")
@@ -94,15 +118,6 @@ def config(proto, underlay, direction, tunnels, measure_ms, churn, out, setup_on
     if setup_only:
         return
     w("start\n")
-    if churn:
-        # Other tunnels added and deleted as fast as the control thread can, while the
-        # measured tunnel carries traffic; `show churn` marks bracket the run.
-        w("show fwd stats json\n")
-        base = 100 + tunnels + 1000
-        for i in range(churn // 2):
-            w(f"tunnel add c{i} type {ttype} local {local} remote {remote} {ident} {base + i}\n")
-            w(f"tunnel del c{i}\n")
-        w("show fwd stats json\n")
     if measure_ms > 0:
         w("sleep 1000\n")
         w("clear stats\n")
@@ -125,14 +140,19 @@ def main():
     g.add_argument("tunnels", type=int)
     c.add_argument("tunnels", type=int)
     c.add_argument("--measure-ms", type=int, default=3000)
-    c.add_argument("--churn", type=int, default=0)
     c.add_argument("--setup-only", action="store_true", help="stop before `start`")
+    ch = sub.add_parser("churn")
+    ch.add_argument("proto", choices=PROTOCOLS)
+    ch.add_argument("underlay", choices=["v4", "v6"])
+    ch.add_argument("lines", type=int)
     a = ap.parse_args()
     if a.cmd == "gen-spec":
         print(gen_spec(a.proto, a.underlay, a.direction, a.size, a.tunnels))
-    else:
-        config(a.proto, a.underlay, a.direction, a.tunnels, a.measure_ms, a.churn, sys.stdout,
+    elif a.cmd == "config":
+        config(a.proto, a.underlay, a.direction, a.tunnels, a.measure_ms, sys.stdout,
                a.setup_only)
+    else:
+        churn(a.proto, a.underlay, a.lines, sys.stdout)
 
 
 if __name__ == "__main__":

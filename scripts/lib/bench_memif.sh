@@ -130,11 +130,11 @@ _memif_track() { echo "$1 $2 $(_memif_starttime "$1")" >>"$MEMIF_DIR/pids"; }
 # Ends one process: TERM, up to 5 s, then KILL. With START, only if the pid still
 # belongs to the process that was tracked (a recycled pid is left alone).
 _memif_end_pid() {  # PID [START]
-  local pid=$1 start=${2:-} i
+  local pid=$1 start=${2:-} _i
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
   if [ -n "$start" ] && [ "$(_memif_starttime "$pid")" != "$start" ]; then return 0; fi
   kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 50); do
+  for _i in $(seq 50); do
     kill -0 "$pid" 2>/dev/null || return 0
     sleep 0.1
   done
@@ -212,9 +212,6 @@ _memif_gen_mem() {
 
 # --- addressing (mirrors scripts/bench.sh gen_spec/tundra_config) -------------------
 
-_memif_ips() {  # UNDERLAY -> "local remote prefixlen"
-  if [ "$1" = v4 ]; then echo "192.0.2.1 192.0.2.2 24"; else echo "2001:db8::1 2001:db8::2 64"; fi
-}
 
 # The cell's traffic and tundra configuration come from scripts/lib/bench_cell.py, as
 # for the single-process setup (one tunnel).
@@ -547,19 +544,12 @@ print(" ".join("%.3f" % l[k] for k in ("min", "avg", "p50", "p90", "p99", "p999"
 
 memif_churn() {  # PROTO UNDERLAY NDR_MPPS CHURN_LINES TRIAL_S
   local proto=$1 ul=$2 ndr=$3 lines=$4 trial=$5 na="NA NA NA NA" spec rate limit
-  local local_ip remote_ip churn=$MEMIF_DIR/churn.cmds m0 m1 i gpid t_gen res lead
+  local churn=$MEMIF_DIR/churn.cmds m0 m1 gpid t_gen res lead
   local cpid ups=NA tx rx
   if ! _memif_args_ok "$proto" "$ul" || ! _memif_check_tools; then echo "$na"; return 0; fi
   case "$ndr" in ''|NA|0|0.0*) _memif_log "churn needs an NDR (got '$ndr')"; echo "$na"; return 0 ;; esac
-  read -r local_ip remote_ip _ < <(_memif_ips "$ul")
-  # Other tunnels, never the measured one (vni 100 / key 100): cN with vni 100000+N.
-  for ((i = 0; i < lines; i++)); do
-    if ((i % 2 == 0)); then
-      echo "tunnel add c$((i / 2)) type vxlan local $local_ip remote $remote_ip vni $((100000 + i / 2))"
-    else
-      echo "tunnel del c$((i / 2))"
-    fi
-  done >"$churn"
+  # Other tunnels of the protocol, never the measured one (vni/key 100): cN, 100000+N.
+  "$MEMIF_PY" "$MEMIF_ROOT/scripts/lib/bench_cell.py" churn "$proto" "$ul" "$lines" >"$churn"
   # Traffic on the measured tunnel t: by default decap at 64 B (the direction whose
   # per-packet lookup reads the table the churn rewrites); NDR_MPPS should come from
   # that cell.
