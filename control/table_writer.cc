@@ -35,10 +35,10 @@ DecapKey MakeDecapKey(const TunnelSpec& spec) {
     std::memcpy(key.remote, spec.remote.bytes.data(), len);
     if (spec.has_key) {
       key.flags = kDecapKeyHasKey;
-      key.vni = spec.key;
+      key.vni_or_key = spec.key;
     }
   } else {
-    key.vni = spec.vni;
+    key.vni_or_key = spec.vni;
   }
   return key;
 }

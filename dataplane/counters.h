@@ -7,6 +7,7 @@
 #include <rte_common.h>
 #include <rte_config.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -15,10 +16,13 @@
 
 namespace tundra {
 
+// Why a packet was dropped; kNone, after the list, is "not dropped": the value a stage
+// leaves in a packet's verdict while the packet goes on. It has no counter.
 enum class DropReason : uint8_t {
 #define X(enumerator, name, why) enumerator,
 #include "dataplane/drop_reasons.def"
 #undef X
+  kNone,
 };
 
 inline constexpr int kNumDropReasons = 0
@@ -82,6 +86,15 @@ constexpr int TunnelDropSlot(DropReason reason) {
 #undef X
   return -1;
 }
+
+// TunnelDropSlot for every reason, as a table the hot path indexes.
+inline constexpr auto kTunnelDropSlots = [] {
+  std::array<int8_t, kNumDropReasons + 1> slots{};
+  for (int r = 0; r <= kNumDropReasons; ++r) {
+    slots[r] = static_cast<int8_t>(TunnelDropSlot(static_cast<DropReason>(r)));
+  }
+  return slots;
+}();
 
 struct TunnelCounters {
   Counter encap_packets, encap_bytes;

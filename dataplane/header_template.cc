@@ -102,7 +102,7 @@ void BuildTunnel(const TunnelSpec& spec, const Underlay& underlay, uint32_t id,
                  const Attachment& attachment, Tunnel& t) {
   t.id = id;
   t.type = spec.type;
-  t.underlay = spec.remote.family;
+  t.outer_family = spec.remote.family;
   t.egress_port = underlay.port;
   t.resolved = underlay.resolved;
   t.max_l3_len = underlay.mtu;
@@ -112,9 +112,9 @@ void BuildTunnel(const TunnelSpec& spec, const Underlay& underlay, uint32_t id,
   t.flags = 0;
   if (spec.ttl_inherit) t.flags |= kTunnelTtlInherit;
   if (spec.tos_inherit) t.flags |= kTunnelTosInherit;
-  if (spec.df == DfMode::kInherit && t.underlay == 4) t.flags |= kTunnelDfInherit;
+  if (spec.df == DfMode::kInherit && t.outer_family == 4) t.flags |= kTunnelDfInherit;
   const bool udp = IsUdpTunnel(spec.type);
-  if (udp && (spec.udp_csum || t.underlay == 6)) t.flags |= kTunnelUdpChecksum;
+  if (udp && (spec.udp_csum || t.outer_family == 6)) t.flags |= kTunnelUdpChecksum;
   if (underlay.tx_ip_checksum_offload) t.flags |= kTunnelTxIpChecksumOffload;
   if (underlay.tx_udp_checksum_offload) t.flags |= kTunnelTxUdpChecksumOffload;
   if (underlay.tx_outer_offload) t.flags |= kTunnelTxOuterOffload;
@@ -144,11 +144,11 @@ void BuildTunnel(const TunnelSpec& spec, const Underlay& underlay, uint32_t id,
   auto* eth = reinterpret_cast<EtherHdr*>(p);
   std::memcpy(eth->dst, underlay.dst_mac.bytes.data(), 6);
   std::memcpy(eth->src, underlay.src_mac.bytes.data(), 6);
-  eth->ether_type = t.underlay == 4 ? kEtherTypeIpv4 : kEtherTypeIpv6;
+  eth->ether_type = t.outer_family == 4 ? kEtherTypeIpv4 : kEtherTypeIpv6;
   uint16_t off = kEtherHdrLen;
 
   uint8_t* l3 = p + off;
-  t.l3_len = t.underlay == 4 ? kIpv4HdrLen : kIpv6HdrLen;
+  t.l3_len = t.outer_family == 4 ? kIpv4HdrLen : kIpv6HdrLen;
   off += t.l3_len;
   if (udp) {
     auto* u = reinterpret_cast<UdpHdr*>(p + off);
@@ -173,7 +173,7 @@ void BuildTunnel(const TunnelSpec& spec, const Underlay& underlay, uint32_t id,
   const uint8_t proto = udp ? kIpProtoUdp : kIpProtoGre;
   const uint8_t ttl = spec.ttl_inherit ? 64 : spec.ttl;  // inherit falls back to 64 for non-IP
   const uint8_t dscp = spec.tos_inherit ? 0 : (spec.tos & 0xFC);
-  if (t.underlay == 4) {
+  if (t.outer_family == 4) {
     auto* ip = reinterpret_cast<Ipv4Hdr*>(l3);
     ip->version_ihl = 0x45;
     ip->tos = dscp;

@@ -1,7 +1,7 @@
-// Receive-side checks of the outer IPv4 header checksum and the outer UDP checksum:
+// Receive-side checks of an IPv4 header checksum and of a tunnel's outer UDP checksum:
 // the rx port's verdict when it gave one (RTE_MBUF_F_RX_*_CKSUM_GOOD/BAD), else
-// software. Shared by the full parser (decap.cc) and the fast path
-// (decap_header_cache.h), so both accept exactly the same packets.
+// software. Every receive path calls these (ip_input.h, udp_input.h), so all of them
+// accept exactly the same packets.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -16,11 +16,18 @@
 
 namespace tundra {
 
-__attribute__((always_inline)) inline bool OuterIpv4ChecksumOk(const rte_mbuf* m, const Ipv4Hdr* ip,
-                                                               uint16_t hlen) {
+// The rx port's verdict on an IPv4 header checksum when it gave one, else `software()`.
+template <typename Software>
+__attribute__((always_inline)) inline bool Ipv4ChecksumVerdict(const rte_mbuf* m,
+                                                               Software software) {
   const uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
   if (ck == RTE_MBUF_F_RX_IP_CKSUM_GOOD) return true;
-  return ck != RTE_MBUF_F_RX_IP_CKSUM_BAD && Ipv4HeaderChecksumOk(ip, hlen);
+  return ck != RTE_MBUF_F_RX_IP_CKSUM_BAD && software();
+}
+
+__attribute__((always_inline)) inline bool Ipv4ChecksumOk(const rte_mbuf* m, const Ipv4Hdr* ip,
+                                                          uint16_t hlen) {
+  return Ipv4ChecksumVerdict(m, [&] { return Ipv4HeaderChecksumOk(ip, hlen); });
 }
 
 // The UDP header at l4_off of an outer IPv`family` packet (header at kEtherHdrLen),

@@ -213,15 +213,6 @@ void Tables::ResetTunnelState(uint32_t id) {
   st.rx_seq_valid.store(false, std::memory_order_relaxed);
 }
 
-namespace {
-HostKey MakeHostKey(uint8_t family, const uint8_t* ip) {
-  HostKey k;
-  k.family = family;
-  std::memcpy(k.ip, ip, family == 4 ? 4 : 16);
-  return k;
-}
-}  // namespace
-
 uint64_t Tables::LookupHost(uint8_t family, const uint8_t* ip) const {
   const HostKey k = MakeHostKey(family, ip);
   void* data = nullptr;
@@ -229,17 +220,33 @@ uint64_t Tables::LookupHost(uint8_t family, const uint8_t* ip) const {
   return reinterpret_cast<uintptr_t>(data);
 }
 
+void Tables::LookupHosts(const HostKey** keys, uint32_t n, uint64_t* values) const {
+  void* data[RTE_HASH_LOOKUP_BULK_MAX];
+  uint64_t hits = 0;
+  rte_hash_lookup_bulk_data(hosts_, reinterpret_cast<const void**>(keys), n, &hits, data);
+  for (uint32_t i = 0; i < n; ++i) {
+    values[i] = (hits >> i) & 1 ? reinterpret_cast<uintptr_t>(data[i]) : 0;
+  }
+}
+
+void Tables::BumpHostGeneration() {
+  uint32_t g = host_generation_.load(std::memory_order_relaxed) + 1;
+  if (g == 0) g = 1;
+  host_generation_.store(g, std::memory_order_release);
+}
+
 absl::Status Tables::SetHost(uint8_t family, const uint8_t* ip, uint64_t packed) {
   const HostKey k = MakeHostKey(family, ip);
   if (rte_hash_add_key_data(hosts_, &k, reinterpret_cast<void*>(uintptr_t{packed})) != 0) {
     return absl::ResourceExhaustedError("host table is full");
   }
+  BumpHostGeneration();
   return absl::OkStatus();
 }
 
 void Tables::DeleteHost(uint8_t family, const uint8_t* ip) {
   const HostKey k = MakeHostKey(family, ip);
-  rte_hash_del_key(hosts_, &k);
+  if (rte_hash_del_key(hosts_, &k) >= 0) BumpHostGeneration();
 }
 
 absl::Status Tables::PublishRoutes(const std::vector<std::pair<IpPrefix, uint32_t>>& routes) {

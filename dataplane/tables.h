@@ -26,7 +26,12 @@
 //    control thread on each change and published like a tunnel entry.
 // 8. TunnelState is the one piece of per-tunnel state workers write: GRE sequence
 //    numbers, updated with atomic read-modify-write because several workers may send
-//    or receive on one tunnel.
+//    or receive on one tunnel — once per run of a tunnel's packets in a burst, not per
+//    packet. The send and receive numbers sit on cache lines of their own, so an encap
+//    worker and a decap worker of one tunnel do not share a line.
+// 9. Hosts carry a generation the control thread bumps (release) after every change;
+//    a worker's host cache (host_cache.h) trusts an entry only under the generation it
+//    read (acquire) at the start of its burst.
 #pragma once
 
 #include <rte_hash.h>
@@ -70,8 +75,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) PortView {
 
 // Mutable per-tunnel state, shared by workers (see rule 8).
 struct alignas(RTE_CACHE_LINE_SIZE) TunnelState {
-  std::atomic<uint32_t> tx_seq{0};
-  std::atomic<uint32_t> rx_seq{0};
+  alignas(RTE_CACHE_LINE_SIZE) std::atomic<uint32_t> tx_seq{0};
+  alignas(RTE_CACHE_LINE_SIZE) std::atomic<uint32_t> rx_seq{0};
   std::atomic<bool> rx_seq_valid{false};
 };
 
@@ -102,9 +107,15 @@ struct HostKey {
 };
 static_assert(sizeof(HostKey) == 20);
 
+inline HostKey MakeHostKey(uint8_t family, const uint8_t* ip) {
+  HostKey k;
+  k.family = family;
+  std::memcpy(k.ip, ip, family == 4 ? 4 : 16);
+  return k;
+}
+
 inline constexpr uint32_t kMaxHosts = 65536;
 inline constexpr uint32_t kMaxRoutes = 65536;
-inline constexpr uint32_t kNoTunnel = 0;  // tunnel ids start at 1
 inline constexpr uint16_t kVlanUntagged = 0;
 inline constexpr uint16_t kVlanSlots = 4096;
 
@@ -136,6 +147,10 @@ class Tables {
   TunnelState& tunnel_state(uint32_t id) const { return states_[id]; }
   // The host `ip` (4 or 16 bytes) on a routed access port: PackHost() value, or 0.
   uint64_t LookupHost(uint8_t family, const uint8_t* ip) const;
+  // values[i] = LookupHost of keys[i]. n ≤ RTE_HASH_LOOKUP_BULK_MAX.
+  void LookupHosts(const HostKey** keys, uint32_t n, uint64_t* values) const;
+  // Changes whenever a host is set or deleted (rule 9); never 0.
+  uint32_t host_generation() const { return host_generation_.load(std::memory_order_acquire); }
   const RouteTable* routes() const { return routes_.load(std::memory_order_acquire); }
 
   rte_rcu_qsbr* qsbr() const { return qsbr_; }
@@ -178,12 +193,14 @@ class Tables {
   explicit Tables(const Config& config);
   absl::Status Init();
   void Retire(void* object, void (*free)(void*), uint32_t id_to_release);
+  void BumpHostGeneration();
 
   Config config_;
   rte_rcu_qsbr* qsbr_ = nullptr;
   rte_rcu_qsbr_dq* dq_ = nullptr;
   rte_hash* decap_ = nullptr;
   rte_hash* hosts_ = nullptr;
+  std::atomic<uint32_t> host_generation_{1};
   std::atomic<const RouteTable*> routes_{nullptr};
   HugeArray<TunnelState> states_;
   int instance_ = 0;

@@ -24,6 +24,8 @@ inline bool IsUdpTunnel(TunnelType t) {
 }
 inline bool IsGreTunnel(TunnelType t) { return t == TunnelType::kGre || t == TunnelType::kGretap; }
 
+inline constexpr uint32_t kNoTunnel = 0;  // tunnel ids start at 1
+
 // Room for Ethernet + IPv6 + UDP + GENEVE with its 252 bytes of options (RFC 8926).
 inline constexpr uint16_t kMaxTemplateLen = 336;
 // Critical GENEVE options a tunnel understands: its own plus the global known list.
@@ -61,7 +63,7 @@ struct Attachment {
 struct alignas(RTE_CACHE_LINE_SIZE) Tunnel {
   uint32_t id = 0;
   TunnelType type = TunnelType::kVxlan;
-  uint8_t underlay = 4;       // outer IP version: 4 or 6
+  uint8_t outer_family = 4;   // outer IP version: 4 or 6
   bool resolved = false;      // template has the next hop's MAC; else encap drops
   uint32_t flags = 0;         // TunnelFlag
   uint16_t egress_port = 0;   // the uplink

@@ -20,24 +20,24 @@
 
 namespace tundra {
 
+// What a tunnel header said: `drop` is kNone when the header is acceptable.
 struct TunnelParse {
-  bool ok = false;
-  DropReason reason = DropReason::kTruncated;
+  DropReason drop = DropReason::kTruncated;
   TunnelType type = TunnelType::kVxlan;
-  uint32_t vni = 0;      // VNI or GRE key
-  bool has_key = false;  // GRE K bit
-  bool has_seq = false;  // GRE S bit
-  uint32_t seq = 0;
-  bool oam = false;       // GENEVE O bit: a control packet
-  bool critical = false;  // GENEVE C bit
-  uint16_t opts_off = 0;  // GENEVE options
+  uint8_t l3_version = 0;   // L3 GRE: the inner IP version (no inner Ethernet)
+  bool has_key = false;     // GRE K bit
+  bool has_seq = false;     // GRE S bit
+  bool has_csum = false;    // GRE C bit
+  bool oam = false;         // GENEVE O bit: a control packet
+  bool critical = false;    // GENEVE C bit
+  uint32_t vni_or_key = 0;  // the VXLAN/GENEVE VNI or the GRE key
+  uint32_t seq = 0;         // GRE sequence number
+  uint16_t opts_off = 0;    // GENEVE options
   uint16_t opts_len = 0;
   uint16_t inner_off = 0;
-  uint16_t l4_off = 0;     // the outer UDP or GRE header (set by ParseOuter)
-  uint16_t seq_off = 0;    // GRE: the sequence number's offset (0: none)
-  uint16_t id_off = 0;     // the VNI (3 bytes) or GRE key (4 bytes) (0: none)
-  bool has_csum = false;   // GRE C bit
-  uint8_t l3_version = 0;  // L3 GRE: the inner IP version (no inner Ethernet)
+  uint16_t l4_off = 0;   // the outer UDP or GRE header (set by the outer parser)
+  uint16_t seq_off = 0;  // GRE: the sequence number's offset (0: none)
+  uint16_t id_off = 0;   // the VNI (3 bytes) or GRE key (4 bytes) (0: none)
 };
 
 // The inner header bytes decap rewrites in place and so needs in the first segment:
@@ -48,7 +48,7 @@ inline uint32_t MinInnerLen(const TunnelParse& tp) {
 
 inline TunnelParse Reject(DropReason why) {
   TunnelParse r;
-  r.reason = why;
+  r.drop = why;
   return r;
 }
 
@@ -58,9 +58,9 @@ inline TunnelParse ParseVxlan(const rte_mbuf* m, uint16_t off) {
   // RFC 7348 §5: I must be set; reserved bits are ignored on receipt.
   if (!vx->vni_valid()) return Reject(DropReason::kBadFlags);
   TunnelParse r;
-  r.ok = true;
+  r.drop = DropReason::kNone;
   r.type = TunnelType::kVxlan;
-  r.vni = vx->vni();
+  r.vni_or_key = vx->vni();
   r.id_off = off + 4;
   r.inner_off = off + kVxlanHdrLen;
   return r;
@@ -85,9 +85,9 @@ inline TunnelParse ParseGeneve(const rte_mbuf* m, uint16_t off) {
   }
   if (g->protocol != kEtherTypeTeb) return Reject(DropReason::kBadPayloadType);
   TunnelParse r;
-  r.ok = true;
+  r.drop = DropReason::kNone;
   r.type = TunnelType::kGeneve;
-  r.vni = g->vni();
+  r.vni_or_key = g->vni();
   r.id_off = off + 4;
   r.oam = (g->flags & GeneveHdr::kFlagOam) != 0;
   r.critical = (g->flags & GeneveHdr::kFlagCritical) != 0;
@@ -119,21 +119,21 @@ inline TunnelParse ParseGre(const rte_mbuf* m, uint16_t off, uint16_t gre_len) {
     r.has_csum = true;
     w += kGreOptionLen;
   }
-  if (flags & GreHdr::kKey) {
-    Be32 key;
-    std::memcpy(&key, rte_pktmbuf_mtod_offset(m, const void*, w), 4);
-    r.has_key = true;
-    r.vni = key.host();
-    r.id_off = w;
+  // Key and sequence number follow in that order (RFC 2890 §2), each one 32-bit word.
+  const auto next_option = [&](uint16_t& at) {
+    Be32 v;
+    std::memcpy(&v, rte_pktmbuf_mtod_offset(m, const void*, w), 4);
+    at = w;
     w += kGreOptionLen;
+    return v.host();
+  };
+  if (flags & GreHdr::kKey) {
+    r.has_key = true;
+    r.vni_or_key = next_option(r.id_off);
   }
   if (flags & GreHdr::kSequence) {
-    Be32 seq;
-    std::memcpy(&seq, rte_pktmbuf_mtod_offset(m, const void*, w), 4);
     r.has_seq = true;
-    r.seq = seq.host();
-    r.seq_off = w;
-    w += kGreOptionLen;
+    r.seq = next_option(r.seq_off);
   }
   r.inner_off = w;
   const uint16_t payload = gre_len - hlen;
@@ -148,7 +148,7 @@ inline TunnelParse ParseGre(const rte_mbuf* m, uint16_t off, uint16_t gre_len) {
   } else {
     return Reject(DropReason::kBadPayloadType);
   }
-  r.ok = true;
+  r.drop = DropReason::kNone;
   return r;
 }
 

@@ -42,18 +42,19 @@ inline void PlanTxOffload(Tunnel& t) {
   uint64_t f = 0;
   if (t.flags & kTunnelTxOuterOffload) {
     f = TunnelTxFlag(t.type);
-    f |= t.underlay == 4 ? RTE_MBUF_F_TX_OUTER_IPV4 | RTE_MBUF_F_TX_OUTER_IP_CKSUM
-                         : RTE_MBUF_F_TX_OUTER_IPV6;
+    f |= t.outer_family == 4 ? RTE_MBUF_F_TX_OUTER_IPV4 | RTE_MBUF_F_TX_OUTER_IP_CKSUM
+                             : RTE_MBUF_F_TX_OUTER_IPV6;
     if (udp_csum) f |= RTE_MBUF_F_TX_OUTER_UDP_CKSUM;
     const uint16_t l2 =
         t.hdr_len - kEtherHdrLen - t.l3_len + ((t.flags & kTunnelL3) ? 0 : kEtherHdrLen);
     t.tx_offload = rte_mbuf_tx_offload(l2, kIpv4HdrLen, 0, 0, t.l3_len, kEtherHdrLen, 0);
   } else {
-    if (t.underlay == 4 && (t.flags & kTunnelTxIpChecksumOffload)) {
+    if (t.outer_family == 4 && (t.flags & kTunnelTxIpChecksumOffload)) {
       f |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
     }
     if (udp_csum && (t.flags & kTunnelTxUdpChecksumOffload)) {
-      f |= (t.underlay == 4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6) | RTE_MBUF_F_TX_UDP_CKSUM;
+      f |=
+          (t.outer_family == 4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6) | RTE_MBUF_F_TX_UDP_CKSUM;
     }
     t.tx_offload = rte_mbuf_tx_offload(kEtherHdrLen, t.l3_len, 0, 0, 0, 0, 0);
   }
@@ -78,7 +79,7 @@ __attribute__((always_inline)) inline void FinishOuterChecksums(const Tunnel& t,
   if (udp == nullptr || !(t.flags & kTunnelUdpChecksum)) return;
   const bool offload = t.tx_ol_flags & (RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_OUTER_UDP_CKSUM);
   const uint16_t l4_off = kEtherHdrLen + t.l3_len;
-  if (t.underlay == 4) {
+  if (t.outer_family == 4) {
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(l3);
     if (offload) {
       // The NIC sums from the pseudo-header seed; its total_length is still right here.

@@ -7,6 +7,7 @@
 
 #include "dataplane/decap.h"
 #include "dataplane/encap.h"
+#include "dataplane/route_input.h"
 
 namespace tundra {
 
@@ -27,22 +28,27 @@ int Worker::LcoreMain(void* arg) {
   return 0;
 }
 
+void DispatchBurst(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t n) {
+  const PortView* view = ctx.tables->port(port);
+  const PortRole role = view != nullptr ? view->role : PortRole::kNone;
+  if (role == PortRole::kUplink) {
+    DecapBurst(ctx, port, pkts, n);
+  } else if (role == PortRole::kAccess && view->routed) {
+    RouteBurst(ctx, port, pkts, n);
+  } else if (role == PortRole::kAccess) {
+    EncapBurst(ctx, port, pkts, n);
+  } else {
+    for (uint16_t i = 0; i < n; ++i) ctx.Drop(port, pkts[i], DropReason::kNoRole);
+  }
+}
+
 void Worker::ProcessBurst(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t n) {
   PortCounters& pc = ctx.counters->ports[port];
   uint64_t bytes = 0;
   for (uint16_t i = 0; i < n; ++i) bytes += rte_pktmbuf_pkt_len(pkts[i]);
   pc.rx_packets.Add(n);
   pc.rx_bytes.Add(bytes);
-
-  const PortView* view = ctx.tables->port(port);
-  const PortRole role = view != nullptr ? view->role : PortRole::kNone;
-  if (role == PortRole::kUplink) {
-    DecapBurst(ctx, port, pkts, n);
-  } else if (role == PortRole::kAccess) {
-    EncapBurst(ctx, port, pkts, n);
-  } else {
-    for (uint16_t i = 0; i < n; ++i) ctx.Drop(port, pkts[i], DropReason::kNoRole);
-  }
+  DispatchBurst(ctx, port, pkts, n);
   ctx.Flush();
 }
 

@@ -14,6 +14,11 @@
 
 namespace tundra {
 
+// Runs a burst received on `port` through the port's path — decap (uplink), route
+// (routed access port), encap (bridged access port) — or drops it (no role). The one
+// place where a path is chosen, once per burst. Leaves the output queued in `ctx`.
+void DispatchBurst(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t n);
+
 struct RxQueue {
   uint16_t port;
   uint16_t queue;
@@ -34,7 +39,7 @@ class Worker {
   uint32_t index() const { return index_; }
   const std::vector<RxQueue>& rx_queues() const { return rx_queues_; }
 
-  // Processes one burst received on `port`: exposed for tests and benchmarks.
+  // Counts, dispatches and transmits one burst received on `port`.
   static void ProcessBurst(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t n);
 
  private:

@@ -10,16 +10,15 @@
 #include <cstdint>
 #include <memory>
 
+#include "dataplane/burst.h"
 #include "dataplane/counters.h"
-#include "dataplane/decap_types.h"
+#include "dataplane/decap_batch.h"
+#include "dataplane/decap_classify.h"
+#include "dataplane/decap_shape.h"
+#include "dataplane/host_cache.h"
 #include "dataplane/tables.h"
 
 namespace tundra {
-
-// DPDK's customary burst: what rx_burst returns at most and what tx_burst is given.
-inline constexpr uint16_t kBurstSize = 32;
-// Packets ahead of the one being processed whose first cache line is prefetched.
-inline constexpr uint16_t kPrefetchOffset = 3;
 
 // What a worker tells the control thread it learned: a host's IP and MAC seen in an
 // ARP or neighbor discovery packet on a routed access port.
@@ -33,13 +32,40 @@ struct LearnEvent {
 };
 static_assert(sizeof(LearnEvent) % 4 == 0);
 
-// One slot of a worker's decap lookup cache: a key and the tunnel id rte_hash gave.
-struct alignas(64) DecapCacheEntry {
-  DecapKey key;
-  uint32_t id = 0;
+// Adds a run of packets of one tunnel to its counters once, not packet by packet.
+template <Counter TunnelCounters::*kPackets, Counter TunnelCounters::*kBytes>
+class TunnelTally {
+ public:
+  explicit TunnelTally(WorkerCounters& counters) : counters_(counters) {}
+  ~TunnelTally() { Flush(); }
+  TunnelTally(const TunnelTally&) = delete;
+  TunnelTally& operator=(const TunnelTally&) = delete;
+
+  __attribute__((always_inline)) void Add(uint32_t id, uint32_t bytes) {
+    if (id != id_) [[unlikely]] {
+      Flush();
+      id_ = id;
+    }
+    ++packets_;
+    bytes_ += bytes;
+  }
+  void Flush() {
+    if (packets_ == 0) return;
+    TunnelCounters& c = counters_.tunnels[id_];
+    (c.*kPackets).Add(packets_);
+    (c.*kBytes).Add(bytes_);
+    packets_ = 0;
+    bytes_ = 0;
+  }
+
+ private:
+  WorkerCounters& counters_;
+  uint32_t id_ = kNoTunnel;
+  uint32_t packets_ = 0;
+  uint64_t bytes_ = 0;
 };
-// Direct-mapped, 256 KiB: the hot tunnels of a worker stay in its L2 cache.
-inline constexpr uint32_t kDecapCacheSize = 4096;
+using EncapTally = TunnelTally<&TunnelCounters::encap_packets, &TunnelCounters::encap_bytes>;
+using DecapTally = TunnelTally<&TunnelCounters::decap_packets, &TunnelCounters::decap_bytes>;
 
 struct TxBuffer {
   uint16_t count = 0;
@@ -55,21 +81,16 @@ struct WorkerContext {
   TxBuffer tx[RTE_MAX_ETHPORTS];
   uint16_t drop_count = 0;
   rte_mbuf* drops[kBurstSize];
-  // DecapBurst's per-packet parse results, kept here so a burst does not construct
-  // (zero) 32 of them on the stack every time.
-  OuterParse decap_scratch[kBurstSize];
-  // Decap lookups in front of the shared rte_hash (whose lock-free bulk lookup costs
-  // ~180 instructions a key): key → id, checked against the tunnel entry's own key, so
-  // a deleted tunnel or a reused id is a miss, never a wrong answer.
-  std::unique_ptr<DecapCacheEntry[]> decap_cache =
-      std::make_unique<DecapCacheEntry[]>(kDecapCacheSize);
-  // Routed access: the host we last sent an ARP request / neighbor solicitation for,
-  // so a stream of packets to an unresolved host asks once, not once per packet.
+  // Decap's batch (decap_batch.h), kept here so a burst does not construct it anew.
+  DecapBatch decap;
+  // Decap's same-shape match (decap_shape.h): its masks outlive a burst.
+  DecapShape decap_shape;
+  // The caches in front of shared tables: decap_classify.h, host_cache.h.
+  DecapCache decap_cache;
+  HostCache host_cache;
+  // neighbor_solicit.cc: the host last solicited and when, so a stream of packets to an
+  // unresolved host asks once, not once per packet.
   uint8_t last_solicit_ip[16] = {};
-  // Routed decap: the host last looked up, valid for one burst (0: none).
-  uint8_t host_cache_family = 0;
-  uint8_t host_cache_ip[16] = {};
-  uint64_t host_cache_value = 0;
   uint64_t last_solicit_tsc = 0;
   // To the control thread: GENEVE control (O bit) packets, and learned hosts.
   rte_ring* punt_ring = nullptr;   // mbufs
@@ -81,18 +102,27 @@ struct WorkerContext {
 
   // Queues `m` for transmission on `port`; a full buffer is sent at once (fragmenting
   // can turn one received packet into several).
-  __attribute__((always_inline)) void Emit(uint16_t port, rte_mbuf* m) {
-    TxBuffer& b = tx[port];
+  __attribute__((always_inline)) void Emit(uint16_t port, rte_mbuf* m) { Queue(Tx(port), port, m); }
+
+  // For a run of packets to one port: its buffer, found once (and marked pending), then
+  // Queue() per packet.
+  __attribute__((always_inline)) TxBuffer& Tx(uint16_t port) {
+    tx_pending |= uint64_t{1} << port;
+    return tx[port];
+  }
+  __attribute__((always_inline)) void Queue(TxBuffer& b, uint16_t port, rte_mbuf* m) {
     if (b.count == kBurstSize) [[unlikely]]
       FlushPort(port);
     b.pkts[b.count++] = m;
     b.bytes += m->pkt_len;
-    tx_pending |= uint64_t{1} << port;
   }
 
-  // Counts a drop against the port it arrived on; the mbuf is freed in bulk later.
-  void Drop(uint16_t rx_port, rte_mbuf* m, DropReason reason) {
+  // Counts a drop against the port it arrived on, and against tunnel `tunnel_id` when
+  // the reason is one of a tunnel's; the mbuf is freed in bulk later.
+  void Drop(uint16_t rx_port, rte_mbuf* m, DropReason reason, uint32_t tunnel_id = kNoTunnel) {
     counters->ports[rx_port].drops[static_cast<int>(reason)].Inc();
+    const int slot = kTunnelDropSlots[static_cast<int>(reason)];
+    if (tunnel_id != kNoTunnel && slot >= 0) counters->tunnels[tunnel_id].drops[slot].Inc();
     if (drop_count == kBurstSize) [[unlikely]] {
       rte_pktmbuf_free_bulk(drops, drop_count);
       drop_count = 0;
@@ -125,12 +155,6 @@ struct WorkerContext {
     pc.tx_bytes.Add(bytes);
     b.count = 0;
     b.bytes = 0;
-  }
-
-  // Also counts a drop that belongs to a tunnel against that tunnel.
-  void DropTunnel(uint16_t rx_port, rte_mbuf* m, DropReason reason, uint32_t tunnel_id) {
-    counters->tunnels[tunnel_id].drops[TunnelDropSlot(reason)].Inc();
-    Drop(rx_port, m, reason);
   }
 
   // Sends every queued packet and frees the dropped ones. Called once per rx burst.

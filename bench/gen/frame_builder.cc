@@ -141,7 +141,7 @@ absl::StatusOr<FrameTemplate> BuildTemplate(const GenSpec& spec, uint32_t stream
   const uint16_t l3_off = kEtherHdrLen;
   const uint16_t l4_off = l3_off + tn.l3_len;
   const uint16_t ip_payload_len = total - l4_off;
-  if (tn.underlay == 4) {
+  if (tn.outer_family == 4) {
     auto* ip = reinterpret_cast<Ipv4Hdr*>(f + l3_off);
     ip->total_length = Be16(static_cast<uint16_t>(total - l3_off));
     ip->checksum = Be16(0);
@@ -155,7 +155,7 @@ absl::StatusOr<FrameTemplate> BuildTemplate(const GenSpec& spec, uint32_t stream
     udp->src_port = Be16(OuterSourcePort(stream));
     udp->length = Be16(ip_payload_len);
     udp->checksum = Be16(0);
-    if (tn.underlay == 6) {
+    if (tn.outer_family == 6) {
       // RFC 6935's zero checksum is not what tundra accepts: always compute it.
       const auto* ip = reinterpret_cast<const Ipv6Hdr*>(f + l3_off);
       uint32_t sum = RawSum(ip->src, 32);

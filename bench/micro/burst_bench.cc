@@ -21,9 +21,8 @@
 #include <vector>
 
 #include "control/table_writer.h"
-#include "dataplane/decap.h"
-#include "dataplane/encap.h"
 #include "dataplane/header_template.h"
+#include "dataplane/worker.h"
 
 DEFINE_bool(callgrind, false, "Collect and dump callgrind counts per case (run under valgrind)");
 DEFINE_uint32(bursts, 2000, "Bursts of 32 packets per case");
@@ -229,7 +228,7 @@ void Run(const Case& c, rte_mempool* pool) {
     inner.push_back(InnerFrame(i, FLAGS_inner_size, c.routed));
   // Decap input: this tunnel's own encap output, mirrored.
   std::vector<rte_mbuf*> m = Alloc(pool, inner);
-  EncapBurst(b->ctx, 1, m.data(), kBurstSize);
+  DispatchBurst(b->ctx, 1, m.data(), kBurstSize);
   std::vector<std::vector<uint8_t>> outer = Drain(b->ctx, 0, true);
   if (outer.size() != kBurstSize) {
     std::fprintf(stderr, "%s: encap produced %zu packets\n", c.name, outer.size());
@@ -263,11 +262,7 @@ void Run(const Case& c, rte_mempool* pool) {
       m = Alloc(pool, input);
       const uint64_t t0 = rte_rdtsc_precise();
       if (FLAGS_callgrind) CALLGRIND_TOGGLE_COLLECT;
-      if (encap) {
-        EncapBurst(b->ctx, rx_port, m.data(), kBurstSize);
-      } else {
-        DecapBurst(b->ctx, rx_port, m.data(), kBurstSize);
-      }
+      DispatchBurst(b->ctx, rx_port, m.data(), kBurstSize);
       if (FLAGS_callgrind) CALLGRIND_TOGGLE_COLLECT;
       cycles += rte_rdtsc_precise() - t0;
       forwarded += b->ctx.tx[tx_port].count;

@@ -645,12 +645,16 @@ def tunnel_config(ul: Underlay, tunnels: Sequence[Tunnel] = (Tunnel(),),
 # Expected frames
 
 def inner_tos_ttl_df(inner: bytes) -> tuple[int | None, int | None, bool | None]:
-    """(TOS/traffic class, TTL/hop limit, DF) of the inner IP packet."""
+    """(TOS/traffic class, TTL/hop limit, DF) of the inner IP packet.
+
+    DF is what `df inherit` copies to the outer IPv4 header: an IPv4 packet's
+    own, and set for IPv6, which routers never fragment (Linux's vxlan and
+    ip_tunnel do the same)."""
     p = Ether(inner)
     if IP in p:
         return p[IP].tos, p[IP].ttl, bool(int(p[IP].flags) & 0x2)
     if IPv6 in p:
-        return p[IPv6].tc, p[IPv6].hlim, None
+        return p[IPv6].tc, p[IPv6].hlim, True
     return None, None, None
 
 
@@ -922,7 +926,7 @@ def expected_encap(ul: Underlay, tun: Tunnel, inner: bytes, *, sport: int | None
     if tun.l3:
         payload = routed_payload(inner)
         itos, ittl = ip_tos(payload), ip_ttl(payload)
-        idf = bool(payload[6] & 0x40) if payload[0] >> 4 == 4 else None
+        idf = bool(payload[6] & 0x40) if payload[0] >> 4 == 4 else True
     else:
         payload = inner
         itos, ittl, idf = inner_tos_ttl_df(inner)

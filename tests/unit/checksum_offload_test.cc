@@ -5,7 +5,7 @@
 // from the pseudo-header sum placed in the checksum field.
 #include <rte_ip.h>
 
-#include "dataplane/encap.h"
+#include "dataplane/encap_push.h"
 #include "dataplane/header_template.h"
 #include "test_util.h"
 
@@ -60,10 +60,9 @@ Result EncapWith(const TunnelSpec& spec, Offload mode, const std::vector<uint8_t
   u.tx_outer_offload = mode == Offload::kOuter;
   auto t = std::make_unique<Tunnel>();
   BuildTunnel(spec, u, 1, Attachment{1, 0, true}, *t);
-  TunnelState state;
   rte_mbuf* m = MbufFrom(inner);
   if (t->flags & kTunnelL3) rte_pktmbuf_adj(m, 14);
-  m = EncapOne(*t, state, m);
+  m = PushTunnelHeader(*t, m, 0);
   REQUIRE(m != nullptr);
   Result r{{},
            m->ol_flags,

@@ -1,0 +1,209 @@
+#include "dataplane/decap_check.h"
+
+#include <cstring>
+
+#include "dataplane/inner_ip.h"
+#include "dataplane/proto/checksum.h"
+#include "dataplane/proto/geneve.h"
+#include "dataplane/proto/ip.h"
+
+namespace tundra {
+
+namespace {
+
+// No tunnel has the key. A GRE packet of the other kind (IP to a gretap tunnel,
+// Ethernet to a gre one) that reaches a tunnel carrying something else says so.
+DropReason NoTunnelReason(const Tables& tables, const DecapFlow& f, const TunnelParse& tp) {
+  if (!IsGreTunnel(tp.type)) return DropReason::kUnknownVni;
+  DecapKey other = f.key;
+  other.type =
+      static_cast<uint8_t>(tp.type == TunnelType::kGre ? TunnelType::kGretap : TunnelType::kGre);
+  const DecapKey* k = &other;
+  uint32_t other_id = kNoTunnel;
+  tables.LookupDecap(&k, 1, &other_id);
+  return other_id != kNoTunnel ? DropReason::kBadPayloadType : DropReason::kUnknownVni;
+}
+
+// RFC 8926 §3.5: a critical option the tunnel does not understand drops the packet.
+// Reads the options of `m`, the flow's first packet (the others repeat its headers).
+bool CriticalOptionsUnderstood(const Tunnel& t, const rte_mbuf* m, const TunnelParse& tp) {
+  for (uint16_t o = 0; o < tp.opts_len;) {
+    const auto* opt = rte_pktmbuf_mtod_offset(m, const GeneveOptionHdr*, tp.opts_off + o);
+    if (opt->type & GeneveOptionHdr::kTypeCritical) {
+      const uint32_t oid = GeneveOptionId(opt->option_class.host(), opt->type);
+      bool known = false;
+      for (uint16_t k = 0; k < t.num_known_options && !known; ++k) {
+        known = t.known_options[k] == oid;
+      }
+      if (!known) return false;
+    }
+    o += sizeof(GeneveOptionHdr) + opt->data_len();
+  }
+  return true;
+}
+
+// What every packet of flow `f` does, and which per-packet checks it needs. `first` is
+// the flow's first packet (its options are the flow's).
+void CheckFlow(const Tables& tables, DecapFlow& f, const DecapParse& parse, const rte_mbuf* first) {
+  const TunnelParse& tp = parse.tunnel;
+  f.action = FlowAction::kDrop;
+  f.checks = 0;
+  f.no_attachment = false;
+  const Tunnel* t = f.t;
+  if (t == nullptr) [[unlikely]] {
+    f.drop = NoTunnelReason(tables, f, tp);
+    return;
+  }
+  if (IsUdpTunnel(tp.type)) {
+    const bool same_remote = parse.family == 4
+                                 ? std::memcmp(t->remote.bytes.data(), f.remote, 4) == 0
+                                 : std::memcmp(t->remote.bytes.data(), f.remote, 16) == 0;
+    if (t->remote.family != parse.family || !same_remote) [[unlikely]] {
+      f.drop = DropReason::kRemoteMismatch;
+      return;
+    }
+  }
+  if (tp.type == TunnelType::kGeneve) [[unlikely]] {
+    if (tp.oam) {
+      f.action = FlowAction::kPunt;
+      return;
+    }
+    if (!CriticalOptionsUnderstood(*t, first, tp)) {
+      f.drop = DropReason::kUnknownCriticalOption;
+      return;
+    }
+  }
+  if (tp.has_seq && (t->flags & kTunnelGreSequence)) f.checks |= kCheckSequence;
+  if (parse.outer_ecn != 0) f.checks |= kCheckEcn;
+  f.strip = tp.inner_off;
+  if (tp.l3_version != 0) {
+    f.action = FlowAction::kRoute;
+    return;
+  }
+  if (!t->attachment.valid) [[unlikely]] {
+    // Counted after the sequence number, as for one packet.
+    f.no_attachment = true;
+    if (!(f.checks & kCheckSequence)) {
+      f.drop = DropReason::kNoAttachment;
+      return;
+    }
+  }
+  f.action = FlowAction::kBridge;
+  f.out_port = t->attachment.port;
+  f.vlan = t->attachment.vlan;
+}
+
+// RFC 2890 §2.2 for a run of packets of one tunnel: a packet is in sequence when its
+// number is newer (serial arithmetic) than the last one accepted. The run is checked
+// against one snapshot of the tunnel's receive state and published with one
+// compare-and-swap; if another worker moved the state meanwhile, the run is checked
+// again against the new state, so the result is as if the run arrived at once.
+void CheckSequences(TunnelState& st, TunnelCounters& tc, bool drop_late, DecapPacket* pkts,
+                    uint16_t n) {
+  DropReason verdict[kBurstSize];
+  uint32_t snapshot = st.rx_seq.load(std::memory_order_relaxed);
+  for (;;) {
+    bool valid = st.rx_seq_valid.load(std::memory_order_relaxed);
+    uint32_t last = snapshot;
+    for (uint16_t k = 0; k < n; ++k) {
+      const int32_t delta = static_cast<int32_t>(pkts[k].seq - last);
+      verdict[k] = !valid       ? DropReason::kNone
+                   : delta == 0 ? DropReason::kSeqDuplicate
+                   : delta < 0  ? DropReason::kSeqOutOfOrder
+                                : DropReason::kNone;
+      if (verdict[k] == DropReason::kNone) {
+        last = pkts[k].seq;
+        valid = true;
+      }
+    }
+    if (last == snapshot ||
+        st.rx_seq.compare_exchange_weak(snapshot, last, std::memory_order_relaxed)) {
+      if (valid) st.rx_seq_valid.store(true, std::memory_order_relaxed);
+      break;
+    }
+  }
+  for (uint16_t k = 0; k < n; ++k) {
+    if (verdict[k] == DropReason::kNone) continue;
+    (verdict[k] == DropReason::kSeqDuplicate ? tc.seq_duplicate : tc.seq_out_of_order).Inc();
+    if (drop_late) pkts[k].drop = verdict[k];
+  }
+}
+
+// RFC 6040 decapsulation of the ECN field into the inner IP header at `l3`. Returns
+// false when the packet must be dropped (CE over Not-ECT).
+bool DecapsulateEcn(uint8_t outer_ecn, uint8_t* l3, uint32_t avail) {
+  if (avail < kIpv4HdrLen) return true;
+  const uint8_t version = l3[0] >> 4;
+  if (version == 4) {
+    auto* ip = reinterpret_cast<Ipv4Hdr*>(l3);
+    const int ecn = DecapEcn(outer_ecn, ip->tos & kEcnMask);
+    if (ecn < 0) return false;
+    const uint8_t tos = static_cast<uint8_t>((ip->tos & ~kEcnMask) | ecn);
+    if (tos != ip->tos) {
+      const uint16_t old_word = reinterpret_cast<const uint16_t*>(ip)[0];
+      ip->tos = tos;
+      const uint16_t new_word = reinterpret_cast<const uint16_t*>(ip)[0];
+      ip->checksum = Be16::FromRaw(UpdateChecksum16(ip->checksum.raw(), old_word, new_word));
+    }
+  } else if (version == 6 && avail >= kIpv6HdrLen) {
+    auto* ip = reinterpret_cast<Ipv6Hdr*>(l3);
+    const uint8_t tc = ip->traffic_class();
+    const int ecn = DecapEcn(outer_ecn, tc & kEcnMask);
+    if (ecn < 0) return false;
+    const uint32_t new_tc = (tc & ~kEcnMask) | ecn;
+    ip->vtc_flow = Be32((ip->vtc_flow.host() & 0xF00FFFFF) | (new_tc << 20));
+  }
+  return true;
+}
+
+// The per-packet checks of a run of packets of flow `f`.
+void CheckRun(WorkerContext& ctx, const DecapFlow& f, const TunnelParse& tp, uint8_t outer_ecn,
+              DecapPacket* pkts, uint16_t n) {
+  if (f.checks & kCheckSequence) {
+    CheckSequences(ctx.tables->tunnel_state(f.id), ctx.counters->tunnels[f.id],
+                   (f.t->flags & kTunnelSeqDrop) != 0, pkts, n);
+  }
+  for (uint16_t k = 0; k < n; ++k) {
+    DecapPacket& p = pkts[k];
+    if (p.drop != DropReason::kNone) continue;
+    if (f.no_attachment) {
+      p.drop = DropReason::kNoAttachment;
+      continue;
+    }
+    if (!(f.checks & kCheckEcn)) continue;
+    uint8_t* inner = rte_pktmbuf_mtod_offset(p.m, uint8_t*, tp.inner_off);
+    const uint32_t avail = rte_pktmbuf_data_len(p.m) - tp.inner_off;
+    const uint16_t ip_off = tp.l3_version != 0 ? 0 : InnerIpOffset(inner, avail);
+    if ((tp.l3_version != 0 || ip_off != 0) &&
+        !DecapsulateEcn(outer_ecn, inner + ip_off, avail - ip_off)) {
+      p.drop = DropReason::kEcnNotEct;
+    }
+  }
+}
+
+}  // namespace
+
+void CheckStage(WorkerContext& ctx, DecapBatch& b) {
+  uint8_t any_checks = 0;
+  for (uint16_t i = 0; i < b.nflows; ++i) {
+    DecapFlow& f = b.flows[i];
+    CheckFlow(*ctx.tables, f, b.parses[f.parse], b.pkts[f.first].m);
+    if (f.action == FlowAction::kBridge || f.action == FlowAction::kRoute) any_checks |= f.checks;
+  }
+  if (any_checks == 0) [[likely]]
+    return;
+  // Runs of packets of one flow that needs per-packet checks.
+  for (uint16_t i = 0; i < b.n;) {
+    const uint8_t flow = b.pkts[i].flow;
+    uint16_t j = i + 1;
+    while (j < b.n && b.pkts[j].flow == flow) ++j;
+    const DecapFlow& f = b.flows[flow];
+    if (f.checks != 0 && (f.action == FlowAction::kBridge || f.action == FlowAction::kRoute)) {
+      const DecapParse& parse = b.parses[f.parse];
+      CheckRun(ctx, f, parse.tunnel, parse.outer_ecn, b.pkts + i, j - i);
+    }
+    i = j;
+  }
+}
+
+}  // namespace tundra

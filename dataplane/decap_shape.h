@@ -1,0 +1,250 @@
+// Same-shape match: how the parse stage handles a stream of packets of one tunnel (or of
+// tunnels of one shape) without parsing each from scratch.
+//
+// Packets of one tunnel differ in their outer headers only in the fields that the
+// header validators declare per-packet — kIpv4PerPacketFields / kIpv6PerPacketFields
+// (ip_input.h), kUdpPerPacketFields (udp_input.h) and the GRE sequence number — and
+// packets of other tunnels of the same shape further only in the tunnel's identity:
+// the VNI or GRE key and the outer source address. After the full parser has accepted a
+// packet (the reference), the next one is compared with it in every other byte: one
+// masked compare of 16-byte blocks. If equal, it is accepted with the reference's flow
+// (or, differing in the identity only, with a copy of it patched with its own identity)
+// after the per-packet checks of the varying fields: the IPv4 header checksum (the rx
+// port's verdict, else the sum of the varying words added to the precomputed sum of
+// the equal ones), the IP packet ending at the frame's end, the UDP length being the
+// rest of it, and the UDP checksum (udp_input.h). Anything else — another shape, a
+// failing check, padding, segments — takes the full parser, which also names the drop
+// reason. So the match changes no verdict, only the cost of reaching it.
+//
+// That claim is checked, not trusted: built with -Dverify_fast_path=true (the sanitizer
+// build of scripts/test.sh, the fuzzer) every match is parsed again by the full parser
+// and the two results compared; a difference aborts.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <smmintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "dataplane/decap_batch.h"
+#include "dataplane/ip_input.h"
+#include "dataplane/proto/checksum.h"
+#include "dataplane/proto/ether.h"
+#include "dataplane/proto/ip.h"
+#include "dataplane/udp_input.h"
+
+namespace tundra {
+
+class DecapShape {
+ public:
+  // Outer headers longer than this (long GENEVE options, IPv6 extension headers) always
+  // take the full parser.
+  static constexpr uint16_t kMaxHeader = 128;
+
+  enum Result : uint8_t {
+    kMiss,         // parse it fully
+    kSameFlow,     // the reference's flow
+    kOtherTunnel,  // the reference's flow with another identity: see Patch()
+  };
+
+  bool valid() const { return blocks_ != 0; }
+  uint8_t flow() const { return flow_; }
+  // Drops the reference (at the start of a burst); the masks of its layout stay.
+  void Forget() { blocks_ = 0; }
+
+  // Makes `m`, just accepted by the full parser as `parse` of flow `flow`, the
+  // reference. Some shapes cannot be matched (segmented, GRE checksums, long headers).
+  void Fill(const rte_mbuf* m, const DecapParse& parse, uint8_t flow) {
+    blocks_ = 0;
+    const TunnelParse& tp = parse.tunnel;
+    const uint16_t hdr = tp.inner_off;
+    // GRE checksums cover the payload: each packet's must be verified by the parser.
+    if (m->nb_segs != 1 || hdr > kMaxHeader || tp.has_csum) return;
+    // Blocks past the headers read into the inner frame, so the packet must hold them;
+    // their mask is zero. The compare is unrolled for 4, 6 or 8 blocks.
+    const uint16_t blocks = hdr <= 64 ? 4 : hdr <= 96 ? 6 : 8;
+    const Layout layout{hdr,
+                        tp.l4_off,
+                        tp.seq_off,
+                        tp.id_off,
+                        static_cast<uint16_t>(MinInnerLen(tp)),
+                        parse.family,
+                        IsUdpTunnel(tp.type)};
+    const uint32_t min_len = std::max<uint32_t>(hdr + layout.min_inner, blocks * 16u);
+    if (rte_pktmbuf_data_len(m) < min_len) return;
+    if (!(layout == layout_)) {
+      layout_ = layout;
+      BuildMasks();
+    }
+    min_len_ = min_len;
+    const uint8_t* d = rte_pktmbuf_mtod(m, const uint8_t*);
+    for (uint16_t b = 0; b < blocks * 16; b += 16) {
+      _mm_store_si128(reinterpret_cast<__m128i*>(ref_ + b),
+                      _mm_and_si128(Load(mask_ + b), LoadU(d + b)));
+    }
+    if (layout_.family == 4) {
+      // The header's checksum over the words the compare proves equal.
+      const uint8_t* ip = d + kEtherHdrLen;
+      const uint16_t hlen = layout_.l4_off - kEtherHdrLen;
+      ip_fixed_sum_ = RawSum(ip, 2) + RawSum(ip + 6, 2) + RawSum(ip + 12, hlen - 12);
+    }
+    flow_ = flow;
+    blocks_ = blocks;
+  }
+
+  // Whether `m` repeats the reference's outer headers and passes the per-packet checks;
+  // then `seq` is its GRE sequence number (when the tunnel header has one).
+  __attribute__((always_inline)) Result Match(const rte_mbuf* m, uint32_t& seq) const {
+    const uint32_t len = rte_pktmbuf_pkt_len(m);
+    if (m->nb_segs != 1 || len < min_len_) return kMiss;
+    const uint8_t* d = rte_pktmbuf_mtod(m, const uint8_t*);
+    __m128i diff = Diff<4>(d, 0);
+    if (blocks_ > 4) [[unlikely]] {
+      diff = _mm_or_si128(diff, Diff<2>(d, 64));
+      if (blocks_ > 6) diff = _mm_or_si128(diff, Diff<2>(d, 96));
+    }
+    Result r = kSameFlow;
+    if (!_mm_testz_si128(diff, diff)) [[unlikely]] {
+      // Equal but for the identity?
+      __m128i rest = Diff<4, true>(d, 0);
+      if (blocks_ > 4) {
+        rest = _mm_or_si128(rest, Diff<2, true>(d, 64));
+        if (blocks_ > 6) rest = _mm_or_si128(rest, Diff<2, true>(d, 96));
+      }
+      if (!_mm_testz_si128(rest, rest)) return kMiss;
+      r = kOtherTunnel;
+    }
+    // The per-packet checks. The IP packet must end exactly at the frame's end
+    // (padding takes the parser, which trims it).
+    uint32_t ip_end;
+    if (layout_.family == 4) {
+      const auto* ip = reinterpret_cast<const Ipv4Hdr*>(d + kEtherHdrLen);
+      ip_end = kEtherHdrLen + ip->total_length.host();
+      const bool ok = Ipv4ChecksumVerdict(m, [&] {
+        // Words 1-2 (total length, identification) and 4-5 (TTL/protocol, checksum).
+        uint32_t a, b;
+        std::memcpy(&a, d + kEtherHdrLen + 2, 4);
+        std::memcpy(&b, d + kEtherHdrLen + 8, 4);
+        return FoldChecksum64(uint64_t{ip_fixed_sum_} + a + b) == 0xFFFF;
+      });
+      if (!ok) return kMiss;
+    } else {
+      ip_end = kEtherHdrLen + kIpv6HdrLen +
+               reinterpret_cast<const Ipv6Hdr*>(d + kEtherHdrLen)->payload_len.host();
+    }
+    if (ip_end != len) return kMiss;
+    if (layout_.udp) {
+      const auto* udp = reinterpret_cast<const UdpHdr*>(d + layout_.l4_off);
+      IpInput ip;
+      ip.family = layout_.family;
+      ip.l4_off = layout_.l4_off;
+      ip.end = len;
+      if (udp->length.host() != len - layout_.l4_off || !UdpChecksumOk(m, ip, *udp)) return kMiss;
+    }
+    if (layout_.seq_off != 0) {
+      Be32 s;
+      std::memcpy(&s, d + layout_.seq_off, sizeof(s));
+      seq = s.host();
+    }
+    return r;
+  }
+
+  // After kOtherTunnel: turns `f`, holding the reference's key, into `m`'s flow.
+  void Patch(const rte_mbuf* m, DecapFlow& f) const {
+    const uint8_t* d = rte_pktmbuf_mtod(m, const uint8_t*);
+    const size_t alen = layout_.family == 4 ? 4 : 16;
+    std::memcpy(f.remote, d + SourceOffset(), alen);
+    if (layout_.id_off != 0) {
+      Be32 w;
+      std::memcpy(&w, d + layout_.id_off, 4);
+      f.key.vni_or_key = layout_.udp ? w.host() >> 8 : w.host();
+    }
+    // Point-to-point protocols (GRE) key on the remote too.
+    if (!layout_.udp) std::memcpy(f.key.remote, f.remote, alen);
+  }
+
+ private:
+  static __m128i Load(const uint8_t* p) {
+    return _mm_load_si128(reinterpret_cast<const __m128i*>(p));
+  }
+  static __m128i LoadU(const uint8_t* p) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  }
+  static uint16_t FoldChecksum64(uint64_t sum) {
+    sum = (sum & 0xFFFFFFFF) + (sum >> 32);
+    return FoldChecksum(static_cast<uint32_t>(sum) + static_cast<uint32_t>(sum >> 32));
+  }
+
+  // The differences of N blocks at `off` from the reference: under mask_, or (kOther)
+  // under other_, a subset of it.
+  template <int N, bool kOther = false>
+  __attribute__((always_inline)) __m128i Diff(const uint8_t* d, uint16_t off) const {
+    __m128i diff = _mm_setzero_si128();
+#pragma GCC unroll 4
+    for (int i = 0; i < N; ++i) {
+      const uint16_t b = off + 16 * i;
+      __m128i x = _mm_xor_si128(_mm_and_si128(LoadU(d + b), Load(mask_ + b)), Load(ref_ + b));
+      if constexpr (kOther) x = _mm_and_si128(x, Load(other_ + b));
+      diff = _mm_or_si128(diff, x);
+    }
+    return diff;
+  }
+
+  // Where the headers' fields are: the masks depend on nothing else.
+  struct Layout {
+    uint16_t hdr = 0;  // bytes of outer headers
+    uint16_t l4_off = 0;
+    uint16_t seq_off = 0;
+    uint16_t id_off = 0;
+    uint16_t min_inner = 0;
+    uint8_t family = 0;
+    bool udp = false;
+    bool operator==(const Layout&) const = default;
+  };
+
+  uint16_t SourceOffset() const {
+    return kEtherHdrLen + (layout_.family == 4 ? offsetof(Ipv4Hdr, src) : offsetof(Ipv6Hdr, src));
+  }
+
+  // mask_: every byte of the headers but the per-packet fields the validators declare;
+  // other_: that, less the identity (VNI — 3 bytes, the reserved 4th is none — or GRE
+  // key, and the outer source address).
+  void BuildMasks() {
+    alignas(16) uint8_t mask[kMaxHeader] = {};
+    std::memset(mask, 0xFF, layout_.hdr);
+    constexpr uint16_t l3 = kEtherHdrLen;
+    if (layout_.family == 4) {
+      Clear(mask, l3, kIpv4PerPacketFields);
+    } else {
+      Clear(mask, l3, kIpv6PerPacketFields);
+      mask[l3 + 1] = static_cast<uint8_t>(~kIpv6FlowLabelTopNibbleMask);
+    }
+    if (layout_.udp) Clear(mask, layout_.l4_off, kUdpPerPacketFields);
+    if (layout_.seq_off != 0) Clear(mask, layout_.seq_off, 4);
+    std::memcpy(mask_, mask, sizeof(mask));
+    if (layout_.id_off != 0) Clear(mask, layout_.id_off, layout_.udp ? 3 : 4);
+    Clear(mask, SourceOffset(), layout_.family == 4 ? 4 : 16);
+    std::memcpy(other_, mask, sizeof(mask));
+  }
+
+  static void Clear(uint8_t* mask, uint16_t off, uint16_t len) {
+    if (off < kMaxHeader) std::memset(mask + off, 0, std::min<uint16_t>(len, kMaxHeader - off));
+  }
+  template <size_t N>
+  static void Clear(uint8_t* mask, uint16_t hdr_off, const HeaderField (&fields)[N]) {
+    for (const HeaderField& f : fields) Clear(mask, hdr_off + f.off, f.len);
+  }
+
+  alignas(16) uint8_t mask_[kMaxHeader];   // bytes equal in every packet of the flow
+  alignas(16) uint8_t other_[kMaxHeader];  // ... in every packet of the shape
+  alignas(16) uint8_t ref_[kMaxHeader];    // the reference's bytes under mask_
+  Layout layout_;                          // of the masks
+  uint32_t ip_fixed_sum_ = 0;
+  uint32_t min_len_ = 0;
+  uint16_t blocks_ = 0;  // 16-byte blocks compared: 4, 6 or 8 (0: no reference)
+  uint8_t flow_ = 0;
+};
+
+}  // namespace tundra
