@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace tundra {
 
@@ -34,7 +36,9 @@ absl::Status App::Init() {
     }
     absl::StatusOr<drivers::PortCaps> caps = drivers::ProbePort(port_id);
     if (!caps.ok()) return caps.status();
-    ports_.push_back(PortRuntime{*caps, {}, false});
+    PortRuntime rt;
+    rt.caps = *caps;
+    ports_.push_back(std::move(rt));
   }
   (void)nb_ports;
 
@@ -132,10 +136,9 @@ absl::Status App::ConfigurePorts() {
   const uint16_t nb_workers = static_cast<uint16_t>(worker_lcores_.size());
   // Validate every port before touching any, so a refused start changes nothing.
   for (uint16_t p = 0; p < ports_.size(); ++p) {
-    if (ports_[p].caps.max_tx_queues < nb_workers) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "port ", p, " (", ports_[p].caps.name, ") has ", ports_[p].caps.max_tx_queues,
-          " tx queues but each of the ", nb_workers, " workers needs its own"));
+    if (ports_[p].caps.max_tx_queues == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("port ", p, " (", ports_[p].caps.name, ") has no tx queue"));
     }
   }
   uint32_t mbufs = 0;
@@ -143,7 +146,9 @@ absl::Status App::ConfigurePorts() {
   for (uint16_t p = 0; p < ports_.size(); ++p) {
     drivers::PortSetup& s = setups[p];
     s.rx_queues = std::min<uint16_t>(nb_workers, ports_[p].caps.max_rx_queues);
-    s.tx_queues = nb_workers;
+    // A tx queue per worker where the port has enough; with fewer, workers share them
+    // under a lock (drivers/queue_layout.h).
+    s.tx_queues = std::min<uint16_t>(nb_workers, ports_[p].caps.max_tx_queues);
     s.rx_desc = std::min(options_.rx_desc, ports_[p].caps.max_rx_desc);
     s.tx_desc = std::min(options_.tx_desc, ports_[p].caps.max_tx_desc);
     s.mtu = writer_->port(p).mtu;
@@ -173,6 +178,26 @@ absl::Status App::ConfigurePorts() {
     // The dataplane enforces the configured MTU even where the PMD keeps its own.
     writer_->SetPortOffloads(p, st->tx_ipv4_cksum, st->tx_udp_cksum, st->tx_outer_cksum);
   }
+  std::vector<drivers::PortQueueCounts> counts;
+  for (const PortRuntime& rt : ports_) {
+    counts.push_back({rt.state.rx_queues, rt.state.tx_queues});
+  }
+  std::vector<drivers::PortQueueLayout> layout = drivers::PlanQueueLayout(nb_workers, counts);
+  for (uint16_t p = 0; p < ports_.size(); ++p) {
+    PortRuntime& rt = ports_[p];
+    rt.layout = std::move(layout[p]);
+    rt.tx_locks.clear();
+    for (uint16_t q = 0; q < rt.layout.tx_queues(); ++q) {
+      rt.tx_locks.push_back(rt.layout.TxQueueShared(q) ? std::make_unique<TxQueueLock>() : nullptr);
+    }
+    // The layout, once per port, where an operator looks when one worker is busier.
+    const std::string rss =
+        rt.state.rss ? absl::StrJoin(drivers::RssFieldNames(rt.state.rss_hf), ",") : "off";
+    std::fprintf(stderr, "tundra: port %u (%s): rx queues %u (%s), rss %s; tx queues %u (%s)\n",
+                 unsigned{p}, rt.caps.name.c_str(), unsigned{rt.state.rx_queues},
+                 drivers::DescribeRxLayout(rt.layout).c_str(), rss.c_str(),
+                 unsigned{rt.state.tx_queues}, drivers::DescribeTxLayout(rt.layout).c_str());
+  }
   ports_configured_ = true;
   return absl::OkStatus();
 }
@@ -183,12 +208,18 @@ absl::Status App::Start() {
   if (!ports_configured_) {
     if (absl::Status s = ConfigurePorts(); !s.ok()) return s;
   }
-  // Spread every (port, rx queue) pair over the workers round-robin.
-  std::vector<std::vector<RxQueue>> assignment(worker_lcores_.size());
-  size_t next = 0;
+  // The queues each worker polls and sends on, as ConfigurePorts laid them out.
+  const size_t nb_workers = worker_lcores_.size();
+  std::vector<std::vector<RxQueue>> rx(nb_workers);
+  std::vector<std::vector<TxQueueRef>> tx(nb_workers, std::vector<TxQueueRef>(ports_.size()));
   for (uint16_t p = 0; p < ports_.size(); ++p) {
-    for (uint16_t q = 0; q < ports_[p].state.rx_queues; ++q) {
-      assignment[next++ % worker_lcores_.size()].push_back(RxQueue{p, q});
+    const PortRuntime& rt = ports_[p];
+    for (uint16_t q = 0; q < rt.layout.rx_worker.size(); ++q) {
+      rx[rt.layout.rx_worker[q]].push_back(RxQueue{p, q});
+    }
+    for (uint16_t w = 0; w < nb_workers; ++w) {
+      const uint16_t q = rt.layout.TxQueueOf(w);
+      tx[w][p] = TxQueueRef{q, rt.tx_locks[q] ? &rt.tx_locks[q]->lock : nullptr};
     }
   }
   workers_.clear();
@@ -198,9 +229,9 @@ absl::Status App::Start() {
   shared.learn_ring = learn_ring_;
   shared.direct_pool = pools_.front();
   shared.indirect_pool = indirect_pool_;
-  for (size_t w = 0; w < worker_lcores_.size(); ++w) {
+  for (size_t w = 0; w < nb_workers; ++w) {
     workers_.push_back(std::make_unique<Worker>(static_cast<uint32_t>(w), shared,
-                                                counters_[w].get(), assignment[w]));
+                                                counters_[w].get(), rx[w], tx[w]));
   }
   for (size_t w = 0; w < workers_.size(); ++w) {
     if (int rc = rte_eal_remote_launch(&Worker::LcoreMain, workers_[w].get(), worker_lcores_[w]);

@@ -19,6 +19,7 @@
 #include "dataplane/tables.h"
 #include "dataplane/worker.h"
 #include "drivers/port.h"
+#include "drivers/queue_layout.h"
 
 namespace tundra {
 
@@ -33,6 +34,9 @@ struct PortRuntime {
   drivers::PortCaps caps;
   drivers::PortState state;
   bool started = false;
+  drivers::PortQueueLayout layout;  // set when the ports are configured
+  // [q]: the lock of tx queue q when several workers share it, else null.
+  std::vector<std::unique_ptr<TxQueueLock>> tx_locks;
 };
 
 class App {

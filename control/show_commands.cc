@@ -132,8 +132,21 @@ std::string ShowPortInfo(const App& app, const std::vector<uint16_t>& ports, boo
           .Field("tx_queues", rt.state.tx_queues)
           .Field("rss", rt.state.rss)
           .Field("tx_ipv4_cksum_offload", pc.tx_ip_checksum_offload)
-          .Field("tx_udp_cksum_offload", pc.tx_udp_checksum_offload)
-          .EndObject();
+          .Field("tx_udp_cksum_offload", pc.tx_udp_checksum_offload);
+      // The multi-worker layout (drivers/queue_layout.h); empty before the first start.
+      j.BeginArray("rss_fields");
+      if (rt.state.rss) {
+        for (const std::string& f : drivers::RssFieldNames(rt.state.rss_hf)) j.Field("", f);
+      }
+      j.EndArray().BeginArray("rx_workers");
+      for (uint16_t w : rt.layout.rx_worker) j.Field("", w);
+      j.EndArray().BeginArray("tx_workers");
+      for (const std::vector<uint16_t>& users : rt.layout.tx_users) {
+        j.BeginArray();
+        for (uint16_t w : users) j.Field("", w);
+        j.EndArray();
+      }
+      j.EndArray().Field("tx_shared", rt.layout.AnyTxQueueShared()).EndObject();
       continue;
     }
     absl::StrAppendFormat(&text,
@@ -146,6 +159,14 @@ std::string ShowPortInfo(const App& app, const std::vector<uint16_t>& ports, boo
                           rt.caps.max_rx_queues, rt.caps.max_tx_queues, rt.state.rss ? "on" : "off",
                           pc.tx_ip_checksum_offload ? "on" : "off",
                           pc.tx_udp_checksum_offload ? "on" : "off");
+    if (rt.started) {
+      const std::string rss =
+          rt.state.rss ? absl::StrJoin(drivers::RssFieldNames(rt.state.rss_hf), ",") : "";
+      absl::StrAppendFormat(&text, "  rx layout: %s (%s)\n  tx layout: %s\n",
+                            drivers::DescribeRxLayout(rt.layout),
+                            rss.empty() ? "no rss" : absl::StrCat("rss on ", rss),
+                            drivers::DescribeTxLayout(rt.layout));
+    }
   }
   j.EndArray().EndObject();
   return json ? j.Finish() : text;

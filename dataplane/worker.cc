@@ -12,7 +12,7 @@
 namespace tundra {
 
 Worker::Worker(uint32_t index, const WorkerContext& shared, WorkerCounters* counters,
-               std::vector<RxQueue> rx_queues)
+               std::vector<RxQueue> rx_queues, const std::vector<TxQueueRef>& tx_queues)
     : index_(index), rx_queues_(std::move(rx_queues)) {
   ctx_.tables = shared.tables;
   ctx_.punt_ring = shared.punt_ring;
@@ -20,7 +20,7 @@ Worker::Worker(uint32_t index, const WorkerContext& shared, WorkerCounters* coun
   ctx_.direct_pool = shared.direct_pool;
   ctx_.indirect_pool = shared.indirect_pool;
   ctx_.counters = counters;
-  ctx_.tx_queue = static_cast<uint16_t>(index);
+  for (size_t p = 0; p < tx_queues.size() && p < RTE_MAX_ETHPORTS; ++p) ctx_.txq[p] = tx_queues[p];
 }
 
 int Worker::LcoreMain(void* arg) {

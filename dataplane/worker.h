@@ -1,7 +1,8 @@
-// One poll-mode worker: owns a set of (port, rx queue) pairs and tx queue `index` on
-// every port, and runs parse → classify → encap/decap → checksum → tx to completion on
-// each burst. Workers report an RCU quiescent state once per loop and go offline when
-// they stop, so the control thread can reclaim table entries at any time.
+// One poll-mode worker: owns a set of (port, rx queue) pairs, sends on one tx queue per
+// port (its own, or one shared under a lock: drivers/queue_layout.h), and runs parse → classify →
+// encap/decap → checksum → tx to completion on each burst. Workers report an RCU quiescent state
+// once per loop and go offline when they stop, so the control thread can reclaim table entries at
+// any time.
 #pragma once
 
 #include <atomic>
@@ -26,10 +27,10 @@ struct RxQueue {
 
 class Worker {
  public:
-  // `index` is both the tx queue used on every port and the RCU thread id. `shared`
-  // supplies the tables, rings and pools; `counters` are this worker's own.
+  // `index` is the RCU thread id. `shared` supplies the tables, rings and pools;
+  // `counters` are this worker's own; `tx_queues[p]` is where it sends on port p.
   Worker(uint32_t index, const WorkerContext& shared, WorkerCounters* counters,
-         std::vector<RxQueue> rx_queues);
+         std::vector<RxQueue> rx_queues, const std::vector<TxQueueRef>& tx_queues);
 
   // rte_eal_remote_launch entry point; `arg` is the Worker.
   static int LcoreMain(void* arg);

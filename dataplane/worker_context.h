@@ -1,11 +1,13 @@
 // The per-worker state the burst functions share: the tables to read, the counters to
-// bump, and one tx buffer per egress port. Owned by one worker; nothing here is shared.
+// bump, and one tx buffer per egress port. Owned by one worker; nothing here is shared
+// but the locks of shared tx queues it points to (see TxQueueRef).
 #pragma once
 
 #include <rte_branch_prediction.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_spinlock.h>
 
 #include <cstdint>
 #include <memory>
@@ -73,11 +75,26 @@ struct TxBuffer {
   rte_mbuf* pkts[kBurstSize];
 };
 
+// Guards a tx queue that several workers send on (a port with fewer tx queues than
+// workers, drivers/queue_layout.h): tx_burst on one queue is not thread-safe. A cache
+// line of its own, so only the workers sharing that queue touch it.
+struct alignas(RTE_CACHE_LINE_SIZE) TxQueueLock {
+  rte_spinlock_t lock;
+  TxQueueLock() { rte_spinlock_init(&lock); }
+};
+
+// Where a worker transmits on one port. `lock` is set only when the queue is shared, so
+// a worker with a queue of its own pays one predictable branch per tx burst, no lock.
+struct TxQueueRef {
+  uint16_t queue = 0;
+  rte_spinlock_t* lock = nullptr;
+};
+
 struct WorkerContext {
   const Tables* tables = nullptr;
   WorkerCounters* counters = nullptr;
-  uint16_t tx_queue = 0;    // this worker's tx queue index on every port
-  uint64_t tx_pending = 0;  // bit p: tx[p] holds packets
+  TxQueueRef txq[RTE_MAX_ETHPORTS];  // this worker's tx queue on each port
+  uint64_t tx_pending = 0;           // bit p: tx[p] holds packets
   TxBuffer tx[RTE_MAX_ETHPORTS];
   uint16_t drop_count = 0;
   rte_mbuf* drops[kBurstSize];
@@ -143,7 +160,16 @@ struct WorkerContext {
 
   __attribute__((noinline)) void FlushPort(uint16_t port) {
     TxBuffer& b = tx[port];
-    const uint16_t sent = rte_eth_tx_burst(port, tx_queue, b.pkts, b.count);
+    const TxQueueRef& q = txq[port];
+    uint16_t sent;
+    if (q.lock == nullptr) {
+      sent = rte_eth_tx_burst(port, q.queue, b.pkts, b.count);
+    } else {
+      // Held only around the PMD call: the counting and freeing below are this worker's.
+      rte_spinlock_lock(q.lock);
+      sent = rte_eth_tx_burst(port, q.queue, b.pkts, b.count);
+      rte_spinlock_unlock(q.lock);
+    }
     PortCounters& pc = counters->ports[port];
     uint64_t bytes = b.bytes;
     if (sent < b.count) [[unlikely]] {

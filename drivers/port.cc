@@ -56,7 +56,7 @@ absl::StatusOr<PortState> ConfigureAndStartPort(uint16_t port_id, const PortCaps
     return absl::FailedPreconditionError(
         absl::StrCat("port ", port_id, " (", caps.name, ") supports ", caps.max_rx_queues,
                      " rx and ", caps.max_tx_queues, " tx queues; ", setup.rx_queues, " rx and ",
-                     setup.tx_queues, " tx are needed (one tx queue per worker)"));
+                     setup.tx_queues, " tx were asked for"));
   }
   PortState st;
   st.rx_queues = setup.rx_queues;
@@ -64,11 +64,12 @@ absl::StatusOr<PortState> ConfigureAndStartPort(uint16_t port_id, const PortCaps
   rte_eth_conf conf = {};
   // RSS spreads flows over the workers' rx queues; on decap the outer UDP source port
   // carries the inner flow's entropy (RFC 7348 §5), so hash on L4 ports where possible.
-  if (setup.rx_queues > 1 && caps.rss_offloads != 0) {
+  const uint64_t rss_hf = caps.rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP);
+  if (setup.rx_queues > 1 && rss_hf != 0) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-    conf.rx_adv_conf.rss_conf.rss_hf =
-        caps.rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP);
+    conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
     st.rss = true;
+    st.rss_hf = rss_hf;
   }
   if (setup.enable_tx_checksum_offload) {
     if (caps.tx_ipv4_cksum) {
@@ -128,6 +129,14 @@ absl::StatusOr<PortState> ConfigureAndStartPort(uint16_t port_id, const PortCaps
     rte_eth_promiscuous_enable(port_id);
   }
   return st;
+}
+
+std::vector<std::string> RssFieldNames(uint64_t rss_hf) {
+  std::vector<std::string> names;
+  if (rss_hf & RTE_ETH_RSS_IP) names.push_back("ip");
+  if (rss_hf & RTE_ETH_RSS_UDP) names.push_back("udp");
+  if (rss_hf & RTE_ETH_RSS_TCP) names.push_back("tcp");
+  return names;
 }
 
 absl::Status StopAndClosePort(uint16_t port_id) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -58,11 +59,16 @@ struct PortState {
   bool tx_udp_cksum = false;
   bool tx_outer_cksum = false;  // outer IPv4 + outer UDP checksums of tunnel packets
   bool rss = false;
+  uint64_t rss_hf = 0;  // RTE_ETH_RSS_* flow types hashed when `rss`
 };
 
 // Configures and starts `port_id`.
 absl::StatusOr<PortState> ConfigureAndStartPort(uint16_t port_id, const PortCaps& caps,
                                                 const PortSetup& setup);
+
+// The names of the flow-type groups `rss_hf` hashes on: "ip" (addresses), "udp", "tcp"
+// (addresses and ports).
+std::vector<std::string> RssFieldNames(uint64_t rss_hf);
 
 // Stops and closes the port; errors are reported, not fatal.
 absl::Status StopAndClosePort(uint16_t port_id);

@@ -25,11 +25,17 @@ PY=/usr/bin/python3  # Debian's scapy is installed for this interpreter
 results=$root/build/test-results
 reports=()
 
+# CI builds with warnings as errors (-Dwerror=true); a user's plain `meson setup build`
+# does not, so a newer compiler's new warning never stops someone from building.
 build() {  # build DIR [meson options...]
   local dir=$1
   shift
   if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+    meson setup "$dir" -Dwerror=true "$@" >"$dir.setup.log" 2>&1 ||
+      { cat "$dir.setup.log"; return 1; }
+  else
+    # A directory set up by hand may lack it.
+    meson configure "$dir" -Dwerror=true >/dev/null || return 1
   fi
   ninja -C "$dir" || return 1
 }
@@ -41,6 +47,25 @@ if ! build build; then
 fi
 rm -rf "$results"
 mkdir -p "$results"
+
+# The warnings guard: the build above is g++ debugoptimized; this one is the other
+# compiler and the build type that compiles asserts out (b_ndebug=if-release), both
+# with -Werror (about 2 minutes on 2 cores). scripts/build-matrix.sh covers all eight
+# compiler × build-type combinations.
+echo "== warnings guard (clang++, release, -Werror)"
+guard_log="$results/werror-guard.log"
+if CXX=clang++ build build-clang-release --buildtype=release >"$guard_log" 2>&1; then
+  guard_case='<testcase classname="build" name="clang_release_werror"/>'
+  echo "clang++ release build passed"
+else
+  grep -E -m 20 'error:|^FAILED' "$guard_log"
+  guard_case="<testcase classname=\"build\" name=\"clang_release_werror\"><failure \
+message=\"clang++ release -Werror build failed (see $guard_log)\"/></testcase>"
+  echo "clang++ release build FAILED (log: $guard_log)"
+fi
+printf '<testsuites><testsuite name="build">%s</testsuite></testsuites>\n' "$guard_case" \
+  >"$results/werror-guard.xml"
+reports+=("$results/werror-guard.xml")
 
 run_unit() {  # run_unit BUILD_DIR NAME
   echo "== unit tests ($2)"

@@ -250,16 +250,22 @@ class RunResult:
     decode_as: tuple = ()
 
     # -- JSON accessors (the last object of each kind) --
-    def _last(self, key: str) -> list:
+    def _last(self, key: str, where=lambda entries: True) -> list:
         for o in reversed(self.json_objs):
-            if key in o:
+            if key in o and where(o[key]):
                 return o[key]
         raise AssertionError(f"no JSON object with key {key!r} on stdout; "
                              f"stdout tail:\n{self.stdout[-2000:]}")
 
     @property
     def ports(self) -> list[dict]:
-        return self._last("ports")
+        """`show port stats` (`show port info` lists "ports" too)."""
+        return self._last("ports", lambda e: not e or "rx_packets" in e[0])
+
+    @property
+    def port_info(self) -> list[dict]:
+        """`show port info all json` (add it with run(show=...))."""
+        return self._last("ports", lambda e: bool(e) and "rx_workers" in e[0])
 
     @property
     def tunnels(self) -> list[dict]:
@@ -321,11 +327,14 @@ class Tundra:
             nports: int = 2, workers: int = 1, epilogue: bool = True,
             expect_ok: bool = True, check: bool = True,
             decode_as: Iterable[str] = (),
-            show: Sequence[str] = ()) -> RunResult:
+            show: Sequence[str] = (),
+            queues: dict[int, tuple[int, int]] | None = None) -> RunResult:
         """Run one batch.
 
         inputs: {port: [frame, ...]} (split round-robin over the rx queues
         when workers > 1) or {port: [[q0 frames], [q1 frames]]}.
+        queues: {port: (rx, tx)} pcap queue pairs for that port (net_pcap has
+        one queue per rx_pcap / tx_pcap given); default one of each per worker.
         """
         binary = tundra_bin()
         n = next(_run_counter)
@@ -335,9 +344,10 @@ class Tundra:
         inputs = inputs or {}
         assert set(inputs) <= set(range(nports)), "input for a missing port"
 
-        nq = workers
+        port_queues = queues or {}
         vdevs, out_files, in_frames = [], {}, {}
         for p in range(nports):
+            nq, ntx = port_queues.get(p, (workers, workers))
             frames = inputs.get(p, [])
             if frames and isinstance(frames[0], list):
                 queues = [[bytes(f) for f in q] for q in frames]
@@ -351,7 +361,7 @@ class Tundra:
                 rx = write_pcap(rundir / f"p{p}_rx{q}.pcap", queues[q])
                 args.append(f"rx_pcap={rx}")
             out_files[p] = []
-            for q in range(nq):
+            for q in range(ntx):
                 tx = rundir / f"p{p}_tx{q}.pcap"
                 out_files[p].append(tx)
                 args.append(f"tx_pcap={tx}")
