@@ -63,14 +63,11 @@ std::string ShowPortStats(const App& app, const std::vector<uint16_t>& ports, bo
       j.BeginObject()
           .Field("port", p)
           .Field("name", app.port_runtime(p).caps.name)
-          .Field("role", role)
-          .Field("rx_packets", t.rx_packets)
-          .Field("rx_bytes", t.rx_bytes)
-          .Field("tx_packets", t.tx_packets)
-          .Field("tx_bytes", t.tx_bytes)
-          .Field("nd_replies", t.nd_replies)
-          .Field("punted", t.punted)
-          .Field("drops", t.total_drops());
+          .Field("role", role);
+#define X(member, name, text, meaning) j.Field(name, t.member);
+#include "dataplane/port_counters.def"
+#undef X
+      j.Field("drops", t.total_drops());
       DropReasonsJson(j, t.drops);
       j.BeginObject("ethdev")
           .Field("ipackets", have_hw ? hw.ipackets : 0)
@@ -86,10 +83,11 @@ std::string ShowPortStats(const App& app, const std::vector<uint16_t>& ports, bo
       continue;
     }
     absl::StrAppendFormat(&text, "port %u (%s, %s)\n", p, app.port_runtime(p).caps.name, role);
-    absl::StrAppendFormat(&text, "  rx %20u packets %20u bytes\n", t.rx_packets, t.rx_bytes);
-    absl::StrAppendFormat(&text, "  tx %20u packets %20u bytes\n", t.tx_packets, t.tx_bytes);
-    absl::StrAppendFormat(&text, "  drops %17u   arp/nd replies %u   punted %u\n", t.total_drops(),
-                          t.nd_replies, t.punted);
+#define X(member, name, format, meaning) absl::StrAppendFormat(&text, format, t.member);
+#define DROPS_TEXT(format) absl::StrAppendFormat(&text, format, t.total_drops());
+#include "dataplane/port_counters.def"
+#undef DROPS_TEXT
+#undef X
     for (int r = 0; r < kNumDropReasons; ++r) {
       if (t.drops[r] != 0) {
         absl::StrAppendFormat(&text, "    %-18s %u\n", DropReasonName(static_cast<DropReason>(r)),
@@ -164,17 +162,17 @@ std::string ShowFwdStats(const App& app, bool json) {
     if (json) {
       j.BeginObject()
           .Field("worker", static_cast<uint64_t>(w))
-          .Field("lcore", app.worker_lcores()[w])
-          .Field("packets", t.packets)
-          .Field("bursts", t.bursts)
-          .Field("busy_cycles", t.busy_cycles)
-          .Field("cycles_per_packet", cpp)
-          .EndObject();
+          .Field("lcore", app.worker_lcores()[w]);
+#define X(member, name, text, meaning) j.Field(name, t.member);
+#include "dataplane/worker_counters.def"
+#undef X
+      j.Field("cycles_per_packet", cpp).EndObject();
     } else {
-      absl::StrAppendFormat(&text,
-                            "worker %u (lcore %u): %u packets in %u bursts, %u busy cycles, "
-                            "%.2f cycles/packet\n",
-                            w, app.worker_lcores()[w], t.packets, t.bursts, t.busy_cycles, cpp);
+      absl::StrAppendFormat(&text, "worker %u (lcore %u):", w, app.worker_lcores()[w]);
+#define X(member, name, format, meaning) absl::StrAppendFormat(&text, format, t.member);
+#include "dataplane/worker_counters.def"
+#undef X
+      absl::StrAppendFormat(&text, ", %.2f cycles/packet\n", cpp);
     }
   }
   j.EndArray();
@@ -252,18 +250,11 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
           .Field("attachment", attach)
           .Field("resolved", resolved)
           .Field("overhead", overhead)
-          .Field("inner_mtu", inner_mtu)
-          .Field("encap_packets", t.encap_packets)
-          .Field("encap_bytes", t.encap_bytes)
-          .Field("decap_packets", t.decap_packets)
-          .Field("decap_bytes", t.decap_bytes)
-          .Field("oam_packets", t.oam_packets)
-          .Field("seq_out_of_order", t.seq_out_of_order)
-          .Field("seq_duplicate", t.seq_duplicate)
-          .Field("icmp_errors", t.icmp_errors)
-          .Field("fragments", t.fragments)
-          .Field("drops", t.total_drops());
-      j.BeginObject("drop_reasons");
+          .Field("inner_mtu", inner_mtu);
+#define X(member, name, text, meaning) j.Field(name, t.member);
+#include "dataplane/tunnel_counters.def"
+#undef X
+      j.Field("drops", t.total_drops()).BeginObject("drop_reasons");
 #define X(r) j.Field(DropReasonName(DropReason::r), t.drops[TunnelDropSlot(DropReason::r)]);
       TUNDRA_TUNNEL_DROPS(X)
 #undef X
@@ -282,14 +273,11 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
                           s.remote.ToString(), ident, rec.uplink,
                           resolved ? "resolved" : "UNRESOLVED", attach, overhead, inner_mtu);
     if (stats) {
-      absl::StrAppendFormat(&text, "  encap %u packets %u bytes; decap %u packets %u bytes\n",
-                            t.encap_packets, t.encap_bytes, t.decap_packets, t.decap_bytes);
-      absl::StrAppendFormat(&text,
-                            "  oam %u, seq out-of-order %u duplicate %u, icmp errors %u, "
-                            "fragments %u\n",
-                            t.oam_packets, t.seq_out_of_order, t.seq_duplicate, t.icmp_errors,
-                            t.fragments);
-      absl::StrAppendFormat(&text, "  drops %u", t.total_drops());
+#define X(member, name, format, meaning) absl::StrAppendFormat(&text, format, t.member);
+#define DROPS_TEXT(format) absl::StrAppendFormat(&text, format, t.total_drops());
+#include "dataplane/tunnel_counters.def"
+#undef DROPS_TEXT
+#undef X
 #define X(r)                                                                  \
   if (uint64_t d = t.drops[TunnelDropSlot(DropReason::r)]; d != 0) {          \
     absl::StrAppendFormat(&text, " %s=%u", DropReasonName(DropReason::r), d); \
