@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "control/absl_view.h"
 #include "control/commands.h"
 #include "control/json.h"
 #include "dataplane/header_template.h"
@@ -32,8 +33,7 @@ absl::StatusOr<std::vector<uint16_t>> SelectPorts(const App& app, const cli::Arg
   if (a.IsNumber("which")) {
     const uint64_t p = a.Number("which");
     if (absl::Status s = app.writer().CheckPort(static_cast<uint16_t>(p)); !s.ok() || p > 0xFFFF) {
-      return absl::NotFoundError(
-          absl::StrCat("port ", std::string(a.Word("which")), " does not exist"));
+      return absl::NotFoundError(absl::StrFormat("port %s does not exist", a.Word("which")));
     }
     ports.push_back(static_cast<uint16_t>(p));
   } else {
@@ -294,62 +294,57 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
   return json ? j.Finish() : text;
 }
 
+// A handler for `show port ... <which> [json]`: `show` prints the ports `which` selects.
+cli::Handler ForPorts(const App& app,
+                      std::string (*show)(const App&, const std::vector<uint16_t>&, bool)) {
+  return [&app, show](const cli::Args& a, std::string& out) -> absl::Status {
+    absl::StatusOr<std::vector<uint16_t>> ports = SelectPorts(app, a);
+    if (!ports.ok()) return ports.status();
+    out += show(app, *ports, a.Has("json"));
+    return absl::OkStatus();
+  };
+}
+
 }  // namespace
 
 absl::Status RegisterShowCommands(cli::CommandEngine& engine, App& app) {
-  absl::Status s = engine.Add(
-      "show port stats <which:all|port> [json]",
-      "Per-port packets, bytes and drops by reason (summed over workers), and ethdev counters.",
-      [&app](const cli::Args& a, std::string& out) -> absl::Status {
-        absl::StatusOr<std::vector<uint16_t>> ports = SelectPorts(app, a);
-        if (!ports.ok()) return ports.status();
-        out += ShowPortStats(app, *ports, a.Has("json"));
-        return absl::OkStatus();
-      });
-  if (!s.ok()) return s;
-  s = engine.Add("show port info <which:all|port> [json]",
-                 "Port roles, addresses, queues and offload capabilities.",
-                 [&app](const cli::Args& a, std::string& out) -> absl::Status {
-                   absl::StatusOr<std::vector<uint16_t>> ports = SelectPorts(app, a);
-                   if (!ports.ok()) return ports.status();
-                   out += ShowPortInfo(app, *ports, a.Has("json"));
-                   return absl::OkStatus();
-                 });
-  if (!s.ok()) return s;
-  s = engine.Add("show fwd stats [json]",
-                 "Per worker: packets, busy TSC cycles and cycles per packet (as testpmd's "
-                 "--record-core-cycles).",
-                 [&app](const cli::Args& a, std::string& out) {
-                   out += ShowFwdStats(app, a.Has("json"));
-                   return absl::OkStatus();
-                 });
-  if (!s.ok()) return s;
-  s = engine.Add("show mempool [json]", "mbufs in use and free per pool (leak checks).",
-                 [&app](const cli::Args& a, std::string& out) {
-                   out += ShowMempool(app, a.Has("json"));
-                   return absl::OkStatus();
-                 });
-  if (!s.ok()) return s;
-  s = engine.Add(
-      "show tunnel [stats] [<name:name>] [json]",
-      "Tunnels with their overhead and inner MTU; with 'stats', packets, bytes and "
-      "drops by reason.",
-      [&app](const cli::Args& a, std::string& out) -> absl::Status {
-        if (a.Has("name") && !app.writer().tunnels().contains(a.Word("name"))) {
-          return absl::NotFoundError(absl::StrCat("no tunnel '", std::string(a.Word("name")), "'"));
-        }
-        out += ShowTunnels(app, a, a.Has("stats"), a.Has("json"));
-        return absl::OkStatus();
-      });
-  if (!s.ok()) return s;
-  return engine.Add("clear stats", "Reset every port, tunnel and worker counter to zero.",
-                    [&app](const cli::Args&, std::string&) {
-                      app.stats().Clear();
-                      for (uint16_t p = 0; p < app.nb_ports(); ++p) {
-                        if (app.port_runtime(p).started) rte_eth_stats_reset(p);
-                      }
-                      return absl::OkStatus();
-                    });
+  return engine.AddAll({
+      {"show port stats <which:all|port> [json]",
+       "Per-port packets, bytes and drops by reason (summed over workers), and ethdev counters.",
+       ForPorts(app, ShowPortStats)},
+      {"show port info <which:all|port> [json]",
+       "Port roles, addresses, queues and offload capabilities.", ForPorts(app, ShowPortInfo)},
+      {"show fwd stats [json]",
+       "Per worker: packets, busy TSC cycles and cycles per packet (as testpmd's "
+       "--record-core-cycles).",
+       [&app](const cli::Args& a, std::string& out) {
+         out += ShowFwdStats(app, a.Has("json"));
+         return absl::OkStatus();
+       }},
+      {"show mempool [json]", "mbufs in use and free per pool (leak checks).",
+       [&app](const cli::Args& a, std::string& out) {
+         out += ShowMempool(app, a.Has("json"));
+         return absl::OkStatus();
+       }},
+      {"show tunnel [stats] [<name:name>] [json]",
+       "Tunnels with their overhead and inner MTU; with 'stats', packets, bytes and "
+       "drops by reason.",
+       [&app](const cli::Args& a, std::string& out) -> absl::Status {
+         if (a.Has("name") && !app.writer().tunnels().contains(a.Word("name"))) {
+           return absl::NotFoundError(absl::StrFormat("no tunnel '%s'", a.Word("name")));
+         }
+         out += ShowTunnels(app, a, a.Has("stats"), a.Has("json"));
+         return absl::OkStatus();
+       }},
+      {"clear stats", "Reset every port, tunnel and worker counter to zero.",
+       [&app](const cli::Args&, std::string&) {
+         app.stats().Clear();
+         for (uint16_t p = 0; p < app.nb_ports(); ++p) {
+           if (app.port_runtime(p).started) rte_eth_stats_reset(p);
+         }
+         return absl::OkStatus();
+       }},
+  });
 }
 
 absl::Status RegisterAllCommands(cli::CommandEngine& engine, App& app) {
@@ -360,9 +355,7 @@ absl::Status RegisterAllCommands(cli::CommandEngine& engine, App& app) {
   }
   return engine.Add("help [<topic:word>]...", "List commands, or show one command's syntax.",
                     [&engine](const cli::Args& a, std::string& out) {
-                      std::vector<std::string> topic;
-                      for (std::string_view w : a.Words("topic")) topic.emplace_back(w);
-                      out += engine.Help(absl::StrJoin(topic, " "));
+                      out += engine.Help(absl::StrJoin(a.Words("topic"), " ", ViewFormatter()));
                       return absl::OkStatus();
                     });
 }

@@ -1,5 +1,6 @@
-// The lists that user-facing names come from: the counter .def lists, which README's
-// counter table must follow row for row.
+// The lists that user-facing names come from: the tunnel type table (parsed and printed
+// by the same entries) and the counter .def lists, which README's counter table must
+// follow row for row.
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <set>
@@ -12,9 +13,26 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "dataplane/counters.h"
+#include "dataplane/tunnel_type.h"
 
 namespace tundra::testing {
 namespace {
+
+TEST_CASE("tunnel type names parse back to their type", "[names]") {
+  for (const TunnelTypeEntry& e : kTunnelTypes) {
+    INFO(e.name);
+    CHECK(ParseTunnelType(e.name) == e.type);
+    CHECK(TunnelTypeName(e.type) == e.name);
+  }
+  CHECK(ParseTunnelType("vxlan") == TunnelType::kVxlan);
+  CHECK(ParseTunnelType("gretap") == TunnelType::kGretap);
+  CHECK_FALSE(ParseTunnelType("VXLAN").has_value());
+  CHECK_FALSE(ParseTunnelType("").has_value());
+  CHECK(IsUdpTunnel(TunnelType::kGeneve));
+  CHECK_FALSE(IsUdpTunnel(TunnelType::kGretap));
+  CHECK(IsGreTunnel(TunnelType::kGre));
+  CHECK_FALSE(IsGreTunnel(TunnelType::kVxlan));
+}
 
 struct CounterRow {
   const char* where;  // the README table's "of" column
