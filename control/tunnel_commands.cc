@@ -122,7 +122,8 @@ absl::Status RegisterTunnelCommands(cli::CommandEngine& engine, App& app) {
          return app.writer().AddKnownGeneveOption(o->option_class, o->type);
        }},
       {"tunnel del <name:name>",
-       "Delete a tunnel (and its xconnect); packets in flight finish first.",
+       "Delete a tunnel; packets in flight finish first. Refused, naming them, while an "
+       "xconnect or a route uses the tunnel: delete those first.",
        [&app](const cli::Args& a, std::string&) { return app.writer().DelTunnel(a.Word("name")); }},
   });
 }
