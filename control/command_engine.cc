@@ -1,62 +1,19 @@
 #include "control/command_engine.h"
 
 #include <algorithm>
-#include <limits>
-#include <type_traits>
 #include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "control/absl_view.h"
+#include "dataplane/proto/geneve.h"
 
 namespace tundra::cli {
-
-// Debian 12's Abseil is built with its own absl::string_view
-// (ABSL_OPTION_USE_STD_STRING_VIEW 0), which does not accept a
-// std::string_view, so absl::StrCat/StrSplit/StrJoin are awkward here; these
-// few helpers on std::string_view do the same jobs.
-namespace {
-
-void Append(std::string& s, std::string_view part) { s.append(part); }
-template <typename Int, typename = std::enable_if_t<std::is_integral_v<Int>>>
-void Append(std::string& s, Int n) {
-  s.append(std::to_string(n));
-}
-
-template <typename... Parts>
-std::string Cat(const Parts&... parts) {
-  std::string s;
-  (Append(s, parts), ...);
-  return s;
-}
-
-// Splits on any of `separators`, dropping empty pieces when `skip_empty`.
-std::vector<std::string_view> Split(std::string_view text, std::string_view separators,
-                                    bool skip_empty) {
-  std::vector<std::string_view> pieces;
-  while (true) {
-    size_t end = text.find_first_of(separators);
-    std::string_view piece = text.substr(0, end);
-    if (!skip_empty || !piece.empty()) pieces.push_back(piece);
-    if (end == std::string_view::npos) return pieces;
-    text.remove_prefix(end + 1);
-  }
-}
-
-template <typename Range>
-std::string Join(const Range& range, std::string_view separator) {
-  std::string s;
-  for (const auto& piece : range) {
-    if (!s.empty()) s.append(separator);
-    s.append(std::string_view(piece));
-  }
-  return s;
-}
-
-absl::Status InvalidArgument(const std::string& message) {
-  return absl::InvalidArgumentError(message);
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------------------
 // Args
@@ -123,58 +80,68 @@ std::vector<std::string_view> Args::Words(std::string_view name) const {
 // ---------------------------------------------------------------------------
 // Value kinds
 
-namespace {
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
 std::optional<uint64_t> ParseNumber(std::string_view text) {
-  uint64_t base = 10;
-  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
-    base = 16;
-    text.remove_prefix(2);
-  }
-  if (text.empty()) return std::nullopt;
+  const bool hex = text.size() > 2 && text[0] == '0' && absl::ascii_tolower(text[1]) == 'x';
+  const std::string_view digits = text.substr(hex ? 2 : 0);
+  // absl's parsers also take a sign and white space around the digits; the grammar does not.
+  auto is_digit = [hex](char c) { return hex ? absl::ascii_isxdigit(c) : absl::ascii_isdigit(c); };
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), is_digit)) return std::nullopt;
   uint64_t value = 0;
-  for (char c : text) {
-    int digit = HexDigit(c);
-    if (digit < 0 || static_cast<uint64_t>(digit) >= base) return std::nullopt;
-    if (value > (std::numeric_limits<uint64_t>::max() - digit) / base) return std::nullopt;
-    value = value * base + digit;
+  if (!(hex ? absl::SimpleHexAtoi(AsAbsl(digits), &value)
+            : absl::SimpleAtoi(AsAbsl(digits), &value))) {
+    return std::nullopt;  // too large for 64 bits
   }
   return value;
 }
 
 std::optional<GeneveOption> ParseGeneveOption(std::string_view text) {
-  std::vector<std::string_view> parts = Split(text, ":", false);
+  const std::vector<std::string_view> parts = SplitViews(text, ':');
   if (parts.size() != 3) return std::nullopt;
   std::optional<uint64_t> option_class = ParseNumber(parts[0]);
   std::optional<uint64_t> type = ParseNumber(parts[1]);
   if (!option_class || *option_class > 0xffff || !type || *type > 0xff) return std::nullopt;
-  std::string_view hex = parts[2];
+  const std::string_view hex = parts[2];
   // RFC 8926: the option length is 5 bits counting 4-byte words.
-  if (hex.size() % 8 != 0 || hex.size() / 2 > 124) return std::nullopt;
-  GeneveOption option;
-  option.option_class = static_cast<uint16_t>(*option_class);
-  option.type = static_cast<uint8_t>(*type);
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = HexDigit(hex[i]);
-    int lo = HexDigit(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    option.data.push_back(static_cast<uint8_t>(hi << 4 | lo));
+  if (hex.size() % 8 != 0 || hex.size() / 2 > kGeneveMaxOptionDataLen ||
+      !std::all_of(hex.begin(), hex.end(), [](char c) { return absl::ascii_isxdigit(c); })) {
+    return std::nullopt;
   }
-  return option;
+  const std::string bytes = absl::HexStringToBytes(AsAbsl(hex));
+  return GeneveOption{static_cast<uint16_t>(*option_class), static_cast<uint8_t>(*type),
+                      std::vector<uint8_t>(bytes.begin(), bytes.end())};
 }
 
 namespace {
 
 enum class Kind { kLiteral, kPort, kRange, kIp, kIp4, kIp6, kPrefix, kMac, kName, kGeneve, kWord };
+
+// The kinds of the syntax language: the word a syntax string names one by (none for
+// literals and LO..HI ranges) and how an error message describes what it takes.
+struct KindInfo {
+  Kind kind;
+  std::string_view name;
+  std::string_view description;  // ports and ranges append their bounds
+};
+constexpr KindInfo kKindInfo[] = {
+    {Kind::kLiteral, "", "a keyword"},
+    {Kind::kPort, "port", "a port number"},
+    {Kind::kRange, "", "a number"},
+    {Kind::kIp, "ip", "an IP address"},
+    {Kind::kIp4, "ip4", "an IPv4 address"},
+    {Kind::kIp6, "ip6", "an IPv6 address"},
+    {Kind::kPrefix, "prefix", "an IP prefix <address>/<length>"},
+    {Kind::kMac, "mac", "a MAC address aa:bb:cc:dd:ee:ff"},
+    {Kind::kName, "name", "a name of 1..32 characters [A-Za-z_][A-Za-z0-9_.-]*"},
+    {Kind::kGeneve, "geneve-option",
+     "a GENEVE option <class 0..0xffff>:<type 0..0xff>:<hex data, a multiple of 4 bytes, at "
+     "most 124>"},
+    {Kind::kWord, "word", "a word"},
+};
+
+const KindInfo& KindInfoOf(Kind kind) {
+  return *std::find_if(std::begin(kKindInfo), std::end(kKindInfo),
+                       [kind](const KindInfo& k) { return k.kind == kind; });
+}
 
 // One alternative of an argument: a literal word or a value kind.
 struct Alt {
@@ -240,32 +207,12 @@ bool AcceptAlt(const Alt& alt, std::string_view token, Args::Value& value) {
 }
 
 std::string DescribeAlt(const Alt& alt) {
-  switch (alt.kind) {
-    case Kind::kLiteral:
-      return Cat("'", alt.literal, "'");
-    case Kind::kPort:
-      return Cat("a port number ", alt.lo, "..", alt.hi);
-    case Kind::kRange:
-      return Cat("a number ", alt.lo, "..", alt.hi);
-    case Kind::kIp:
-      return "an IP address";
-    case Kind::kIp4:
-      return "an IPv4 address";
-    case Kind::kIp6:
-      return "an IPv6 address";
-    case Kind::kPrefix:
-      return "an IP prefix <address>/<length>";
-    case Kind::kMac:
-      return "a MAC address aa:bb:cc:dd:ee:ff";
-    case Kind::kName:
-      return "a name of 1..32 characters [A-Za-z_][A-Za-z0-9_.-]*";
-    case Kind::kGeneve:
-      return "a GENEVE option <class 0..0xffff>:<type 0..0xff>:<hex data, a multiple of 4 bytes, "
-             "at most 124>";
-    case Kind::kWord:
-      return "a word";
+  if (alt.kind == Kind::kLiteral) return absl::StrCat("'", alt.literal, "'");
+  const std::string_view what = KindInfoOf(alt.kind).description;
+  if (alt.kind == Kind::kPort || alt.kind == Kind::kRange) {
+    return absl::StrCat(AsAbsl(what), " ", alt.lo, "..", alt.hi);
   }
-  return "";
+  return std::string(what);
 }
 
 // A keyword or an argument.
@@ -275,7 +222,7 @@ struct Element {
   std::vector<Alt> alts;  // arguments only
 
   // How expectations name this element: "role" or "<role>".
-  std::string Display() const { return is_arg ? Cat("<", word, ">") : word; }
+  std::string Display() const { return is_arg ? absl::StrCat("<", word, ">") : word; }
 
   bool Accept(std::string_view token, Args::Value& value) const {
     for (const Alt& alt : alts) {
@@ -296,7 +243,7 @@ struct Element {
     if (all_literal && alts.size() > 1) {
       std::vector<std::string> words;
       for (const Alt& a : alts) words.push_back(a.literal);
-      return Cat("expected one of ", Join(words, ", "));
+      return absl::StrCat("expected one of ", absl::StrJoin(words, ", "));
     }
     std::string text = "expected ";
     for (size_t i = 0; i < alts.size(); ++i) {
@@ -332,7 +279,7 @@ struct CommandEngine::Command {
 namespace {
 
 absl::Status SyntaxError(std::string_view syntax, std::string_view what) {
-  return InvalidArgument(Cat("bad command syntax '", syntax, "': ", what));
+  return absl::InvalidArgumentError(absl::StrFormat("bad command syntax '%s': %s", syntax, what));
 }
 
 bool IsKeyword(std::string_view s) {
@@ -340,22 +287,19 @@ bool IsKeyword(std::string_view s) {
 }
 
 absl::StatusOr<Alt> ParseAlt(std::string_view text) {
-  static const std::map<std::string_view, Kind> kKinds = {
-      {"port", Kind::kPort}, {"ip", Kind::kIp},         {"ip4", Kind::kIp4},
-      {"ip6", Kind::kIp6},   {"prefix", Kind::kPrefix}, {"mac", Kind::kMac},
-      {"name", Kind::kName}, {"word", Kind::kWord},     {"geneve-option", Kind::kGeneve},
-  };
   Alt alt;
-  if (auto it = kKinds.find(text); it != kKinds.end()) {
-    alt.kind = it->second;
-    if (alt.kind == Kind::kPort) alt.hi = 1023;
-    return alt;
+  for (const KindInfo& k : kKindInfo) {
+    if (!k.name.empty() && k.name == text) {
+      alt.kind = k.kind;
+      if (alt.kind == Kind::kPort) alt.hi = 1023;
+      return alt;
+    }
   }
   if (size_t dots = text.find(".."); dots != std::string_view::npos) {
     std::optional<uint64_t> lo = ParseNumber(text.substr(0, dots));
     std::optional<uint64_t> hi = ParseNumber(text.substr(dots + 2));
     if (!lo || !hi || *lo > *hi) {
-      return InvalidArgument(Cat("bad range '", text, "'"));
+      return absl::InvalidArgumentError(absl::StrFormat("bad range '%s'", text));
     }
     alt.kind = Kind::kRange;
     alt.lo = *lo;
@@ -363,7 +307,7 @@ absl::StatusOr<Alt> ParseAlt(std::string_view text) {
     return alt;
   }
   if (!IsKeyword(text)) {
-    return InvalidArgument(Cat("bad alternative '", text, "'"));
+    return absl::InvalidArgumentError(absl::StrFormat("bad alternative '%s'", text));
   }
   alt.literal = std::string(text);
   return alt;
@@ -372,28 +316,29 @@ absl::StatusOr<Alt> ParseAlt(std::string_view text) {
 absl::StatusOr<Element> ParseElement(std::string_view text) {
   Element element;
   if (text.front() != '<') {
-    if (!IsKeyword(text)) return InvalidArgument(Cat("bad keyword '", text, "'"));
+    if (!IsKeyword(text))
+      return absl::InvalidArgumentError(absl::StrFormat("bad keyword '%s'", text));
     element.word = std::string(text);
     return element;
   }
   size_t colon = text.find(':');
   if (text.back() != '>' || colon == std::string_view::npos) {
-    return InvalidArgument(Cat("bad argument '", text, "': want <name:kind>"));
+    return absl::InvalidArgumentError(absl::StrFormat("bad argument '%s': want <name:kind>", text));
   }
   element.is_arg = true;
   element.word = std::string(text.substr(1, colon - 1));
   if (!IsKeyword(element.word)) {
-    return InvalidArgument(Cat("bad argument name in '", text, "'"));
+    return absl::InvalidArgumentError(absl::StrFormat("bad argument name in '%s'", text));
   }
   for (std::string_view alt_text :
-       Split(text.substr(colon + 1, text.size() - colon - 2), "|", false)) {
+       SplitViews(text.substr(colon + 1, text.size() - colon - 2), '|')) {
     absl::StatusOr<Alt> alt = ParseAlt(alt_text);
     if (!alt.ok()) return alt.status();
     element.alts.push_back(*std::move(alt));
   }
   // A lone literal is almost certainly a misspelt kind; a fixed word is a keyword.
   if (element.alts.size() == 1 && element.alts[0].kind == Kind::kLiteral) {
-    return InvalidArgument(Cat("unknown kind '", element.alts[0].literal, "'"));
+    return absl::InvalidArgumentError(absl::StrCat("unknown kind '", element.alts[0].literal, "'"));
   }
   return element;
 }
@@ -401,13 +346,13 @@ absl::StatusOr<Element> ParseElement(std::string_view text) {
 // Rules that keep matching greedy and unambiguous without backtracking.
 absl::Status CheckItems(const std::vector<Item>& items) {
   if (items.empty() || items[0].optional || items[0].head().is_arg) {
-    return InvalidArgument("a command must start with a keyword");
+    return absl::InvalidArgumentError("a command must start with a keyword");
   }
   std::set<std::string, std::less<>> arg_names;
   for (const Item& item : items) {
     for (const Element& e : item.elements) {
       if (e.is_arg && !arg_names.insert(e.word).second) {
-        return InvalidArgument(Cat("argument <", e.word, "> given twice"));
+        return absl::InvalidArgumentError(absl::StrCat("argument <", e.word, "> given twice"));
       }
     }
   }
@@ -423,12 +368,13 @@ absl::Status CheckItems(const std::vector<Item>& items) {
     for (size_t k = i; k < end; ++k) {
       const Element& head = items[k].head();
       if (head.is_arg && next != nullptr) {
-        return InvalidArgument(Cat("optional group starting with <", head.word,
-                                   "> must not be followed by ", next->head().Display()));
+        return absl::InvalidArgumentError(absl::StrCat("optional group starting with <", head.word,
+                                                       "> must not be followed by ",
+                                                       next->head().Display()));
       }
       if (!head.is_arg && (!heads.insert(head.word).second ||
                            (next != nullptr && next->head().word == head.word))) {
-        return InvalidArgument(Cat("keyword '", head.word, "' is ambiguous"));
+        return absl::InvalidArgumentError(absl::StrCat("keyword '", head.word, "' is ambiguous"));
       }
     }
     i = end;
@@ -440,7 +386,7 @@ absl::StatusOr<std::vector<Item>> ParseSyntax(std::string_view syntax) {
   std::vector<Item> items;
   std::optional<Item> group;  // the open optional group, if any
   std::vector<std::string_view> group_tokens;
-  for (std::string_view token : Split(syntax, " \t", true)) {
+  for (std::string_view token : SplitViews(syntax, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
     std::string_view core = token;
     if (core.starts_with('[')) {
       core.remove_prefix(1);
@@ -475,7 +421,8 @@ absl::StatusOr<std::vector<Item>> ParseSyntax(std::string_view syntax) {
       if (!group) return SyntaxError(syntax, "unmatched ']'");
       if (group->elements.empty()) return SyntaxError(syntax, "empty '[]'");
       group->repeatable = repeat;
-      group->display = Cat("[", Join(group_tokens, " "), repeat ? "]..." : "]");
+      group->display = absl::StrCat("[", absl::StrJoin(group_tokens, " ", ViewFormatter()),
+                                    repeat ? "]..." : "]");
       items.push_back(*std::move(group));
       group.reset();
     }
@@ -553,7 +500,7 @@ class Matcher {
           if (!items_[k].head().is_arg && items_[k].head().word == token) hit = k;
         }
         if (hit != end && used[hit - i] > 0 && !items_[hit].repeatable) {
-          return FailWith(Failure::kDuplicate, Cat("'", token, "' given twice"));
+          return FailWith(Failure::kDuplicate, absl::StrFormat("'%s' given twice", token));
         }
         if (hit == end) {  // keyword-led groups take precedence over argument-led ones
           Args::Value unused;
@@ -633,8 +580,8 @@ class Matcher {
   }
 
   MatchResult BadValue(const Element& e) {
-    return FailWith(Failure::kBadValue,
-                    Cat("bad value '", tokens_[pos_], "' for <", e.word, ">: ", e.Expectation()));
+    return FailWith(Failure::kBadValue, absl::StrFormat("bad value '%s' for <%s>: %s",
+                                                        tokens_[pos_], e.word, e.Expectation()));
   }
 
   const std::vector<Item>& items_;
@@ -646,7 +593,7 @@ class Matcher {
 // Splits a line into tokens, dropping a comment (a token starting with '#').
 std::vector<std::string_view> Tokenize(std::string_view line) {
   std::vector<std::string_view> tokens;
-  for (std::string_view t : Split(line, " \t\r\n", true)) {
+  for (std::string_view t : SplitViews(line, absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty())) {
     if (t.front() == '#') break;
     tokens.push_back(t);
   }
@@ -661,9 +608,9 @@ std::string DescribeChoices(const std::vector<const Element*>& elements) {
     if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   }
   if (names.size() == 1) {
-    return elements.front()->is_arg ? names.front() : Cat("'", names.front(), "'");
+    return elements.front()->is_arg ? names.front() : absl::StrCat("'", names.front(), "'");
   }
-  return Cat("one of ", Join(names, ", "));
+  return absl::StrCat("one of ", absl::StrJoin(names, ", "));
 }
 
 // Turns the failures of all commands into one message. The command that got
@@ -681,17 +628,16 @@ std::string ExplainFailures(const std::vector<Failure>& failures,
     expected.insert(expected.end(), f.expected.begin(), f.expected.end());
     required.insert(required.end(), f.required.begin(), f.required.end());
   }
-  std::string before =
-      Join(std::vector<std::string_view>(tokens.begin(), tokens.begin() + pos), " ");
+  std::string before = absl::StrJoin(tokens.begin(), tokens.begin() + pos, " ", ViewFormatter());
   if (pos == tokens.size()) {
-    return Cat("missing ", DescribeChoices(required), " after '", before, "'");
+    return absl::StrCat("missing ", DescribeChoices(required), " after '", before, "'");
   }
   std::string_view token = tokens[pos];
-  if (pos == 0) return Cat("unknown command '", token, "' (try 'help')");
-  if (expected.empty()) return Cat("unexpected extra token '", token, "'");
+  if (pos == 0) return absl::StrFormat("unknown command '%s' (try 'help')", token);
+  if (expected.empty()) return absl::StrFormat("unexpected extra token '%s'", token);
   std::string choices = DescribeChoices(expected);
   if (expected.size() == 1 && !expected.front()->is_arg) choices = expected.front()->word;
-  return Cat("unexpected '", token, "' after '", before, "': expected ", choices);
+  return absl::StrFormat("unexpected '%s' after '%s': expected %s", token, before, choices);
 }
 
 }  // namespace
@@ -708,7 +654,7 @@ absl::Status CommandEngine::Add(std::string_view syntax, std::string_view help, 
   auto command = std::make_unique<Command>();
   std::vector<std::string_view> parts;
   for (const Item& item : *items) parts.push_back(item.display);
-  command->syntax = Join(parts, " ");
+  command->syntax = absl::StrJoin(parts, " ", ViewFormatter());
   for (const auto& other : commands_) {
     if (other->syntax == command->syntax) {
       return SyntaxError(syntax, "command already registered");
@@ -718,6 +664,13 @@ absl::Status CommandEngine::Add(std::string_view syntax, std::string_view help, 
   command->handler = std::move(handler);
   command->items = *std::move(items);
   commands_.push_back(std::move(command));
+  return absl::OkStatus();
+}
+
+absl::Status CommandEngine::AddAll(std::vector<CommandSpec> commands) {
+  for (CommandSpec& c : commands) {
+    if (absl::Status s = Add(c.syntax, c.help, std::move(c.handler)); !s.ok()) return s;
+  }
   return absl::OkStatus();
 }
 
@@ -731,8 +684,8 @@ absl::Status CommandEngine::Execute(std::string_view line, std::string& out) {
     if (match.ok) return command->handler(match.args, out);
     failures.push_back(std::move(match.failure));
   }
-  if (failures.empty()) return InvalidArgument("no commands registered");
-  return InvalidArgument(ExplainFailures(failures, tokens));
+  if (failures.empty()) return absl::InvalidArgumentError("no commands registered");
+  return absl::InvalidArgumentError(ExplainFailures(failures, tokens));
 }
 
 std::vector<std::string> CommandEngine::Complete(std::string_view line) const {
@@ -770,10 +723,11 @@ std::vector<std::string> CommandEngine::Complete(std::string_view line) const {
 }
 
 std::string CommandEngine::Help(std::string_view topic) const {
-  std::vector<std::string_view> topic_words = Split(topic, " \t", true);
+  std::vector<std::string_view> topic_words =
+      SplitViews(topic, absl::ByAnyChar(" \t"), absl::SkipEmpty());
   std::string text;
   if (topic_words.empty()) {
-    for (const auto& command : commands_) text += Cat(command->syntax, "\n");
+    for (const auto& command : commands_) absl::StrAppend(&text, command->syntax, "\n");
     return text;
   }
   // Long syntaxes wrap between items, continuation lines indented.
@@ -789,17 +743,17 @@ std::string CommandEngine::Help(std::string_view topic) const {
     std::string line;
     for (const Item& item : items) {
       if (!line.empty() && line.size() + 1 + item.display.size() > kWidth) {
-        text += Cat(line, "\n");
+        absl::StrAppend(&text, line, "\n");
         line = "       ";  // continuation lines sit deeper than the help text below
       }
-      line += Cat(line.empty() ? "" : " ", item.display);
+      absl::StrAppend(&line, line.empty() ? "" : " ", item.display);
     }
-    text += Cat(line, "\n");
-    for (std::string_view help_line : Split(command->help, "\n", true)) {
-      text += Cat("    ", help_line, "\n");
+    absl::StrAppend(&text, line, "\n");
+    for (std::string_view help_line : SplitViews(command->help, '\n', absl::SkipEmpty())) {
+      absl::StrAppendFormat(&text, "    %s\n", help_line);
     }
   }
-  if (text.empty()) return Cat("no command matches '", topic, "' (try 'help')\n");
+  if (text.empty()) return absl::StrFormat("no command matches '%s' (try 'help')\n", topic);
   return text;
 }
 

@@ -42,6 +42,7 @@
 
 #include "absl/status/status.h"
 #include "dataplane/proto/address.h"
+#include "dataplane/tunnel_spec.h"
 
 namespace tundra::cli {
 
@@ -85,6 +86,13 @@ class Args {
 
 using Handler = std::function<absl::Status(const Args&, std::string& out)>;
 
+// One command as CommandEngine::AddAll takes it: what Add() takes.
+struct CommandSpec {
+  std::string syntax;
+  std::string help;
+  Handler handler;
+};
+
 class CommandEngine {
  public:
   CommandEngine();
@@ -96,6 +104,9 @@ class CommandEngine {
   // (unknown kind, unbalanced brackets, ambiguous optional groups, ...) is an
   // InvalidArgument error and registers nothing.
   absl::Status Add(std::string_view syntax, std::string_view help, Handler handler);
+  // Add() for each command in order (the order `help` lists them in); stops at the
+  // first error.
+  absl::Status AddAll(std::vector<CommandSpec> commands);
 
   // Runs one line. Blank lines and lines whose first token starts with '#'
   // are no-ops; a trailing "# comment" (a token starting with '#') is
@@ -124,12 +135,8 @@ class CommandEngine {
 // Decimal or 0x-hex unsigned 64-bit number; nullopt on junk or overflow.
 std::optional<uint64_t> ParseNumber(std::string_view text);
 
-// A GENEVE option TLV as written on the command line: "<class>:<type>:<hexdata>".
-struct GeneveOption {
-  uint16_t option_class = 0;
-  uint8_t type = 0;
-  std::vector<uint8_t> data;  // a multiple of 4 bytes, at most 124 (5-bit length in words)
-};
+// A GENEVE option TLV as written on the command line: "<class>:<type>:<hexdata>", the
+// data a multiple of 4 bytes, at most 124 (RFC 8926: a 5-bit length in 4-byte words).
 std::optional<GeneveOption> ParseGeneveOption(std::string_view text);
 
 }  // namespace tundra::cli

@@ -41,7 +41,7 @@ class JsonWriter {
   }
   JsonWriter& Field(std::string_view key, double value) {
     Prefix(key);
-    absl::StrAppend(&out_, absl::StrFormat("%.2f", value));
+    absl::StrAppendFormat(&out_, "%.2f", value);
     return *this;
   }
   JsonWriter& Field(std::string_view key, bool value) {
@@ -82,7 +82,7 @@ class JsonWriter {
         out_ += '\\';
         out_ += c;
       } else if (static_cast<unsigned char>(c) < 0x20) {
-        absl::StrAppend(&out_, absl::StrFormat("\\u%04x", c));
+        absl::StrAppendFormat(&out_, "\\u%04x", c);
       } else {
         out_ += c;
       }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "absl/strings/str_format.h"
 #include "control/app.h"
 #include "control/command_engine.h"
 #include "control/commands.h"
@@ -68,13 +69,13 @@ int main(int argc, char** argv) {
   options.mbufs = FLAGS_mbufs;
   absl::StatusOr<std::unique_ptr<tundra::App>> app = tundra::App::Create(options);
   if (!app.ok()) {
-    std::fprintf(stderr, "error: %s\n", std::string(app.status().message()).c_str());
+    absl::FPrintF(stderr, "error: %s\n", app.status().message());
     rte_eal_cleanup();
     return 1;
   }
   tundra::cli::CommandEngine engine;
   if (absl::Status s = tundra::RegisterAllCommands(engine, **app); !s.ok()) {
-    std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+    absl::FPrintF(stderr, "error: %s\n", s.message());
     return 1;
   }
   std::signal(SIGINT, OnSignal);
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
   int rc = 0;
   if (!FLAGS_config.empty()) {
     if (absl::Status s = tundra::RunConfigFile(engine, FLAGS_config, quit); !s.ok()) {
-      std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+      absl::FPrintF(stderr, "error: %s\n", s.message());
       rc = 1;
     }
   }

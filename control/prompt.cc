@@ -23,6 +23,9 @@
 #endif
 #include <cmdline_rdline.h>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
 namespace tundra::cli {
 namespace {
 
@@ -41,7 +44,7 @@ void RunLine(CommandEngine& engine, std::string_view line) {
   std::string out;
   absl::Status status = engine.Execute(line, out);
   if (!out.empty() && out.back() != '\n') out += '\n';
-  if (!status.ok()) out += "error: " + std::string(status.message()) + "\n";
+  if (!status.ok()) absl::StrAppend(&out, "error: ", status.message(), "\n");
   Print(out);
 }
 
@@ -55,9 +58,9 @@ Session& SessionOf(rdline* rdl) { return *static_cast<Session*>(rdline_get_opaqu
 int WriteChar(rdline*, char c) { return std::fputc(c, stdout) == EOF ? -1 : 0; }
 
 void Validate(rdline* rdl, const char* buf, unsigned int size) {
-  std::string line(buf, strnlen(buf, size));
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-  if (line.find_first_not_of(" \t") != std::string::npos) rdline_add_history(rdl, line.c_str());
+  const std::string line(
+      absl::StripTrailingAsciiWhitespace(absl::string_view(buf, strnlen(buf, size))));
+  if (!line.empty()) rdline_add_history(rdl, line.c_str());
   RunLine(SessionOf(rdl).engine, line);
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "control/absl_view.h"
 #include "control/commands.h"
 #include "control/json.h"
 #include "dataplane/header_template.h"
@@ -32,8 +33,7 @@ absl::StatusOr<std::vector<uint16_t>> SelectPorts(const App& app, const cli::Arg
   if (a.IsNumber("which")) {
     const uint64_t p = a.Number("which");
     if (absl::Status s = app.writer().CheckPort(static_cast<uint16_t>(p)); !s.ok() || p > 0xFFFF) {
-      return absl::NotFoundError(
-          absl::StrCat("port ", std::string(a.Word("which")), " does not exist"));
+      return absl::NotFoundError(absl::StrFormat("port %s does not exist", a.Word("which")));
     }
     ports.push_back(static_cast<uint16_t>(p));
   } else {
@@ -63,14 +63,11 @@ std::string ShowPortStats(const App& app, const std::vector<uint16_t>& ports, bo
       j.BeginObject()
           .Field("port", p)
           .Field("name", app.port_runtime(p).caps.name)
-          .Field("role", role)
-          .Field("rx_packets", t.rx_packets)
-          .Field("rx_bytes", t.rx_bytes)
-          .Field("tx_packets", t.tx_packets)
-          .Field("tx_bytes", t.tx_bytes)
-          .Field("nd_replies", t.nd_replies)
-          .Field("punted", t.punted)
-          .Field("drops", t.total_drops());
+          .Field("role", role);
+#define X(member, name, text, meaning) j.Field(name, t.member);
+#include "dataplane/port_counters.def"
+#undef X
+      j.Field("drops", t.total_drops());
       DropReasonsJson(j, t.drops);
       j.BeginObject("ethdev")
           .Field("ipackets", have_hw ? hw.ipackets : 0)
@@ -86,10 +83,11 @@ std::string ShowPortStats(const App& app, const std::vector<uint16_t>& ports, bo
       continue;
     }
     absl::StrAppendFormat(&text, "port %u (%s, %s)\n", p, app.port_runtime(p).caps.name, role);
-    absl::StrAppendFormat(&text, "  rx %20u packets %20u bytes\n", t.rx_packets, t.rx_bytes);
-    absl::StrAppendFormat(&text, "  tx %20u packets %20u bytes\n", t.tx_packets, t.tx_bytes);
-    absl::StrAppendFormat(&text, "  drops %17u   arp/nd replies %u   punted %u\n", t.total_drops(),
-                          t.nd_replies, t.punted);
+#define X(member, name, format, meaning) absl::StrAppendFormat(&text, format, t.member);
+#define DROPS_TEXT(format) absl::StrAppendFormat(&text, format, t.total_drops());
+#include "dataplane/port_counters.def"
+#undef DROPS_TEXT
+#undef X
     for (int r = 0; r < kNumDropReasons; ++r) {
       if (t.drops[r] != 0) {
         absl::StrAppendFormat(&text, "    %-18s %u\n", DropReasonName(static_cast<DropReason>(r)),
@@ -185,17 +183,17 @@ std::string ShowFwdStats(const App& app, bool json) {
     if (json) {
       j.BeginObject()
           .Field("worker", static_cast<uint64_t>(w))
-          .Field("lcore", app.worker_lcores()[w])
-          .Field("packets", t.packets)
-          .Field("bursts", t.bursts)
-          .Field("busy_cycles", t.busy_cycles)
-          .Field("cycles_per_packet", cpp)
-          .EndObject();
+          .Field("lcore", app.worker_lcores()[w]);
+#define X(member, name, text, meaning) j.Field(name, t.member);
+#include "dataplane/worker_counters.def"
+#undef X
+      j.Field("cycles_per_packet", cpp).EndObject();
     } else {
-      absl::StrAppendFormat(&text,
-                            "worker %u (lcore %u): %u packets in %u bursts, %u busy cycles, "
-                            "%.2f cycles/packet\n",
-                            w, app.worker_lcores()[w], t.packets, t.bursts, t.busy_cycles, cpp);
+      absl::StrAppendFormat(&text, "worker %u (lcore %u):", w, app.worker_lcores()[w]);
+#define X(member, name, format, meaning) absl::StrAppendFormat(&text, format, t.member);
+#include "dataplane/worker_counters.def"
+#undef X
+      absl::StrAppendFormat(&text, ", %.2f cycles/packet\n", cpp);
     }
   }
   j.EndArray();
@@ -273,18 +271,11 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
           .Field("attachment", attach)
           .Field("resolved", resolved)
           .Field("overhead", overhead)
-          .Field("inner_mtu", inner_mtu)
-          .Field("encap_packets", t.encap_packets)
-          .Field("encap_bytes", t.encap_bytes)
-          .Field("decap_packets", t.decap_packets)
-          .Field("decap_bytes", t.decap_bytes)
-          .Field("oam_packets", t.oam_packets)
-          .Field("seq_out_of_order", t.seq_out_of_order)
-          .Field("seq_duplicate", t.seq_duplicate)
-          .Field("icmp_errors", t.icmp_errors)
-          .Field("fragments", t.fragments)
-          .Field("drops", t.total_drops());
-      j.BeginObject("drop_reasons");
+          .Field("inner_mtu", inner_mtu);
+#define X(member, name, text, meaning) j.Field(name, t.member);
+#include "dataplane/tunnel_counters.def"
+#undef X
+      j.Field("drops", t.total_drops()).BeginObject("drop_reasons");
 #define X(r) j.Field(DropReasonName(DropReason::r), t.drops[TunnelDropSlot(DropReason::r)]);
       TUNDRA_TUNNEL_DROPS(X)
 #undef X
@@ -303,14 +294,11 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
                           s.remote.ToString(), ident, rec.uplink,
                           resolved ? "resolved" : "UNRESOLVED", attach, overhead, inner_mtu);
     if (stats) {
-      absl::StrAppendFormat(&text, "  encap %u packets %u bytes; decap %u packets %u bytes\n",
-                            t.encap_packets, t.encap_bytes, t.decap_packets, t.decap_bytes);
-      absl::StrAppendFormat(&text,
-                            "  oam %u, seq out-of-order %u duplicate %u, icmp errors %u, "
-                            "fragments %u\n",
-                            t.oam_packets, t.seq_out_of_order, t.seq_duplicate, t.icmp_errors,
-                            t.fragments);
-      absl::StrAppendFormat(&text, "  drops %u", t.total_drops());
+#define X(member, name, format, meaning) absl::StrAppendFormat(&text, format, t.member);
+#define DROPS_TEXT(format) absl::StrAppendFormat(&text, format, t.total_drops());
+#include "dataplane/tunnel_counters.def"
+#undef DROPS_TEXT
+#undef X
 #define X(r)                                                                  \
   if (uint64_t d = t.drops[TunnelDropSlot(DropReason::r)]; d != 0) {          \
     absl::StrAppendFormat(&text, " %s=%u", DropReasonName(DropReason::r), d); \
@@ -327,62 +315,57 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
   return json ? j.Finish() : text;
 }
 
+// A handler for `show port ... <which> [json]`: `show` prints the ports `which` selects.
+cli::Handler ForPorts(const App& app,
+                      std::string (*show)(const App&, const std::vector<uint16_t>&, bool)) {
+  return [&app, show](const cli::Args& a, std::string& out) -> absl::Status {
+    absl::StatusOr<std::vector<uint16_t>> ports = SelectPorts(app, a);
+    if (!ports.ok()) return ports.status();
+    out += show(app, *ports, a.Has("json"));
+    return absl::OkStatus();
+  };
+}
+
 }  // namespace
 
 absl::Status RegisterShowCommands(cli::CommandEngine& engine, App& app) {
-  absl::Status s = engine.Add(
-      "show port stats <which:all|port> [json]",
-      "Per-port packets, bytes and drops by reason (summed over workers), and ethdev counters.",
-      [&app](const cli::Args& a, std::string& out) -> absl::Status {
-        absl::StatusOr<std::vector<uint16_t>> ports = SelectPorts(app, a);
-        if (!ports.ok()) return ports.status();
-        out += ShowPortStats(app, *ports, a.Has("json"));
-        return absl::OkStatus();
-      });
-  if (!s.ok()) return s;
-  s = engine.Add("show port info <which:all|port> [json]",
-                 "Port roles, addresses, queues and offload capabilities.",
-                 [&app](const cli::Args& a, std::string& out) -> absl::Status {
-                   absl::StatusOr<std::vector<uint16_t>> ports = SelectPorts(app, a);
-                   if (!ports.ok()) return ports.status();
-                   out += ShowPortInfo(app, *ports, a.Has("json"));
-                   return absl::OkStatus();
-                 });
-  if (!s.ok()) return s;
-  s = engine.Add("show fwd stats [json]",
-                 "Per worker: packets, busy TSC cycles and cycles per packet (as testpmd's "
-                 "--record-core-cycles).",
-                 [&app](const cli::Args& a, std::string& out) {
-                   out += ShowFwdStats(app, a.Has("json"));
-                   return absl::OkStatus();
-                 });
-  if (!s.ok()) return s;
-  s = engine.Add("show mempool [json]", "mbufs in use and free per pool (leak checks).",
-                 [&app](const cli::Args& a, std::string& out) {
-                   out += ShowMempool(app, a.Has("json"));
-                   return absl::OkStatus();
-                 });
-  if (!s.ok()) return s;
-  s = engine.Add(
-      "show tunnel [stats] [<name:name>] [json]",
-      "Tunnels with their overhead and inner MTU; with 'stats', packets, bytes and "
-      "drops by reason.",
-      [&app](const cli::Args& a, std::string& out) -> absl::Status {
-        if (a.Has("name") && !app.writer().tunnels().contains(a.Word("name"))) {
-          return absl::NotFoundError(absl::StrCat("no tunnel '", std::string(a.Word("name")), "'"));
-        }
-        out += ShowTunnels(app, a, a.Has("stats"), a.Has("json"));
-        return absl::OkStatus();
-      });
-  if (!s.ok()) return s;
-  return engine.Add("clear stats", "Reset every port, tunnel and worker counter to zero.",
-                    [&app](const cli::Args&, std::string&) {
-                      app.stats().Clear();
-                      for (uint16_t p = 0; p < app.nb_ports(); ++p) {
-                        if (app.port_runtime(p).started) rte_eth_stats_reset(p);
-                      }
-                      return absl::OkStatus();
-                    });
+  return engine.AddAll({
+      {"show port stats <which:all|port> [json]",
+       "Per-port packets, bytes and drops by reason (summed over workers), and ethdev counters.",
+       ForPorts(app, ShowPortStats)},
+      {"show port info <which:all|port> [json]",
+       "Port roles, addresses, queues and offload capabilities.", ForPorts(app, ShowPortInfo)},
+      {"show fwd stats [json]",
+       "Per worker: packets, busy TSC cycles and cycles per packet (as testpmd's "
+       "--record-core-cycles).",
+       [&app](const cli::Args& a, std::string& out) {
+         out += ShowFwdStats(app, a.Has("json"));
+         return absl::OkStatus();
+       }},
+      {"show mempool [json]", "mbufs in use and free per pool (leak checks).",
+       [&app](const cli::Args& a, std::string& out) {
+         out += ShowMempool(app, a.Has("json"));
+         return absl::OkStatus();
+       }},
+      {"show tunnel [stats] [<name:name>] [json]",
+       "Tunnels with their overhead and inner MTU; with 'stats', packets, bytes and "
+       "drops by reason.",
+       [&app](const cli::Args& a, std::string& out) -> absl::Status {
+         if (a.Has("name") && !app.writer().tunnels().contains(a.Word("name"))) {
+           return absl::NotFoundError(absl::StrFormat("no tunnel '%s'", a.Word("name")));
+         }
+         out += ShowTunnels(app, a, a.Has("stats"), a.Has("json"));
+         return absl::OkStatus();
+       }},
+      {"clear stats", "Reset every port, tunnel and worker counter to zero.",
+       [&app](const cli::Args&, std::string&) {
+         app.stats().Clear();
+         for (uint16_t p = 0; p < app.nb_ports(); ++p) {
+           if (app.port_runtime(p).started) rte_eth_stats_reset(p);
+         }
+         return absl::OkStatus();
+       }},
+  });
 }
 
 absl::Status RegisterAllCommands(cli::CommandEngine& engine, App& app) {
@@ -393,9 +376,7 @@ absl::Status RegisterAllCommands(cli::CommandEngine& engine, App& app) {
   }
   return engine.Add("help [<topic:word>]...", "List commands, or show one command's syntax.",
                     [&engine](const cli::Args& a, std::string& out) {
-                      std::vector<std::string> topic;
-                      for (std::string_view w : a.Words("topic")) topic.emplace_back(w);
-                      out += engine.Help(absl::StrJoin(topic, " "));
+                      out += engine.Help(absl::StrJoin(a.Words("topic"), " ", ViewFormatter()));
                       return absl::OkStatus();
                     });
 }

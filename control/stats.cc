@@ -1,18 +1,63 @@
 #include "control/stats.h"
 
+#include <iterator>
+#include <numeric>
+
 namespace tundra {
 
-uint64_t PortTotals::total_drops() const {
-  uint64_t sum = 0;
-  for (uint64_t d : drops) sum += d;
-  return sum;
+namespace {
+
+// One named counter: where a worker keeps it and where the totals hold its sum.
+template <typename Counters, typename Totals>
+struct Field {
+  Counter Counters::*counter;
+  uint64_t Totals::*total;
+};
+
+#define X(member, name, text, meaning) {&PortCounters::member, &PortTotals::member},
+constexpr Field<PortCounters, PortTotals> kPortFields[] = {
+#include "dataplane/port_counters.def"
+};
+#undef X
+#define X(member, name, text, meaning) {&TunnelCounters::member, &TunnelTotals::member},
+constexpr Field<TunnelCounters, TunnelTotals> kTunnelFields[] = {
+#include "dataplane/tunnel_counters.def"
+};
+#undef X
+#define X(member, name, text, meaning) {&WorkerCounters::member, &WorkerTotals::member},
+constexpr Field<WorkerCounters, WorkerTotals> kWorkerFields[] = {
+#include "dataplane/worker_counters.def"
+};
+#undef X
+
+// t += one worker's counters, the drop counters by reason included.
+template <typename Counters, typename Totals, size_t N>
+void AddCounters(const Field<Counters, Totals> (&fields)[N], const Counters& c, Totals& t) {
+  for (const auto& f : fields) t.*f.total += (c.*f.counter).Get();
+  if constexpr (requires { t.drops; }) {
+    for (size_t r = 0; r < std::size(t.drops); ++r) t.drops[r] += c.drops[r].Get();
+  }
 }
 
-uint64_t TunnelTotals::total_drops() const {
-  uint64_t sum = 0;
-  for (uint64_t d : drops) sum += d;
-  return sum;
+// t -= base, member for member: what reads as zero after `clear stats`.
+template <typename Counters, typename Totals, size_t N>
+Totals Since(const Field<Counters, Totals> (&fields)[N], Totals t, const Totals& base) {
+  for (const auto& f : fields) t.*f.total -= base.*f.total;
+  if constexpr (requires { t.drops; }) {
+    for (size_t r = 0; r < std::size(t.drops); ++r) t.drops[r] -= base.drops[r];
+  }
+  return t;
 }
+
+template <size_t N>
+uint64_t Sum(const uint64_t (&values)[N]) {
+  return std::accumulate(std::begin(values), std::end(values), uint64_t{0});
+}
+
+}  // namespace
+
+uint64_t PortTotals::total_drops() const { return Sum(drops); }
+uint64_t TunnelTotals::total_drops() const { return Sum(drops); }
 
 Stats::Stats(std::vector<const WorkerCounters*> workers, uint16_t nb_ports, uint32_t max_tunnels)
     : workers_(std::move(workers)),
@@ -22,77 +67,30 @@ Stats::Stats(std::vector<const WorkerCounters*> workers, uint16_t nb_ports, uint
 
 PortTotals Stats::RawPort(uint16_t p) const {
   PortTotals t;
-  for (const WorkerCounters* w : workers_) {
-    const PortCounters& c = w->ports[p];
-    t.rx_packets += c.rx_packets.Get();
-    t.rx_bytes += c.rx_bytes.Get();
-    t.tx_packets += c.tx_packets.Get();
-    t.tx_bytes += c.tx_bytes.Get();
-    t.nd_replies += c.nd_replies.Get();
-    t.punted += c.punted.Get();
-    for (int r = 0; r < kNumDropReasons; ++r) t.drops[r] += c.drops[r].Get();
-  }
+  for (const WorkerCounters* w : workers_) AddCounters(kPortFields, w->ports[p], t);
   return t;
 }
 
 TunnelTotals Stats::RawTunnel(uint32_t id) const {
   TunnelTotals t;
-  for (const WorkerCounters* w : workers_) {
-    const TunnelCounters& c = w->tunnels[id];
-    t.encap_packets += c.encap_packets.Get();
-    t.encap_bytes += c.encap_bytes.Get();
-    t.decap_packets += c.decap_packets.Get();
-    t.decap_bytes += c.decap_bytes.Get();
-    t.oam_packets += c.oam_packets.Get();
-    t.seq_out_of_order += c.seq_out_of_order.Get();
-    t.seq_duplicate += c.seq_duplicate.Get();
-    t.icmp_errors += c.icmp_errors.Get();
-    t.fragments += c.fragments.Get();
-    for (int r = 0; r < kNumTunnelDrops; ++r) t.drops[r] += c.drops[r].Get();
-  }
+  for (const WorkerCounters* w : workers_) AddCounters(kTunnelFields, w->tunnels[id], t);
   return t;
 }
 
 WorkerTotals Stats::RawWorker(size_t w) const {
-  const WorkerCounters& c = *workers_[w];
-  return WorkerTotals{c.packets.Get(), c.busy_cycles.Get(), c.bursts.Get()};
-}
-
-PortTotals Stats::Port(uint16_t p) const {
-  PortTotals t = RawPort(p);
-  const PortTotals& b = port_base_[p];
-  t.rx_packets -= b.rx_packets;
-  t.rx_bytes -= b.rx_bytes;
-  t.tx_packets -= b.tx_packets;
-  t.tx_bytes -= b.tx_bytes;
-  t.nd_replies -= b.nd_replies;
-  t.punted -= b.punted;
-  for (int r = 0; r < kNumDropReasons; ++r) t.drops[r] -= b.drops[r];
+  WorkerTotals t;
+  AddCounters(kWorkerFields, *workers_[w], t);
   return t;
 }
+
+PortTotals Stats::Port(uint16_t p) const { return Since(kPortFields, RawPort(p), port_base_[p]); }
 
 TunnelTotals Stats::Tunnel(uint32_t id) const {
-  TunnelTotals t = RawTunnel(id);
-  const TunnelTotals& b = tunnel_base_[id];
-  t.encap_packets -= b.encap_packets;
-  t.encap_bytes -= b.encap_bytes;
-  t.decap_packets -= b.decap_packets;
-  t.decap_bytes -= b.decap_bytes;
-  t.oam_packets -= b.oam_packets;
-  t.seq_out_of_order -= b.seq_out_of_order;
-  t.seq_duplicate -= b.seq_duplicate;
-  t.icmp_errors -= b.icmp_errors;
-  t.fragments -= b.fragments;
-  for (int r = 0; r < kNumTunnelDrops; ++r) t.drops[r] -= b.drops[r];
-  return t;
+  return Since(kTunnelFields, RawTunnel(id), tunnel_base_[id]);
 }
 
 WorkerTotals Stats::Worker(size_t w) const {
-  WorkerTotals t = RawWorker(w);
-  t.packets -= worker_base_[w].packets;
-  t.busy_cycles -= worker_base_[w].busy_cycles;
-  t.bursts -= worker_base_[w].bursts;
-  return t;
+  return Since(kWorkerFields, RawWorker(w), worker_base_[w]);
 }
 
 uint64_t Stats::TotalRxPackets() const {

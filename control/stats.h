@@ -10,21 +10,27 @@
 
 namespace tundra {
 
+// The sums of the counters the .def lists name, member for member.
 struct PortTotals {
-  uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, nd_replies = 0, punted = 0;
+#define X(member, name, text, meaning) uint64_t member = 0;
+#include "dataplane/port_counters.def"
+#undef X
   uint64_t drops[kNumDropReasons] = {};
   uint64_t total_drops() const;
 };
 
 struct TunnelTotals {
-  uint64_t encap_packets = 0, encap_bytes = 0, decap_packets = 0, decap_bytes = 0;
-  uint64_t oam_packets = 0, seq_out_of_order = 0, seq_duplicate = 0, icmp_errors = 0, fragments = 0;
+#define X(member, name, text, meaning) uint64_t member = 0;
+#include "dataplane/tunnel_counters.def"
+#undef X
   uint64_t drops[kNumTunnelDrops] = {};
   uint64_t total_drops() const;
 };
 
 struct WorkerTotals {
-  uint64_t packets = 0, busy_cycles = 0, bursts = 0;
+#define X(member, name, text, meaning) uint64_t member = 0;
+#include "dataplane/worker_counters.def"
+#undef X
 };
 
 class Stats {

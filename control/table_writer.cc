@@ -4,6 +4,8 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "control/absl_view.h"
 #include "dataplane/header_template.h"
 #include "dataplane/proto/geneve.h"
 
@@ -17,9 +19,25 @@ std::string KeyBytes(const DecapKey& key) {
   return std::string(reinterpret_cast<const char*>(&key), sizeof(key));
 }
 
+// "a", "a and b", "a, b and c".
+std::string JoinWithAnd(const std::vector<std::string>& items) {
+  if (items.size() <= 1) return absl::StrJoin(items, "");
+  return absl::StrCat(absl::StrJoin(items.begin(), items.end() - 1, ", "), " and ", items.back());
+}
+
 std::string PortVlan(uint16_t p, uint16_t vlan) {
   return vlan == kVlanUntagged ? absl::StrCat("port ", p)
                                : absl::StrCat("port ", p, " vlan ", vlan);
+}
+
+// The prefix with the address bits past its length cleared: how routes are keyed.
+IpPrefix Normalized(IpPrefix p) {
+  const int bytes = p.addr.is_v4() ? 4 : 16;
+  for (int b = 0; b < bytes; ++b) {
+    const int keep = std::clamp(static_cast<int>(p.len) - b * 8, 0, 8);
+    p.addr.bytes[b] &= static_cast<uint8_t>(0xFF00 >> keep);
+  }
+  return p;
 }
 
 }  // namespace
@@ -348,20 +366,14 @@ absl::Status TableWriter::PublishRoutes() {
 absl::Status TableWriter::AddRoute(const IpPrefix& prefix, std::string_view tunnel) {
   auto it = tunnels_.find(tunnel);
   if (it == tunnels_.end()) {
-    return absl::NotFoundError(absl::StrCat("no tunnel '", std::string(tunnel), "'"));
+    return absl::NotFoundError(absl::StrCat("no tunnel '", AsAbsl(tunnel), "'"));
   }
   if (it->second.spec.type != TunnelType::kGre) {
     return absl::FailedPreconditionError(
-        absl::StrCat("tunnel '", std::string(tunnel), "' is ", TunnelTypeName(it->second.spec.type),
+        absl::StrCat("tunnel '", AsAbsl(tunnel), "' is ", TunnelTypeName(it->second.spec.type),
                      "; routes lead into L3 (type gre) tunnels, L2 tunnels use xconnect"));
   }
-  // Normalise: the address bits past the prefix length are ignored.
-  IpPrefix p = prefix;
-  const int bytes = p.addr.is_v4() ? 4 : 16;
-  for (int b = 0; b < bytes; ++b) {
-    const int keep = std::clamp(static_cast<int>(p.len) - b * 8, 0, 8);
-    p.addr.bytes[b] &= static_cast<uint8_t>(0xFF00 >> keep);
-  }
+  const IpPrefix p = Normalized(prefix);
   const std::string text = p.ToString();
   if (routes_.contains(text)) {
     return absl::AlreadyExistsError(
@@ -376,12 +388,7 @@ absl::Status TableWriter::AddRoute(const IpPrefix& prefix, std::string_view tunn
 }
 
 absl::Status TableWriter::DelRoute(const IpPrefix& prefix) {
-  IpPrefix p = prefix;
-  const int bytes = p.addr.is_v4() ? 4 : 16;
-  for (int b = 0; b < bytes; ++b) {
-    const int keep = std::clamp(static_cast<int>(p.len) - b * 8, 0, 8);
-    p.addr.bytes[b] &= static_cast<uint8_t>(0xFF00 >> keep);
-  }
+  const IpPrefix p = Normalized(prefix);
   if (routes_.erase(p.ToString()) == 0) {
     return absl::NotFoundError(absl::StrCat("no route ", p.ToString()));
   }
@@ -391,23 +398,25 @@ absl::Status TableWriter::DelRoute(const IpPrefix& prefix) {
 absl::Status TableWriter::DelTunnel(std::string_view name) {
   auto it = tunnels_.find(name);
   if (it == tunnels_.end()) {
-    return absl::NotFoundError(absl::StrCat("no tunnel '", std::string(name), "'"));
+    return absl::NotFoundError(absl::StrCat("no tunnel '", AsAbsl(name), "'"));
   }
   const TunnelRecord& rec = it->second;
+  // Deleting a tunnel that traffic is still sent into would turn that traffic into drops
+  // without a word; the operator deletes what leads into it first, by name.
+  std::vector<std::string> users;
   if (rec.attachment.valid) {
-    tables_.SetAttachment(rec.attachment.port, rec.attachment.vlan, kNoTunnel);
-    xconnects_.erase(XconnectKey(rec.attachment.port, rec.attachment.vlan));
+    users.push_back(absl::StrCat(
+        "xconnect ", rec.attachment.port,
+        rec.attachment.vlan == kVlanUntagged ? "" : absl::StrCat(" vlan ", rec.attachment.vlan)));
   }
-  bool had_routes = false;
-  for (auto r = routes_.begin(); r != routes_.end();) {
-    if (r->second.second == name) {
-      r = routes_.erase(r);
-      had_routes = true;
-    } else {
-      ++r;
-    }
+  for (const auto& [text, route] : routes_) {
+    if (route.second == name) users.push_back(absl::StrCat("route ", text));
   }
-  if (had_routes) (void)PublishRoutes();
+  if (!users.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("tunnel '", AsAbsl(name), "' is in use by ", JoinWithAnd(users), "; delete ",
+                     users.size() == 1 ? "it" : "those", " first"));
+  }
   (void)tables_.DeleteDecapKey(rec.key);
   names_by_key_.erase(KeyBytes(rec.key));
   tables_.RemoveTunnel(rec.id);
@@ -430,7 +439,7 @@ absl::Status TableWriter::AddXconnect(uint16_t p, uint16_t vlan, std::string_vie
   }
   auto it = tunnels_.find(tunnel);
   if (it == tunnels_.end())
-    return absl::NotFoundError(absl::StrCat("no tunnel '", std::string(tunnel), "'"));
+    return absl::NotFoundError(absl::StrCat("no tunnel '", AsAbsl(tunnel), "'"));
   if (const TunnelRecord* other = XconnectAt(p, vlan)) {
     return absl::AlreadyExistsError(absl::StrCat(
         PortVlan(p, vlan), " is already cross-connected to tunnel '", other->spec.name, "'"));
@@ -438,7 +447,7 @@ absl::Status TableWriter::AddXconnect(uint16_t p, uint16_t vlan, std::string_vie
   TunnelRecord& rec = it->second;
   if (rec.attachment.valid) {
     return absl::AlreadyExistsError(
-        absl::StrCat("tunnel '", std::string(tunnel), "' is already cross-connected to ",
+        absl::StrCat("tunnel '", AsAbsl(tunnel), "' is already cross-connected to ",
                      PortVlan(rec.attachment.port, rec.attachment.vlan)));
   }
   rec.attachment = Attachment{p, vlan, true};

@@ -1,33 +1,27 @@
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "control/absl_view.h"
 #include "control/commands.h"
-#include "dataplane/proto/vxlan.h"
+#include "dataplane/tunnel_type.h"
 
 namespace tundra {
 
 namespace {
 
-TunnelType ParseType(std::string_view word) {
-  if (word == "geneve") return TunnelType::kGeneve;
-  if (word == "gre") return TunnelType::kGre;
-  if (word == "gretap") return TunnelType::kGretap;
-  return TunnelType::kVxlan;
-}
-
-bool UsesUdp(TunnelType t) { return t == TunnelType::kVxlan || t == TunnelType::kGeneve; }
-
 // Turns `tunnel add` arguments into a spec, refusing options that do not apply.
 absl::StatusOr<TunnelSpec> SpecFromArgs(const cli::Args& a) {
   TunnelSpec spec;
   spec.name = std::string(a.Word("name"));
-  spec.type = ParseType(a.Word("type"));
+  spec.type = *ParseTunnelType(a.Word("type"));  // the grammar offers only kTunnelTypes
   spec.local = a.Ip("local");
   spec.remote = a.Ip("remote");
   const char* type_name = TunnelTypeName(spec.type);
   auto not_for = [&](std::string_view option) {
     return absl::InvalidArgumentError(
-        absl::StrCat("'", std::string(option), "' does not apply to ", type_name, " tunnels"));
+        absl::StrFormat("'%s' does not apply to %s tunnels", option, type_name));
   };
-  if (UsesUdp(spec.type)) {
+  if (IsUdpTunnel(spec.type)) {
     if (!a.Has("vni")) {
       return absl::InvalidArgumentError(absl::StrCat(type_name, " tunnels need 'vni <n>'"));
     }
@@ -59,12 +53,9 @@ absl::StatusOr<TunnelSpec> SpecFromArgs(const cli::Args& a) {
   }
   if (spec.type != TunnelType::kGeneve && a.Has("option")) return not_for("option");
   for (std::string_view text : a.Words("option")) {
-    std::optional<cli::GeneveOption> o = cli::ParseGeneveOption(text);
-    if (!o) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad GENEVE option '", std::string(text), "'"));
-    }
-    spec.options.push_back(GeneveOption{o->option_class, o->type, o->data});
+    std::optional<GeneveOption> o = cli::ParseGeneveOption(text);
+    if (!o) return absl::InvalidArgumentError(absl::StrFormat("bad GENEVE option '%s'", text));
+    spec.options.push_back(*std::move(o));
   }
   if (a.Has("ttl")) {
     spec.ttl_inherit = !a.IsNumber("ttl");
@@ -86,54 +77,55 @@ absl::StatusOr<TunnelSpec> SpecFromArgs(const cli::Args& a) {
   return spec;
 }
 
+// "vxlan|geneve|gre|gretap": the grammar's `type` alternatives, from the one name table.
+std::string TunnelTypeAlternatives() {
+  return absl::StrJoin(kTunnelTypes, "|",
+                       [](std::string* out, const TunnelTypeEntry& e) { out->append(e.name); });
+}
+
 }  // namespace
 
 absl::Status RegisterTunnelCommands(cli::CommandEngine& engine, App& app) {
-  absl::Status s = engine.Add(
-      "tunnel add <name:name> type <type:vxlan|geneve|gre|gretap> local <local:ip> "
-      "remote <remote:ip> [vni <vni:0..16777215>] [key <key:0..4294967295>] "
-      "[dstport <dstport:1..65535>] [ttl <ttl:1..255|inherit>] [tos <tos:0..255|inherit>] "
-      "[df <df:set|clear|inherit>] [udp-csum <udp-csum:on|off>] [seq <seq:on|off>] "
-      "[csum <csum:on|off>] [seq-check <seq-check:count|drop>] "
-      "[oversize <oversize:drop|fragment>] [option <option:geneve-option>]...",
-      "Add a point-to-point tunnel. local must be an uplink's address; the remote's MAC comes "
-      "from 'neigh add'. vxlan/geneve need a vni; gretap carries Ethernet (xconnect), gre "
-      "carries IP (route add). Defaults: dstport 4789 (vxlan) / 6081 (geneve), ttl 64, tos 0 "
-      "(ECN always follows the inner packet, RFC 6040), df set, udp-csum off (always on over "
-      "IPv6), no key/seq/csum, seq-check count, oversize drop.",
-      [&app](const cli::Args& a, std::string&) -> absl::Status {
-        absl::StatusOr<TunnelSpec> spec = SpecFromArgs(a);
-        if (!spec.ok()) return spec.status();
-        if (absl::Status st = app.writer().AddTunnel(*spec); !st.ok()) return st;
-        app.stats().ClearTunnel(app.writer().tunnels().find(spec->name)->second.id);
-        return absl::OkStatus();
-      });
-  if (!s.ok()) return s;
-  s = engine.Add("geneve option known <option:word>",
-                 "Register a critical GENEVE option <class>:<type> as understood by every GENEVE "
-                 "tunnel (RFC 8926 §3.5: unknown critical options are dropped).",
-                 [&app](const cli::Args& a, std::string&) -> absl::Status {
-                   const std::string text(a.Word("option"));
-                   const size_t colon = text.find(':');
-                   std::optional<uint64_t> cls, type;
-                   if (colon != std::string::npos) {
-                     cls = cli::ParseNumber(std::string_view(text).substr(0, colon));
-                     type = cli::ParseNumber(std::string_view(text).substr(colon + 1));
-                   }
-                   if (!cls || !type || *cls > 0xFFFF || *type > 0xFF) {
-                     return absl::InvalidArgumentError(
-                         absl::StrCat("bad value '", text,
-                                      "' for <option>: expected <class>:<type>, class 0..0xffff, "
-                                      "type 0..0xff"));
-                   }
-                   return app.writer().AddKnownGeneveOption(static_cast<uint16_t>(*cls),
-                                                            static_cast<uint8_t>(*type));
-                 });
-  if (!s.ok()) return s;
-  return engine.Add(
-      "tunnel del <name:name>",
-      "Delete a tunnel (and its xconnect); packets in flight finish first.",
-      [&app](const cli::Args& a, std::string&) { return app.writer().DelTunnel(a.Word("name")); });
+  return engine.AddAll({
+      {absl::StrCat(
+           "tunnel add <name:name> type <type:", TunnelTypeAlternatives(),
+           "> local <local:ip> remote <remote:ip> [vni <vni:0..16777215>] "
+           "[key <key:0..4294967295>] [dstport <dstport:1..65535>] [ttl <ttl:1..255|inherit>] "
+           "[tos <tos:0..255|inherit>] [df <df:set|clear|inherit>] [udp-csum <udp-csum:on|off>] "
+           "[seq <seq:on|off>] [csum <csum:on|off>] [seq-check <seq-check:count|drop>] "
+           "[oversize <oversize:drop|fragment>] [option <option:geneve-option>]..."),
+       "Add a point-to-point tunnel. local must be an uplink's address; the remote's MAC comes "
+       "from 'neigh add'. vxlan/geneve need a vni; gretap carries Ethernet (xconnect), gre "
+       "carries IP (route add). Defaults: dstport 4789 (vxlan) / 6081 (geneve), ttl 64, tos 0 "
+       "(ECN always follows the inner packet, RFC 6040), df set, udp-csum off (always on over "
+       "IPv6), no key/seq/csum, seq-check count, oversize drop.",
+       [&app](const cli::Args& a, std::string&) -> absl::Status {
+         absl::StatusOr<TunnelSpec> spec = SpecFromArgs(a);
+         if (!spec.ok()) return spec.status();
+         if (absl::Status st = app.writer().AddTunnel(*spec); !st.ok()) return st;
+         app.stats().ClearTunnel(app.writer().tunnels().find(spec->name)->second.id);
+         return absl::OkStatus();
+       }},
+      {"geneve option known <option:word>",
+       "Register a critical GENEVE option <class>:<type> as understood by every GENEVE "
+       "tunnel (RFC 8926 §3.5: unknown critical options are dropped).",
+       [&app](const cli::Args& a, std::string&) -> absl::Status {
+         // <class>:<type> is an option TLV without its data.
+         const std::optional<GeneveOption> o =
+             cli::ParseGeneveOption(absl::StrCat(AsAbsl(a.Word("option")), ":"));
+         if (!o) {
+           return absl::InvalidArgumentError(absl::StrFormat(
+               "bad value '%s' for <option>: expected <class>:<type>, class 0..0xffff, "
+               "type 0..0xff",
+               a.Word("option")));
+         }
+         return app.writer().AddKnownGeneveOption(o->option_class, o->type);
+       }},
+      {"tunnel del <name:name>",
+       "Delete a tunnel; packets in flight finish first. Refused, naming them, while an "
+       "xconnect or a route uses the tunnel: delete those first.",
+       [&app](const cli::Args& a, std::string&) { return app.writer().DelTunnel(a.Word("name")); }},
+  });
 }
 
 }  // namespace tundra

@@ -47,11 +47,12 @@ class Counter {
   std::atomic<uint64_t> v_{0};
 };
 
+// The named counters and what they mean are listed in port_counters.def,
+// tunnel_counters.def and worker_counters.def; `show`, its JSON and README follow them.
 struct PortCounters {
-  Counter rx_packets, rx_bytes;
-  Counter tx_packets, tx_bytes;
-  Counter nd_replies;  // ARP replies and IPv6 neighbor advertisements sent
-  Counter punted;      // handed to the control thread (GENEVE control packets)
+#define X(member, name, text, meaning) Counter member;
+#include "dataplane/port_counters.def"
+#undef X
   Counter drops[kNumDropReasons];
 };
 
@@ -97,13 +98,9 @@ inline constexpr auto kTunnelDropSlots = [] {
 }();
 
 struct TunnelCounters {
-  Counter encap_packets, encap_bytes;
-  Counter decap_packets, decap_bytes;
-  Counter oam_packets;       // GENEVE O-bit packets punted
-  Counter seq_out_of_order;  // GRE sequence numbers older than the last (counted always)
-  Counter seq_duplicate;     // ... equal to the last
-  Counter icmp_errors;       // fragmentation needed / packet too big sent to the inner source
-  Counter fragments;         // inner fragments made for oversized packets
+#define X(member, name, text, meaning) Counter member;
+#include "dataplane/tunnel_counters.def"
+#undef X
   Counter drops[kNumTunnelDrops];
 };
 
@@ -112,9 +109,9 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
       : tunnels(MakeHugeArray<TunnelCounters>(max_tunnels)) {}
 
   PortCounters ports[RTE_MAX_ETHPORTS];
-  Counter packets;      // packets received and processed
-  Counter busy_cycles;  // TSC from rx_burst to tx of every burst that received packets
-  Counter bursts;       // non-empty bursts
+#define X(member, name, text, meaning) Counter member;
+#include "dataplane/worker_counters.def"
+#undef X
   HugeArray<TunnelCounters> tunnels;
 };
 

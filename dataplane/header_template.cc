@@ -14,20 +14,6 @@
 
 namespace tundra {
 
-const char* TunnelTypeName(TunnelType type) {
-  switch (type) {
-    case TunnelType::kVxlan:
-      return "vxlan";
-    case TunnelType::kGeneve:
-      return "geneve";
-    case TunnelType::kGre:
-      return "gre";
-    case TunnelType::kGretap:
-      return "gretap";
-  }
-  return "unknown";
-}
-
 uint16_t TunnelUdpPort(const TunnelSpec& spec) {
   if (spec.dstport != 0) return spec.dstport;
   return spec.type == TunnelType::kGeneve ? kGeneveDefaultPort : kVxlanDefaultPort;

@@ -12,17 +12,9 @@
 
 #include "dataplane/decap_key.h"
 #include "dataplane/proto/address.h"
+#include "dataplane/tunnel_type.h"
 
 namespace tundra {
-
-enum class TunnelType : uint8_t { kVxlan = 1, kGeneve = 2, kGre = 3, kGretap = 4 };
-
-const char* TunnelTypeName(TunnelType type);
-
-inline bool IsUdpTunnel(TunnelType t) {
-  return t == TunnelType::kVxlan || t == TunnelType::kGeneve;
-}
-inline bool IsGreTunnel(TunnelType t) { return t == TunnelType::kGre || t == TunnelType::kGretap; }
 
 inline constexpr uint32_t kNoTunnel = 0;  // tunnel ids start at 1
 

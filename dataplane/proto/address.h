@@ -5,13 +5,21 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 namespace tundra {
 
@@ -83,18 +91,19 @@ struct IpPrefix {
     if (slash == std::string_view::npos) return std::nullopt;
     auto addr = IpAddress::Parse(text.substr(0, slash));
     if (!addr) return std::nullopt;
-    std::string_view len_text = text.substr(slash + 1);
-    if (len_text.empty() || len_text.size() > 3) return std::nullopt;
+    const absl::string_view len_text(text.data() + slash + 1, text.size() - slash - 1);
+    // One to three digits: SimpleAtoi alone would also take a sign or white space.
     unsigned len = 0;
-    for (char c : len_text) {
-      if (c < '0' || c > '9') return std::nullopt;
-      len = len * 10 + (c - '0');
+    if (len_text.empty() || len_text.size() > 3 ||
+        !std::all_of(len_text.begin(), len_text.end(),
+                     [](char c) { return absl::ascii_isdigit(c); }) ||
+        !absl::SimpleAtoi(len_text, &len) || len > (addr->is_v4() ? 32u : 128u)) {
+      return std::nullopt;
     }
-    if (len > (addr->is_v4() ? 32u : 128u)) return std::nullopt;
     return IpPrefix{*addr, static_cast<uint8_t>(len)};
   }
 
-  std::string ToString() const { return addr.ToString() + "/" + std::to_string(len); }
+  std::string ToString() const { return absl::StrCat(addr.ToString(), "/", unsigned{len}); }
 };
 
 struct MacAddress {
@@ -103,32 +112,25 @@ struct MacAddress {
   bool operator==(const MacAddress&) const = default;
   bool is_zero() const { return bytes == std::array<uint8_t, 6>{}; }
 
-  // Exactly six colon-separated hex octets: "02:00:00:00:00:01".
+  // Exactly six colon-separated pairs of hex digits: "02:00:00:00:00:01".
   static std::optional<MacAddress> Parse(std::string_view text) {
-    if (text.size() != 17) return std::nullopt;
+    const std::vector<absl::string_view> octets =
+        absl::StrSplit(absl::string_view(text.data(), text.size()), ':');
+    if (octets.size() != 6) return std::nullopt;
     MacAddress m;
-    for (int i = 0; i < 6; ++i) {
-      if (i > 0 && text[i * 3 - 1] != ':') return std::nullopt;
-      int v = 0;
-      for (int j = 0; j < 2; ++j) {
-        char c = text[i * 3 + j];
-        int d = (c >= '0' && c <= '9')   ? c - '0'
-                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                         : -1;
-        if (d < 0) return std::nullopt;
-        v = v * 16 + d;
+    for (size_t i = 0; i < octets.size(); ++i) {
+      if (octets[i].size() != 2 || !absl::ascii_isxdigit(octets[i][0]) ||
+          !absl::ascii_isxdigit(octets[i][1])) {
+        return std::nullopt;
       }
-      m.bytes[i] = static_cast<uint8_t>(v);
+      m.bytes[i] = static_cast<uint8_t>(absl::HexStringToBytes(octets[i])[0]);
     }
     return m;
   }
 
   std::string ToString() const {
-    char buf[18];
-    std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1], bytes[2],
-                  bytes[3], bytes[4], bytes[5]);
-    return buf;
+    return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1], bytes[2], bytes[3],
+                           bytes[4], bytes[5]);
   }
 };
 

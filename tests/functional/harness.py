@@ -328,13 +328,17 @@ class Tundra:
             expect_ok: bool = True, check: bool = True,
             decode_as: Iterable[str] = (),
             show: Sequence[str] = (),
-            queues: dict[int, tuple[int, int]] | None = None) -> RunResult:
+            queues: dict[int, tuple[int, int]] | None = None,
+            interactive: bool = False) -> RunResult:
         """Run one batch.
 
         inputs: {port: [frame, ...]} (split round-robin over the rx queues
         when workers > 1) or {port: [[q0 frames], [q1 frames]]}.
         queues: {port: (rx, tx)} pcap queue pairs for that port (net_pcap has
         one queue per rx_pcap / tx_pcap given); default one of each per worker.
+        interactive: feed the lines to `--interactive` on stdin instead of
+        `--config`, so a failing command prints `error: ...` on stdout and
+        the lines after it still run (as at the prompt).
         """
         binary = tundra_bin()
         n = next(_run_counter)
@@ -372,13 +376,16 @@ class Tundra:
         cfg = rundir / "run.cfg"
         cfg.write_text("".join(line + "\n" for line in lines))
 
+        source = "--interactive" if interactive else f"--config={cfg}"
         cmd = [str(binary), *lcore_args(workers), "--no-pci",
                *eal_mem_args(), f"--file-prefix={prefix}", *vdevs,
-               "--", f"--config={cfg}"]
+               "--", source]
         (rundir / "cmd.txt").write_text(shlex.join(cmd) + "\n")
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, errors="replace", cwd=rundir)
+        with open(cfg) if interactive else open(os.devnull) as stdin:
+            proc = subprocess.Popen(cmd, stdin=stdin,
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True,
+                                    errors="replace", cwd=rundir)
         try:
             stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
         except subprocess.TimeoutExpired:

@@ -207,6 +207,7 @@ TEST_CASE("decap lookup cache: deleted tunnels and reused ids never hit", "[deca
   };
   CHECK(vlan_of(with_vni(100)) == 1);  // fills the cache with a → id a
   CHECK(vlan_of(with_vni(200)) == 2);
+  REQUIRE(f.writer->DelXconnect(1, 1).ok());
   REQUIRE(f.writer->DelTunnel("a").ok());
   f.tables->ReclaimAll();
   CHECK(vlan_of(with_vni(100)) == -1);  // the cached id is gone

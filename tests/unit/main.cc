@@ -12,13 +12,15 @@
 int main(int argc, char** argv) {
   const std::string prefix = "tundra_unit_" + std::to_string(getpid());
   std::string file_prefix = "--file-prefix=" + prefix;
+  // 512 MB: a route table holds a 64 MB rte_lpm, and while routes change the old table
+  // and its replacement live side by side until the grace period ends.
   char* eal_argv[] = {argv[0],
                       const_cast<char*>("-l"),
                       const_cast<char*>("0"),
                       const_cast<char*>("--no-pci"),
                       const_cast<char*>("--no-huge"),
                       const_cast<char*>("-m"),
-                      const_cast<char*>("256"),
+                      const_cast<char*>("512"),
                       const_cast<char*>("--log-level=warning"),
                       file_prefix.data(),
                       nullptr};

@@ -65,6 +65,58 @@ TEST_CASE("the writer refuses bad changes and leaves the tables as they were", "
   CHECK(f.writer->tunnels().size() == before);
 }
 
+TEST_CASE("a tunnel an xconnect uses is not deleted; the error names the xconnect", "[tables]") {
+  Fixture f;
+  const TunnelSpec s = f.Vxlan("t1", false, 9);
+  REQUIRE(f.writer->AddTunnel(s).ok());
+  REQUIRE(f.writer->AddXconnect(1, 10, "t1").ok());
+  const uint32_t id = f.writer->tunnels().at("t1").id;
+
+  const absl::Status refused = f.writer->DelTunnel("t1");
+  CHECK(refused.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(refused.message() == "tunnel 't1' is in use by xconnect 1 vlan 10; delete it first");
+  // Nothing changed: the tunnel, its decap key and the attachment are all in place.
+  REQUIRE(f.writer->tunnels().contains("t1"));
+  CHECK(f.writer->XconnectAt(1, 10) == &f.writer->tunnels().at("t1"));
+  CHECK(f.tables->attachment(1, 10) == id);
+  CHECK(Lookup(*f.tables, MakeDecapKey(s)) == id);
+  REQUIRE(f.tables->tunnel(id) != nullptr);
+  CHECK(f.tables->tunnel(id)->attachment.valid);
+
+  REQUIRE(f.writer->DelXconnect(1, 10).ok());
+  CHECK(f.writer->DelTunnel("t1").ok());
+  CHECK_FALSE(f.writer->tunnels().contains("t1"));
+  CHECK(Lookup(*f.tables, MakeDecapKey(s)) == kNoTunnel);
+}
+
+TEST_CASE("a tunnel routes lead into is not deleted; the error names every user", "[tables]") {
+  Fixture f;
+  TunnelSpec gre = f.Vxlan("core", false, 0);
+  gre.type = TunnelType::kGre;
+  REQUIRE(f.writer->AddTunnel(gre).ok());
+  // Each route change publishes a new LPM; free the old one at once (no readers here),
+  // or the unit tests' small EAL memory runs out.
+  auto route = [&](absl::Status s) {
+    f.tables->ReclaimAll();
+    return s.ok();
+  };
+  REQUIRE(route(f.writer->AddRoute(*IpPrefix::Parse("10.2.0.0/16"), "core")));
+  REQUIRE(route(f.writer->AddRoute(*IpPrefix::Parse("10.1.0.0/16"), "core")));
+  REQUIRE(f.writer->AddXconnect(1, 0, "core").ok());
+
+  CHECK(f.writer->DelTunnel("core").message() ==
+        "tunnel 'core' is in use by xconnect 1, route 10.1.0.0/16 and route 10.2.0.0/16; "
+        "delete those first");
+  CHECK(f.writer->routes().size() == 2);
+  REQUIRE(f.writer->DelXconnect(1, 0).ok());
+  REQUIRE(route(f.writer->DelRoute(*IpPrefix::Parse("10.1.0.0/16"))));
+  CHECK(f.writer->DelTunnel("core").message() ==
+        "tunnel 'core' is in use by route 10.2.0.0/16; delete it first");
+  REQUIRE(route(f.writer->DelRoute(*IpPrefix::Parse("10.2.0.0/16"))));
+  CHECK(f.writer->DelTunnel("core").ok());
+  CHECK(f.writer->tunnels().empty());
+}
+
 TEST_CASE("a replaced entry is freed only after the reader's grace period", "[tables][rcu]") {
   Fixture f(/*max_tunnels=*/1);
   rte_rcu_qsbr* q = f.tables->qsbr();
@@ -129,6 +181,7 @@ TEST_CASE("a reader thread and the writer run concurrently", "[tables][rcu]") {
     }
     REQUIRE(added.ok());
     REQUIRE(f.writer->AddXconnect(1, 0, "t").ok());
+    REQUIRE(f.writer->DelXconnect(1, 0).ok());
     REQUIRE(f.writer->DelTunnel("t").ok());
     f.tables->Reclaim();
   }
