@@ -1,6 +1,6 @@
 // libFuzzer target for the worker's packet path: parse → classify → decap (frames
 // received on the uplink) and classify → encap (frames received on an access port),
-// called directly through DecapBurst/EncapBurst as the unit tests do, without ports.
+// called directly through DispatchBurst (the worker's own dispatch), without ports.
 //
 // Input format (tests/fuzz/make_corpus.py writes seeds in it):
 //   byte 0      control
@@ -39,7 +39,10 @@
 //     an ARP/ND reply back out of the uplink); encap output goes to the uplink (or is an
 //     ARP/ND reply back out of the routed port);
 //   * decap output is the input's inner frame (the bytes just before the outer IP end),
-//     a VLAN tag pushed or not, ECN/TTL bytes aside;
+//     a VLAN tag pushed or not, where the inner IP header (at 14, at 18 behind an 802.1Q
+//     tag, or at 0 for L3 gre) differs only as forwarding allows: its ECN field set by
+//     RFC 6040 §4.2 from the outer one (CE over Not-ECT is dropped, never forwarded),
+//     the TTL / hop limit one less where routed, the IPv4 checksum patched to match;
 //   * encap output is a well-formed outer packet: Ethernet from the uplink's MAC to the
 //     neighbor's, IP lengths matching pkt_len, IPv4 header checksum, UDP length and
 //     checksum (when non-zero, always over IPv6) and GRE checksum (C bit) all correct,
@@ -90,6 +93,7 @@
 #include "dataplane/encap.h"
 #include "dataplane/tables.h"
 #include "dataplane/tunnel_spec.h"
+#include "dataplane/worker.h"
 #include "dataplane/worker_context.h"
 
 #if defined(__has_feature)
@@ -441,6 +445,13 @@ rte_mbuf* BuildMbuf(rte_mempool* pool, const Frame& f, uint64_t ol_flags) {
   return head;
 }
 
+// How many of the frame's bytes BuildMbuf puts in the first segment.
+size_t FirstSegLen(const Frame& f) {
+  size_t cap = RTE_MBUF_DEFAULT_DATAROOM;  // a fresh segment's tailroom
+  if (f.first_seg != 0) cap = std::min(cap, f.first_seg);
+  return std::min(f.len, cap);
+}
+
 std::vector<uint8_t> Linear(const rte_mbuf* m) {
   std::vector<uint8_t> out(rte_pktmbuf_pkt_len(m));
   size_t off = 0;
@@ -463,27 +474,108 @@ uint16_t Fold(uint32_t sum) {
   return static_cast<uint16_t>(sum);
 }
 
-// Whether `cand` equals `in[end - cand.size(), end)`, ignoring the IP header bytes that
-// decap may legitimately rewrite (ECN in TOS/traffic class, TTL and the IPv4 checksum
-// for routed delivery). `ip_off` is where cand's IP header starts (-1: not IP).
-bool SuffixMatches(const std::vector<uint8_t>& cand, int ip_off, const uint8_t* in, size_t end) {
-  if (cand.size() > end) return false;
-  const uint8_t* ref = in + end - cand.size();
-  std::vector<bool> skip(cand.size(), false);
-  if (ip_off >= 0 && static_cast<size_t>(ip_off) < cand.size()) {
-    const size_t b = ip_off;
-    const uint8_t version = cand[b] >> 4;
-    std::vector<size_t> rel;
-    if (version == 4) rel = {1, 8, 10, 11};
-    if (version == 6) rel = {0, 1, 7};
-    for (size_t r : rel) {
-      if (b + r < cand.size()) skip[b + r] = true;
+// RFC 6040 §4.2 (normal mode), Figure 4: the ECN field of the decapsulated packet, by
+// the arriving inner ECN field (row) and outer ECN field (column), each indexed by its
+// code point (0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE); -1 = drop. Written out from the RFC
+// on purpose rather than taken from dataplane/, so the oracle stays independent.
+constexpr int kRfc6040Decap[4][4] = {
+    //      outer: Not-ECT ECT(1) ECT(0)  CE
+    /* Not-ECT */ {0, 0, 0, -1},
+    /* ECT(1)  */ {1, 1, 1, 3},
+    /* ECT(0)  */ {2, 1, 2, 3},
+    /* CE      */ {3, 3, 3, 3},
+};
+
+// What forwarding may do to the inner IP header, besides nothing.
+struct InnerRewrite {
+  int outer_ecn = -1;   // RFC 6040 decapsulation with this outer ECN; -1: ECN stays
+  uint8_t ttl_dec = 0;  // 1 where the packet is routed (RFC 1812 §5.3.1)
+  // Input offset where the first mbuf segment ends: the dataplane rewrites only a header
+  // it has whole in the first segment (a known gap: an inner IP header that straddles
+  // segments keeps its ECN field, which real NICs' 2 KB first segments never cause).
+  size_t first_seg_end = SIZE_MAX;
+};
+
+// The offset of an Ethernet frame's IP header: 14, or 18 behind one 802.1Q tag (-1: none).
+int IpOffsetOf(const std::vector<uint8_t>& f) {
+  if (f.size() < 14) return -1;
+  const auto is_ip = [](uint16_t t) { return t == 0x0800 || t == 0x86DD; };
+  const uint16_t t = Get16(f.data() + 12);
+  if (is_ip(t)) return 14;
+  if (t == 0x8100 && f.size() >= 18 && is_ip(Get16(f.data() + 16))) return 18;
+  return -1;
+}
+
+// Why `cand` is not `in[end - cand.size(), end)` forwarded as `rw` allows ("" if it is).
+// `ip_off` is where cand's IP header starts (-1: not IP, every byte must match). In that
+// header only these may differ: the ECN field, as RFC 6040 says (the DSCP never); the
+// TTL / hop limit, decremented by rw.ttl_dec; and the IPv4 header checksum, patched
+// incrementally for both (RFC 1624: the header's one's complement sum is unchanged).
+std::string InnerMismatch(const std::vector<uint8_t>& cand, int ip_off, const uint8_t* in,
+                          size_t end, const InnerRewrite& rw) {
+  if (cand.size() > end) return "longer than the input's inner frame";
+  const size_t start = end - cand.size();
+  const uint8_t* ref = in + start;
+  const uint8_t* got = cand.data();
+  std::vector<bool> checked(cand.size(), false);
+  char why[160];
+  const uint8_t version = ip_off >= 0 && static_cast<size_t>(ip_off) < cand.size()
+                              ? static_cast<uint8_t>(ref[ip_off] >> 4)
+                              : 0;
+  const size_t hdr_len = version == 4 ? 20 : version == 6 ? 40 : 0;
+  if (hdr_len != 0 && ip_off + hdr_len <= cand.size()) {
+    const size_t b = static_cast<size_t>(ip_off);
+    const bool whole_in_first_seg = start + b + hdr_len <= rw.first_seg_end;
+    // The ECN field: IPv4 TOS bits 0-1; IPv6 traffic class bits 0-1 (byte 1 bits 4-5).
+    const int shift = version == 4 ? 0 : 4;
+    const int in_ecn = (ref[b + 1] >> shift) & 3;
+    const int out_ecn = (got[b + 1] >> shift) & 3;
+    const int want = rw.outer_ecn < 0 ? in_ecn : kRfc6040Decap[in_ecn][rw.outer_ecn];
+    if (want < 0 && whole_in_first_seg) {
+      return "forwarded a CE-marked packet whose inner header is Not-ECT (RFC 6040 §4.2: drop)";
+    }
+    if (out_ecn != want && !(!whole_in_first_seg && out_ecn == in_ecn)) {
+      std::snprintf(why, sizeof(why), "inner IPv%u ECN %d, expected %d (inner %d, outer %d)",
+                    version, out_ecn, want, in_ecn, rw.outer_ecn);
+      return why;
+    }
+    const uint8_t ecn_bits = static_cast<uint8_t>(3 << shift);
+    if (got[b] != ref[b] || (got[b + 1] & ~ecn_bits) != (ref[b + 1] & ~ecn_bits)) {
+      std::snprintf(why, sizeof(why), "inner IPv%u version/DSCP %02x%02x, input %02x%02x", version,
+                    got[b], got[b + 1], ref[b], ref[b + 1]);
+      return why;
+    }
+    checked[b] = checked[b + 1] = true;
+    const size_t ttl = b + (version == 4 ? 8 : 7);
+    if (got[ttl] != static_cast<uint8_t>(ref[ttl] - rw.ttl_dec)) {
+      std::snprintf(why, sizeof(why), "inner TTL/hop limit %u, input %u, decremented by %u",
+                    got[ttl], ref[ttl], rw.ttl_dec);
+      return why;
+    }
+    checked[ttl] = true;
+    if (version == 4) {
+      // Words 0 (version, TOS), 4 (TTL, protocol) and 5 (checksum) may change, their
+      // one's complement sum may not (0x0000 and 0xFFFF are both zero).
+      const auto sum = [b](const uint8_t* h) {
+        const uint16_t f = Fold(Get16(h + b) + Get16(h + b + 8) + Get16(h + b + 10));
+        return f == 0xFFFF ? 0 : f;
+      };
+      if (sum(got) != sum(ref)) {
+        std::snprintf(why, sizeof(why),
+                      "inner IPv4 checksum %04x not patched for the rewrite (input %04x)",
+                      Get16(got + b + 10), Get16(ref + b + 10));
+        return why;
+      }
+      checked[b + 10] = checked[b + 11] = true;
     }
   }
   for (size_t i = 0; i < cand.size(); ++i) {
-    if (!skip[i] && cand[i] != ref[i]) return false;
+    if (!checked[i] && got[i] != ref[i]) {
+      std::snprintf(why, sizeof(why), "byte %zu is %02x, input %02x", i, got[i], ref[i]);
+      return why;
+    }
   }
-  return true;
+  return "";
 }
 
 std::string Hex(const std::vector<uint8_t>& v, size_t max = 96) {
@@ -517,27 +609,32 @@ void CheckDecapOutput(const Frame& in, uint16_t port, const rte_mbuf* m) {
   if (outer_type == 0x86DD && in.len >= 20) end = 14 + 40 + Get16(in.data + 18);
   if (end == 0) return;  // outer not plain Ethernet/IP: nothing to compare against
   FUZZ_CHECK(end <= in.len, "outer IP end %zu past the input's %zu bytes", end, in.len);
-  const auto ip_off_of = [](const std::vector<uint8_t>& f) {
-    if (f.size() < 14) return -1;
-    const uint16_t t = Get16(f.data() + 12);
-    return (t == 0x0800 || t == 0x86DD) ? 14 : -1;
-  };
-  bool ok = false;
+  // RFC 6040 reads the outer ECN field from the outer IP header at offset 14.
+  InnerRewrite rw;
+  rw.outer_ecn = outer_type == 0x0800 ? in.data[15] & 3 : (in.data[15] >> 4) & 3;
+  rw.first_seg_end = FirstSegLen(in);
+  std::string why;
   if (port == kRouted) {
-    // gre (L3): a fresh Ethernet header in front of the inner IP packet.
+    // gre (L3): a fresh Ethernet header in front of the inner IP packet, routed.
+    rw.ttl_dec = 1;
     const std::vector<uint8_t> ip(out.begin() + 14, out.end());
-    ok = SuffixMatches(ip, 0, in.data, end);
+    why = InnerMismatch(ip, 0, in.data, end, rw);
   } else {
-    ok = SuffixMatches(out, ip_off_of(out), in.data, end);
-    if (!ok && out.size() >= 18 && Get16(out.data() + 12) == 0x8100) {
+    // Ethernet: the inner frame as it came (untagged or 802.1Q-tagged itself), or behind
+    // a VLAN tag the attachment pushed.
+    why = InnerMismatch(out, IpOffsetOf(out), in.data, end, rw);
+    if (!why.empty() && out.size() >= 18 && Get16(out.data() + 12) == 0x8100) {
       std::vector<uint8_t> untagged(out.begin(), out.begin() + 12);
       untagged.insert(untagged.end(), out.begin() + 16, out.end());
-      ok = SuffixMatches(untagged, ip_off_of(untagged), in.data, end);
+      const std::string why_untagged =
+          InnerMismatch(untagged, IpOffsetOf(untagged), in.data, end, rw);
+      why = why_untagged.empty() ? "" : why + "; without the outer tag: " + why_untagged;
     }
   }
   FUZZ_CHECK(
-      ok, "decap output on port %u is not the input's inner frame\n  out: %s\n  in:  %s", port,
-      Hex(out).c_str(),
+      why.empty(),
+      "decap output on port %u is not the input's inner frame: %s\n  out: %s\n  in:  %s", port,
+      why.c_str(), Hex(out).c_str(),
       Hex(std::vector<uint8_t>(in.data, in.data + std::min<size_t>(in.len, 160)), 160).c_str());
 }
 
@@ -627,7 +724,9 @@ void CheckEncapOutput(const Frame& in, uint16_t rx_port, uint16_t port, const rt
     const std::vector<uint8_t> ip(in.data + 14, in.data + 14 + ip_len);
     if (ip.size() <= out.size()) {
       const std::vector<uint8_t> tail(out.end() - static_cast<long>(ip.size()), out.end());
-      ok = SuffixMatches(tail, 0, ip.data(), ip.size());
+      InnerRewrite rw;
+      rw.ttl_dec = 1;
+      ok = InnerMismatch(tail, 0, ip.data(), ip.size(), rw).empty();
     }
   }
   FUZZ_CHECK(ok, "encap output does not end with the input frame\n  out: %s\n  in:  %s",
@@ -645,11 +744,8 @@ void RunBurst(Env& e, bool encap, uint16_t rx_port, const Frame* frames, uint16_
   }
   const uint64_t drops_before = SumPortDrops(*e.counters);
 
-  if (encap) {
-    EncapBurst(ctx, rx_port, pkts, n);
-  } else {
-    DecapBurst(ctx, rx_port, pkts, n);
-  }
+  // The worker's own dispatch: the port's role picks decap, routing or encap.
+  DispatchBurst(ctx, rx_port, pkts, n);
 
   // Every mbuf lands exactly once: in drops or in one tx buffer.
   int seen[kBurstSize] = {};
@@ -694,7 +790,9 @@ void RunBurst(Env& e, bool encap, uint16_t rx_port, const Frame* frames, uint16_
   for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; ++p) {
     TxBuffer& b = ctx.tx[p];
     const bool pending = (ctx.tx_pending >> p) & 1;
-    FUZZ_CHECK(pending == (b.count != 0), "port %u: tx_pending %d with %u queued", p, pending,
+    // A stage marks a port pending when it starts a run to it (WorkerContext::Tx); every
+    // packet of the run may still be dropped, so only "queued but not pending" is a bug.
+    FUZZ_CHECK(pending || b.count == 0, "port %u: tx_pending %d with %u queued", p, pending,
                b.count);
     FUZZ_CHECK(b.count <= kBurstSize, "port %u: %u queued", p, b.count);
     uint64_t bytes = 0;
