@@ -1,4 +1,4 @@
-// The decap fast path (dataplane/decap_header_cache.h) must change no verdict: a burst
+// The decap same-shape match (dataplane/decap_shape.h) must change no verdict: a burst
 // of packets that repeat one tunnel's outer headers with one field varied at a time
 // must give exactly what the same packets give one by one (each single-packet burst
 // goes through the full parser).
