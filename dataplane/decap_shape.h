@@ -85,10 +85,11 @@ class DecapShape {
                       _mm_and_si128(Load(mask_ + b), LoadU(d + b)));
     }
     if (layout_.family == 4) {
-      // The header's checksum over the words the compare proves equal.
+      // The header's checksum over the words the compare proves equal in every match;
+      // the source address is not one of them (another tunnel of the shape differs in it).
       const uint8_t* ip = d + kEtherHdrLen;
       const uint16_t hlen = layout_.l4_off - kEtherHdrLen;
-      ip_fixed_sum_ = RawSum(ip, 2) + RawSum(ip + 6, 2) + RawSum(ip + 12, hlen - 12);
+      ip_fixed_sum_ = RawSum(ip, 2) + RawSum(ip + 6, 2) + RawSum(ip + 16, hlen - 16);
     }
     flow_ = flow;
     blocks_ = blocks;
@@ -123,11 +124,13 @@ class DecapShape {
       const auto* ip = reinterpret_cast<const Ipv4Hdr*>(d + kEtherHdrLen);
       ip_end = kEtherHdrLen + ip->total_length.host();
       const bool ok = Ipv4ChecksumVerdict(m, [&] {
-        // Words 1-2 (total length, identification) and 4-5 (TTL/protocol, checksum).
-        uint32_t a, b;
+        // Words 1-2 (total length, identification), 4-5 (TTL/protocol, checksum) and
+        // 6-7 (source address).
+        uint32_t a, b, src;
         std::memcpy(&a, d + kEtherHdrLen + 2, 4);
         std::memcpy(&b, d + kEtherHdrLen + 8, 4);
-        return FoldChecksum64(uint64_t{ip_fixed_sum_} + a + b) == 0xFFFF;
+        std::memcpy(&src, d + kEtherHdrLen + 12, 4);
+        return FoldChecksum64(uint64_t{ip_fixed_sum_} + a + b + src) == 0xFFFF;
       });
       if (!ok) return kMiss;
     } else {
