@@ -19,6 +19,11 @@ Each case pings both ways over IPv4 and IPv6 overlays, moves 1 MiB over TCP
 each way per overlay family (SHA-256 checked), and checks tundra's tunnel
 counters, the kernel device's counters and that no mbuf leaked.
 
+test_df_inherit_matches_kernel sets `df inherit` on both VTEPs (vxlan, geneve),
+pings over IPv4 with DF set and clear and over IPv6 both ways, captures the
+underlay and checks with tshark that tundra's outer DF bit is the kernel's for
+every inner kind.
+
 A case whose kernel lacks the device type is skipped, with the kernel's
 error. The vxlan case exercises the same L2 body on kernels without the
 others (test_kernel_vxlan.py covers vxlan itself through scripts/demo.sh).
@@ -26,6 +31,8 @@ others (test_kernel_vxlan.py covers vxlan itself through scripts/demo.sh).
 import json
 import os
 import shutil
+import signal
+import subprocess
 
 import pytest
 
@@ -54,6 +61,13 @@ CASES = {
     "ip6gretap-ipv6-encaplimit": ("ip6gretap", "ipv6", "gretap", []),
     "gre-ipv4": ("gre", "ipv4", "gre", []),
     "ip6gre-ipv6": ("ip6gre", "ipv6", "gre", ["encaplimit", "none"]),
+}
+
+# `df inherit` on both sides (test_df_inherit_matches_kernel): the kernel's vxlan and
+# geneve devices have the option; its GRE devices do not (pmtudisc instead).
+DF_CASES = {
+    "vxlan-ipv4-df-inherit": ("vxlan", "ipv4", "vxlan", ["df", "inherit"]),
+    "geneve-ipv4-df-inherit": ("geneve", "ipv4", "geneve", ["df", "inherit"]),
 }
 
 
@@ -87,7 +101,7 @@ class KernelPeer:
 
     def __init__(self, workdir, case):
         self.case = case
-        self.ktype, self.underlay, self.ttype, self.kargs = CASES[case]
+        self.ktype, self.underlay, self.ttype, self.kargs = {**CASES, **DF_CASES}[case]
         self.l2 = l2_type(self.ttype)
         self.workdir = workdir
         pid = os.getpid()
@@ -122,14 +136,16 @@ class KernelPeer:
     def _kernel_device_args(self):
         if self.ktype == "vxlan":
             return ["id", str(VNI), "local", self.remote, "remote", self.local,
-                    "dstport", "4789", "dev", self.vtep_if]
+                    "dstport", "4789", "dev", self.vtep_if, *self.kargs]
         if self.ktype == "geneve":
-            return ["id", str(VNI), "remote", self.local, "dstport", "6081"]
+            return ["id", str(VNI), "remote", self.local, "dstport", "6081", *self.kargs]
         return ["local", self.remote, "remote", self.local, "key", str(GRE_KEY),
                 "csum", "seq", *self.kargs]
 
     def _tundra_tunnel(self):
         base = "tunnel add t1 type %s local %s remote %s" % (self.ttype, self.local, self.remote)
+        if "df" in self.kargs:
+            base += " df " + self.kargs[self.kargs.index("df") + 1]
         if self.ttype == "vxlan":
             return base + " vni %d" % VNI
         if self.ttype == "geneve":
@@ -289,5 +305,76 @@ def test_kernel_tunnel(case, tmp_path):
         rc = k.tundra.stop()
         assert rc == 0, "tundra exited %s after quit:\n%s" % (rc, k.tundra.tail())
     finally:
+        left = k.close()
+    assert not left, "left behind after teardown: %s" % left
+
+
+def _outer_df_by_inner(pcap, local, remote):
+    """{sender: {inner kind: set of outer DF bits}} from a capture of the underlay,
+    as tshark dissects it; sender is "tundra" (outer source `local`) or "kernel";
+    inner kind is "ipv4-df", "ipv4", "ipv6" or "other" (ARP)."""
+    r = run(["tshark", "-r", str(pcap), "-d", "udp.port==6081,geneve", "-T", "fields",
+             "-E", "separator=|", "-E", "occurrence=a", "-e", "ip.src", "-e", "ip.flags.df",
+             "-e", "eth.type"], timeout=60)
+    seen = {"tundra": {}, "kernel": {}}
+    for line in r.stdout.splitlines():
+        src, df, types = line.split("|")
+        srcs, dfs, types = src.split(","), df.split(","), types.split(",")
+        if srcs[0] not in (local, remote) or len(types) < 2:
+            continue  # not a tunnel packet (the underlay's own ARP)
+        inner = types[1]
+        if inner == "0x0800":
+            kind = "ipv4-df" if dfs[1] in ("1", "True") else "ipv4"
+        elif inner == "0x86dd":
+            kind = "ipv6"
+        else:
+            kind = "other"
+        sender = "tundra" if srcs[0] == local else "kernel"
+        seen[sender].setdefault(kind, set()).add(dfs[0] in ("1", "True"))
+    return seen
+
+
+@pytest.mark.parametrize("case", list(DF_CASES))
+def test_df_inherit_matches_kernel(case, tmp_path):
+    """Both VTEPs with `df inherit`: for every inner kind (IPv4 with and without DF,
+    IPv6, ARP) tundra's outer DF bit is the kernel's."""
+    ktype = DF_CASES[case][0]
+    if not kernel_supports(ktype):
+        pytest.skip("kernel has no %s device: %s" % (
+            ktype, kernel_link_error(ktype) or "ip link add failed"))
+    if shutil.which("tshark") is None:
+        pytest.skip("'tshark' not installed")
+    k = KernelPeer(tmp_path, case)
+    cap = None
+    try:
+        pcap = tmp_path / "underlay.pcap"
+        cap = subprocess.Popen(["ip", "netns", "exec", k.vtep_ns, "tshark", "-q", "-i",
+                                k.vtep_if, "-w", str(pcap)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert wait_until(lambda: pcap.exists() and pcap.stat().st_size > 0, 15), \
+            "tshark did not start capturing"
+        # Each side pings the other over IPv4 with DF set and with DF clear, and over IPv6.
+        for ns, peer in ((k.host_ns, k.peer_addrs), (k.vtep_ns, k.host_addrs)):
+            for pmtu in ("do", "dont"):
+                res = run(["ping", "-4", "-c", "2", "-i", "0.2", "-W", "2", "-M", pmtu,
+                           peer[0]], ns=ns, check=False, timeout=20)
+                assert received(res) == 2, res.stdout + res.stderr + k.diag()
+            res = ping(ns, peer[1], count=2, interval=0.2)
+            assert received(res) == 2, res.stdout + res.stderr + k.diag()
+        cap.send_signal(signal.SIGINT)
+        cap.wait(timeout=15)
+        seen = _outer_df_by_inner(pcap, k.local, k.remote)
+        for kind in ("ipv4-df", "ipv4", "ipv6"):
+            for sender in ("tundra", "kernel"):
+                assert kind in seen[sender], "no %s packet from %s: %s" % (kind, sender, seen)
+        for kind in seen["tundra"].keys() & seen["kernel"].keys():
+            assert seen["tundra"][kind] == seen["kernel"][kind], (
+                "outer DF for inner %s: tundra %s, kernel %s" % (
+                    kind, seen["tundra"][kind], seen["kernel"][kind]))
+        assert seen["tundra"]["ipv6"] == {True}
+    finally:
+        if cap is not None and cap.poll() is None:
+            cap.kill()
+            cap.wait()
         left = k.close()
     assert not left, "left behind after teardown: %s" % left
