@@ -102,9 +102,25 @@ void CheckSequences(TunnelState& st, TunnelCounters& tc, bool drop_late, DecapPa
                     uint16_t n) {
   DropReason verdict[kBurstSize];
   uint32_t snapshot = st.rx_seq.load(std::memory_order_relaxed);
+  bool any_late;
   for (;;) {
     bool valid = st.rx_seq_valid.load(std::memory_order_relaxed);
+    if (valid) {
+      // The usual run: each number newer than the one before it. Checked without a
+      // branch per packet; anything else takes the loop below, which names each verdict.
+      uint32_t prev = snapshot;
+      bool in_order = true;
+      for (uint16_t k = 0; k < n; ++k) {
+        in_order &= static_cast<int32_t>(pkts[k].seq - prev) > 0;
+        prev = pkts[k].seq;
+      }
+      if (in_order) {
+        if (st.rx_seq.compare_exchange_weak(snapshot, prev, std::memory_order_relaxed)) return;
+        continue;  // another worker moved the state: check the run against the new one
+      }
+    }
     uint32_t last = snapshot;
+    any_late = false;
     for (uint16_t k = 0; k < n; ++k) {
       const int32_t delta = static_cast<int32_t>(pkts[k].seq - last);
       verdict[k] = !valid       ? DropReason::kNone
@@ -114,6 +130,8 @@ void CheckSequences(TunnelState& st, TunnelCounters& tc, bool drop_late, DecapPa
       if (verdict[k] == DropReason::kNone) {
         last = pkts[k].seq;
         valid = true;
+      } else {
+        any_late = true;
       }
     }
     if (last == snapshot ||
@@ -122,6 +140,7 @@ void CheckSequences(TunnelState& st, TunnelCounters& tc, bool drop_late, DecapPa
       break;
     }
   }
+  if (!any_late) return;  // an in-order run, the usual case
   for (uint16_t k = 0; k < n; ++k) {
     if (verdict[k] == DropReason::kNone) continue;
     (verdict[k] == DropReason::kSeqDuplicate ? tc.seq_duplicate : tc.seq_out_of_order).Inc();
@@ -163,6 +182,7 @@ void CheckRun(WorkerContext& ctx, const DecapFlow& f, const TunnelParse& tp, uin
     CheckSequences(ctx.tables->tunnel_state(f.id), ctx.counters->tunnels[f.id],
                    (f.t->flags & kTunnelSeqDrop) != 0, pkts, n);
   }
+  if (!f.no_attachment && !(f.checks & kCheckEcn)) return;
   for (uint16_t k = 0; k < n; ++k) {
     DecapPacket& p = pkts[k];
     if (p.drop != DropReason::kNone) continue;
