@@ -208,18 +208,28 @@ void RouteBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
       ctx.Drop(rx_port, m, DropReason::kNoNeighbor, id);
       continue;
     }
-    uint8_t sender_mac[6];
-    std::memcpy(sender_mac, rte_pktmbuf_mtod(m, const EtherHdr*)->src, 6);
-    rte_pktmbuf_adj(m, kEtherHdrLen);
-    EncapPacket p{m, t, id, rte_pktmbuf_pkt_len(m), DropReason::kNone};
-    if (!FitsMtu(*t, p.len)) [[unlikely]] {
+    // The IP packet goes on, without its Ethernet header (IP input proved it is there).
+    const uint32_t len = rte_pktmbuf_pkt_len(m) - kEtherHdrLen;
+    if (!FitsMtu(*t, len)) [[unlikely]] {
       // Packets before it leave first: a burst keeps its order on the wire.
       PushStage(ctx, rx_port, out, nout);
       nout = 0;
+      uint8_t sender_mac[6];
+      std::memcpy(sender_mac, rte_pktmbuf_mtod(m, const EtherHdr*)->src, 6);
+      rte_pktmbuf_adj(m, kEtherHdrLen);
+      EncapPacket p{m, t, id, len, DropReason::kNone};
       SendTooBig(ctx, port, rx_port, sender_mac, p);
       continue;
     }
-    out[nout++] = p;
+    m->data_off += kEtherHdrLen;
+    m->data_len -= kEtherHdrLen;
+    m->pkt_len = len;
+    EncapPacket& p = out[nout++];
+    p.m = m;
+    p.t = t;
+    p.id = id;
+    p.len = len;
+    p.drop = DropReason::kNone;
   }
   PushStage(ctx, rx_port, out, nout);
 }
