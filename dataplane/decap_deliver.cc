@@ -7,6 +7,14 @@ namespace tundra {
 
 namespace {
 
+// rte_pktmbuf_adj without its checks: parse made sure the outer headers are in the first
+// segment.
+inline void StripOuter(rte_mbuf* m, uint16_t strip) {
+  m->data_off += strip;
+  m->data_len -= strip;
+  m->pkt_len -= strip;
+}
+
 // The packets of one flow that cannot be bridged: dropped, punted or routed.
 void DeliverOther(WorkerContext& ctx, uint16_t rx_port, const DecapFlow& f, const DecapPacket& p,
                   RoutedPacket* routed, uint16_t& nrouted) {
@@ -17,8 +25,11 @@ void DeliverOther(WorkerContext& ctx, uint16_t rx_port, const DecapFlow& f, cons
     ctx.counters->tunnels[f.id].oam_packets.Inc();
     ctx.Punt(rx_port, m);
   } else {
-    rte_pktmbuf_adj(m, f.strip);
-    routed[nrouted++] = RoutedPacket{m, f.id, rte_pktmbuf_pkt_len(m)};
+    StripOuter(m, f.strip);
+    RoutedPacket& r = routed[nrouted++];
+    r.m = m;
+    r.id = f.id;
+    r.len = m->pkt_len;
   }
 }
 
@@ -45,11 +56,7 @@ void DeliverStage(WorkerContext& ctx, DecapBatch& b) {
       DeliverOther(ctx, rx_port, *f, p, routed, nrouted);
       continue;
     }
-    // rte_pktmbuf_adj without its checks: parse made sure the outer headers are in the
-    // first segment.
-    m->data_off += f->strip;
-    m->data_len -= f->strip;
-    m->pkt_len -= f->strip;
+    StripOuter(m, f->strip);
     const uint32_t inner_len = m->pkt_len;
     if (f->vlan != kVlanUntagged && !PushVlanTag(m, f->vlan)) [[unlikely]] {
       ctx.Drop(rx_port, m, DropReason::kNoHeadroom, f->id);
