@@ -19,35 +19,54 @@ inline uint16_t FoldChecksum(uint32_t sum) {
 
 // Sum of `len` bytes as 16-bit words in memory order (partly folded: below 2^17, so a
 // caller may add a few more words before FoldChecksum). The one's-complement sum does
-// not depend on the word size (RFC 1071 §2(B)), so it adds sixteen bytes a step: eight
-// 16-bit lanes widened to 32 bits, instead of __rte_raw_cksum's one 16-bit word a step
-// (a 1500-byte IPv6 UDP checksum is ~8x fewer instructions). The 32-bit lanes cannot
-// overflow below 256 KiB, far above any packet.
-inline uint32_t RawSum(const void* data, size_t len) {
+// not depend on the word size (RFC 1071 §2(B)), so it adds 64-bit words and counts
+// their carries apart (an ADD and an ADC a word, as Linux's csum_partial does) instead
+// of __rte_raw_cksum's one 16-bit word a step, and folds at the end. `initial` (a sum
+// of other words, below 2^63) is added in the same chain.
+inline uint32_t RawSum(const void* data, size_t len, uint64_t initial = 0) {
   const auto* p = static_cast<const uint8_t*>(data);
-  const __m128i zero = _mm_setzero_si128();
-  __m128i acc = zero;
-  for (; len >= 16; p += 16, len -= 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    acc = _mm_add_epi32(acc, _mm_unpacklo_epi16(x, zero));
-    acc = _mm_add_epi32(acc, _mm_unpackhi_epi16(x, zero));
+  uint64_t sum = initial;
+  uint64_t carries = 0;
+  auto add = [&](uint64_t w) {
+    sum += w;
+    carries += sum < w;
+  };
+  auto load = [](const uint8_t* q) {
+    uint64_t w;
+    std::memcpy(&w, q, 8);
+    return w;
+  };
+  for (; len >= 32; p += 32, len -= 32) {
+    add(load(p));
+    add(load(p + 8));
+    add(load(p + 16));
+    add(load(p + 24));
   }
-  acc = _mm_add_epi32(acc, _mm_srli_si128(acc, 8));
-  acc = _mm_add_epi32(acc, _mm_srli_si128(acc, 4));
-  uint64_t sum = static_cast<uint32_t>(_mm_cvtsi128_si32(acc));
-  for (; len >= 4; p += 4, len -= 4) {
+  for (; len >= 8; p += 8, len -= 8) add(load(p));
+  // The last 0-7 bytes as 16-bit words (2^16 ≡ 1 modulo 0xFFFF, so a word may be added
+  // at any 16-bit position, here at the bottom); the odd byte is the first of a
+  // zero-padded word (memory order).
+  uint64_t tail = 0;
+  if (len >= 4) {
     uint32_t w;
     std::memcpy(&w, p, 4);
-    sum += w;
+    tail = w;
+    p += 4;
+    len -= 4;
   }
   if (len >= 2) {
     uint16_t w;
     std::memcpy(&w, p, 2);
-    sum += w;
+    tail += w;
     p += 2;
     len -= 2;
   }
-  if (len != 0) sum += *p;  // the odd byte is the first of a zero-padded word (memory order)
+  if (len != 0) tail += *p;
+  add(tail);
+  // The carries, end around, and the one carry adding them can make (after which sum is
+  // below the carries, so adding it cannot carry again).
+  sum += carries;
+  sum += sum < carries;
   sum = (sum & 0xFFFFFFFF) + (sum >> 32);
   sum = (sum & 0xFFFF) + (sum >> 16);
   sum = (sum & 0xFFFF) + (sum >> 16);
