@@ -69,9 +69,8 @@ inline bool SumMbuf(const rte_mbuf* m, uint32_t off, uint32_t len, uint16_t* out
 // null); false when the packet is shorter. A segment in the first mbuf is summed in one
 // chain with the pseudo-header.
 __attribute__((always_inline)) inline bool L4Sum(const rte_mbuf* m, const Ipv4Hdr* ip4,
-                                                 const Ipv6Hdr* ip6, uint8_t proto,
-                                                 uint32_t l4_off, uint32_t l4_len,
-                                                 uint32_t* out) {
+                                                 const Ipv6Hdr* ip6, uint8_t proto, uint32_t l4_off,
+                                                 uint32_t l4_len, uint32_t* out) {
   const uint64_t pseudo = uint64_t{ip4 != nullptr ? RawSum(ip4->src, 8) : RawSum(ip6->src, 32)} +
                           Be16(static_cast<uint16_t>(l4_len)).raw() + Be16(uint16_t{proto}).raw();
   if (l4_off + l4_len <= rte_pktmbuf_data_len(m)) [[likely]] {
