@@ -102,7 +102,7 @@ void CheckSequences(TunnelState& st, TunnelCounters& tc, bool drop_late, DecapPa
                     uint16_t n) {
   DropReason verdict[kBurstSize];
   uint32_t snapshot = st.rx_seq.load(std::memory_order_relaxed);
-  bool any_late;
+  bool any_late = false;
   for (;;) {
     bool valid = st.rx_seq_valid.load(std::memory_order_relaxed);
     if (valid) {
