@@ -138,10 +138,17 @@ constexpr KindInfo kKindInfo[] = {
     {Kind::kWord, "word", "a word"},
 };
 
-const KindInfo& KindInfoOf(Kind kind) {
-  return *std::find_if(std::begin(kKindInfo), std::end(kKindInfo),
-                       [kind](const KindInfo& k) { return k.kind == kind; });
+// The table is indexed by Kind, so a lookup cannot miss (g++ -O3 could not prove a
+// search always finds its entry, and warned -Warray-bounds).
+constexpr bool KindInfoInKindOrder() {
+  for (size_t i = 0; i < std::size(kKindInfo); ++i) {
+    if (static_cast<size_t>(kKindInfo[i].kind) != i) return false;
+  }
+  return std::size(kKindInfo) == static_cast<size_t>(Kind::kWord) + 1;
 }
+static_assert(KindInfoInKindOrder(), "kKindInfo must list every Kind, in enum order");
+
+const KindInfo& KindInfoOf(Kind kind) { return kKindInfo[static_cast<size_t>(kind)]; }
 
 // One alternative of an argument: a literal word or a value kind.
 struct Alt {
