@@ -106,7 +106,8 @@ void App::Poll() {
       writer_->LearnNeighbor(ip, mac, e.port);
     }
   }
-  tables_->Reclaim();
+  // Null only when Init failed before creating the tables (the destructor still polls).
+  if (tables_ != nullptr) tables_->Reclaim();
 }
 
 absl::Status App::SetPortMac(uint16_t p, const MacAddress& mac) {

@@ -62,3 +62,10 @@ def test_config_ok_comments_blank_lines_hex(tundra):
         ""]
     res = tundra.run(lines, {ACCESS: make_inner_frames(4)})
     assert len(res.out(UPLINK)) == 4
+
+
+def test_no_worker_lcore_is_refused(tundra):
+    """EAL lcores without a worker (-l 0): a clear error and exit 1, not a crash."""
+    res = tundra.run(GOOD, {ACCESS: make_inner_frames(2)}, workers=0, expect_ok=False)
+    assert res.returncode == 1, f"exit {res.returncode}:\n{res.stderr[-2000:]}"
+    assert "at least one worker lcore" in res.stderr, res.stderr[-2000:]
