@@ -1,19 +1,12 @@
 #include "dataplane/decap_deliver.h"
 
+#include "dataplane/mbuf_util.h"
 #include "dataplane/route_deliver.h"
 #include "dataplane/vlan_tag.h"
 
 namespace tundra {
 
 namespace {
-
-// rte_pktmbuf_adj without its checks: parse made sure the outer headers are in the first
-// segment.
-inline void StripOuter(rte_mbuf* m, uint16_t strip) {
-  m->data_off += strip;
-  m->data_len -= strip;
-  m->pkt_len -= strip;
-}
 
 // The packets of one flow that cannot be bridged: dropped, punted or routed.
 void DeliverOther(WorkerContext& ctx, uint16_t rx_port, const DecapFlow& f, const DecapPacket& p,
@@ -25,7 +18,7 @@ void DeliverOther(WorkerContext& ctx, uint16_t rx_port, const DecapFlow& f, cons
     ctx.counters->tunnels[f.id].oam_packets.Inc();
     ctx.Punt(rx_port, m);
   } else {
-    StripOuter(m, f.strip);
+    StripFront(m, f.strip);
     RoutedPacket& r = routed[nrouted++];
     r.m = m;
     r.id = f.id;
@@ -56,7 +49,7 @@ void DeliverStage(WorkerContext& ctx, DecapBatch& b) {
       DeliverOther(ctx, rx_port, *f, p, routed, nrouted);
       continue;
     }
-    StripOuter(m, f->strip);
+    StripFront(m, f->strip);
     const uint32_t inner_len = m->pkt_len;
     if (f->vlan != kVlanUntagged && !PushVlanTag(m, f->vlan)) [[unlikely]] {
       ctx.Drop(rx_port, m, DropReason::kNoHeadroom, f->id);

@@ -102,6 +102,14 @@ inline bool L4ChecksumOk(const rte_mbuf* m, const Ipv4Hdr* ip4, const Ipv6Hdr* i
   return L4Sum(m, ip4, ip6, proto, l4_off, l4_len, &sum) && FoldChecksum(sum) == 0xFFFF;
 }
 
+// rte_pktmbuf_adj without its checks, for callers that have proven the `len` bytes are
+// in the first segment (decap's parse, routed input's IP checks).
+__attribute__((always_inline)) inline void StripFront(rte_mbuf* m, uint16_t len) {
+  m->data_off += len;
+  m->data_len -= len;
+  m->pkt_len -= len;
+}
+
 // Cuts `m` to `len` bytes, across segments if need be (rte_pktmbuf_trim only trims
 // within the last one). Frees the segments no longer needed.
 inline void TrimMbuf(rte_mbuf* m, uint32_t len) {

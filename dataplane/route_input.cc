@@ -11,6 +11,7 @@
 #include "dataplane/icmp_error.h"
 #include "dataplane/ip_input.h"
 #include "dataplane/ip_ttl.h"
+#include "dataplane/mbuf_util.h"
 #include "dataplane/neighbor_reply.h"
 #include "dataplane/proto/ether.h"
 #include "dataplane/proto/ip.h"
@@ -221,9 +222,7 @@ void RouteBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
       SendTooBig(ctx, port, rx_port, sender_mac, p);
       continue;
     }
-    m->data_off += kEtherHdrLen;
-    m->data_len -= kEtherHdrLen;
-    m->pkt_len = len;
+    StripFront(m, kEtherHdrLen);
     EncapPacket& p = out[nout++];
     p.m = m;
     p.t = t;
