@@ -44,6 +44,8 @@ absl::Status App::Init() {
 
   Tables::Config tc;
   tc.max_tunnels = options_.max_tunnels;
+  tc.max_segments = options_.max_segments;
+  tc.max_fdb_entries = options_.max_fdb_entries;
   tc.max_workers = static_cast<uint32_t>(worker_lcores_.size());
   tc.socket = static_cast<int>(rte_socket_id());
   absl::StatusOr<std::unique_ptr<Tables>> tables = Tables::Create(tc);
@@ -55,7 +57,8 @@ absl::Status App::Init() {
     if (mac.ok()) (void)writer_->SetPortMac(p, *mac);
   }
   for (size_t w = 0; w < worker_lcores_.size(); ++w) {
-    counters_.push_back(std::make_unique<WorkerCounters>(options_.max_tunnels + 1));
+    counters_.push_back(
+        std::make_unique<WorkerCounters>(options_.max_tunnels + 1, options_.max_segments + 1));
   }
   // Workers hand the control thread punted packets and learned hosts through these
   // (multi-producer, single-consumer; a full ring drops, it never blocks a worker).
@@ -63,13 +66,17 @@ absl::Status App::Init() {
       rte_ring_create("tundra_punt", 1024, static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
   learn_ring_ = rte_ring_create_elem("tundra_learn", sizeof(LearnEvent), 1024,
                                      static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
-  if (punt_ring_ == nullptr || learn_ring_ == nullptr) {
+  // Sized for a few milliseconds of new MACs at the rate the control thread absorbs.
+  fdb_ring_ = rte_ring_create_elem("tundra_fdb", sizeof(FdbLearnEvent), 16384,
+                                   static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
+  start_tsc_ = rte_get_tsc_cycles();
+  if (punt_ring_ == nullptr || learn_ring_ == nullptr || fdb_ring_ == nullptr) {
     return absl::ResourceExhaustedError("cannot create the worker→control rings");
   }
   std::vector<const WorkerCounters*> views;
   for (const auto& c : counters_) views.push_back(c.get());
   stats_ = std::make_unique<Stats>(std::move(views), static_cast<uint16_t>(ports_.size()),
-                                   options_.max_tunnels);
+                                   options_.max_tunnels, options_.max_segments);
   return absl::OkStatus();
 }
 
@@ -79,6 +86,7 @@ App::~App() {
   tables_.reset();
   rte_ring_free(punt_ring_);
   rte_ring_free(learn_ring_);
+  rte_ring_free(fdb_ring_);
   for (rte_mempool* pool : pools_) rte_mempool_free(pool);  // the indirect pool included
 }
 
@@ -107,7 +115,37 @@ void App::Poll() {
     }
   }
   // Null only when Init failed before creating the tables (the destructor still polls).
-  if (tables_ != nullptr) tables_->Reclaim();
+  if (tables_ != nullptr) {
+    PollFdb();
+    tables_->Reclaim();
+  }
+}
+
+void App::PollFdb() {
+  const uint32_t now_s =
+      static_cast<uint32_t>((rte_get_tsc_cycles() - start_tsc_) / rte_get_tsc_hz());
+  if (now_s != tables_->fdb_now_s()) {
+    tables_->SetFdbNow(now_s);
+    writer_->AgeFdb(now_s);
+  }
+  // At most this many events per call, so commands and the rest of housekeeping go on
+  // while a MAC flood fills the ring (what does not fit there is counted by workers).
+  constexpr unsigned kBudget = 65536;
+  FdbLearnEvent events[64];
+  unsigned n;
+  for (unsigned done = 0; fdb_ring_ != nullptr && done < kBudget; done += n) {
+    n = rte_ring_sc_dequeue_burst_elem(fdb_ring_, events, sizeof(FdbLearnEvent), 64, nullptr);
+    if (n == 0) break;
+    for (unsigned i = 0; i < n; ++i) writer_->LearnFdb(events[i], now_s);
+  }
+}
+
+void App::Sleep(uint32_t ms) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    Poll();
+  }
 }
 
 absl::Status App::SetPortMac(uint16_t p, const MacAddress& mac) {
@@ -228,6 +266,7 @@ absl::Status App::Start() {
   shared.tables = tables_.get();
   shared.punt_ring = punt_ring_;
   shared.learn_ring = learn_ring_;
+  shared.fdb_ring = fdb_ring_;
   shared.direct_pool = pools_.front();
   shared.indirect_pool = indirect_pool_;
   for (size_t w = 0; w < nb_workers; ++w) {

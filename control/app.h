@@ -25,6 +25,8 @@ namespace tundra {
 
 struct AppOptions {
   uint32_t max_tunnels = 65536;
+  uint32_t max_segments = 16384;
+  uint32_t max_fdb_entries = 1u << 20;
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
   uint32_t mbufs = 0;  // 0: sized from the queues
@@ -51,10 +53,12 @@ class App {
   void Quit();
   // Returns once no worker received a packet for `ms` milliseconds.
   void WaitIdle(uint32_t ms);
+  // Pauses the command stream for `ms` milliseconds, housekeeping (Poll) going on.
+  void Sleep(uint32_t ms);
   bool running() const { return running_; }
   // Control-thread housekeeping, called often: drains what workers punted (GENEVE
-  // control packets) and learned (hosts on routed access ports), reclaims retired
-  // table entries.
+  // control packets) and learned (hosts on routed access ports, segment MACs), advances
+  // the FDB clock and ages FDB entries, reclaims retired table entries.
   void Poll();
   uint64_t punted_packets() const { return punted_; }
   bool quit_requested() const { return quit_.load(); }
@@ -78,6 +82,7 @@ class App {
   App(const AppOptions& options) : options_(options) {}
   absl::Status Init();
   absl::Status ConfigurePorts();
+  void PollFdb();
 
   AppOptions options_;
   std::vector<PortRuntime> ports_;
@@ -91,6 +96,8 @@ class App {
   rte_mempool* indirect_pool_ = nullptr;
   rte_ring* punt_ring_ = nullptr;
   rte_ring* learn_ring_ = nullptr;
+  rte_ring* fdb_ring_ = nullptr;
+  uint64_t start_tsc_ = 0;  // the FDB clock's zero
   uint64_t punted_ = 0;
   bool ports_configured_ = false;
   bool ports_closed_ = false;

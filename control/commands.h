@@ -13,6 +13,7 @@ absl::Status RegisterNeighborCommands(cli::CommandEngine& engine, App& app);
 absl::Status RegisterTunnelCommands(cli::CommandEngine& engine, App& app);
 absl::Status RegisterXconnectCommands(cli::CommandEngine& engine, App& app);
 absl::Status RegisterRouteCommands(cli::CommandEngine& engine, App& app);
+absl::Status RegisterSegmentCommands(cli::CommandEngine& engine, App& app);
 absl::Status RegisterRunCommands(cli::CommandEngine& engine, App& app);
 absl::Status RegisterShowCommands(cli::CommandEngine& engine, App& app);
 

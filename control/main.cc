@@ -20,6 +20,9 @@ DEFINE_bool(interactive, false,
             "Read commands from a 'tundra> ' prompt (or line by line when stdin is not a tty)");
 DEFINE_uint32(stats_period, 0, "Print port and worker stats every S seconds (0: never)");
 DEFINE_uint32(max_tunnels, 65536, "Capacity of the tunnel tables (1..16777216)");
+DEFINE_uint32(max_segments, 16384, "Capacity of the segment table (1..2147483647)");
+DEFINE_uint32(max_fdb_entries, 1u << 20,
+              "Capacity of the FDB: MAC entries of every segment together (at least 8)");
 DEFINE_uint32(rx_desc, 1024, "Rx descriptors per queue");
 DEFINE_uint32(tx_desc, 1024, "Tx descriptors per queue");
 DEFINE_uint32(mbufs, 0, "mbufs in the pool (0: sized from the ports' queues)");
@@ -64,6 +67,8 @@ int main(int argc, char** argv) {
 
   tundra::AppOptions options;
   options.max_tunnels = FLAGS_max_tunnels;
+  options.max_segments = FLAGS_max_segments;
+  options.max_fdb_entries = FLAGS_max_fdb_entries;
   options.rx_desc = static_cast<uint16_t>(FLAGS_rx_desc);
   options.tx_desc = static_cast<uint16_t>(FLAGS_tx_desc);
   options.mbufs = FLAGS_mbufs;

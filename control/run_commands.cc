@@ -1,6 +1,3 @@
-#include <chrono>
-#include <thread>
-
 #include "absl/strings/str_cat.h"
 #include "control/commands.h"
 
@@ -37,8 +34,8 @@ absl::Status RegisterRunCommands(cli::CommandEngine& engine, App& app) {
          return absl::OkStatus();
        }},
       {"sleep <ms:0..3600000>", "Pause the command stream for <ms> milliseconds.",
-       [](const cli::Args& a, std::string&) {
-         std::this_thread::sleep_for(std::chrono::milliseconds(a.Number("ms")));
+       [&app](const cli::Args& a, std::string&) {
+         app.Sleep(static_cast<uint32_t>(a.Number("ms")));
          return absl::OkStatus();
        }},
   });

@@ -357,9 +357,10 @@ absl::Status RegisterShowCommands(cli::CommandEngine& engine, App& app) {
          out += ShowTunnels(app, a, a.Has("stats"), a.Has("json"));
          return absl::OkStatus();
        }},
-      {"clear stats", "Reset every port, tunnel and worker counter to zero.",
+      {"clear stats", "Reset every port, tunnel, segment and worker counter to zero.",
        [&app](const cli::Args&, std::string&) {
          app.stats().Clear();
+         app.writer().ClearSegmentCounts();
          for (uint16_t p = 0; p < app.nb_ports(); ++p) {
            if (app.port_runtime(p).started) rte_eth_stats_reset(p);
          }
@@ -370,8 +371,8 @@ absl::Status RegisterShowCommands(cli::CommandEngine& engine, App& app) {
 
 absl::Status RegisterAllCommands(cli::CommandEngine& engine, App& app) {
   for (auto reg : {RegisterPortCommands, RegisterNeighborCommands, RegisterTunnelCommands,
-                   RegisterXconnectCommands, RegisterRouteCommands, RegisterRunCommands,
-                   RegisterShowCommands}) {
+                   RegisterXconnectCommands, RegisterSegmentCommands, RegisterRouteCommands,
+                   RegisterRunCommands, RegisterShowCommands}) {
     if (absl::Status s = reg(engine, app); !s.ok()) return s;
   }
   return engine.Add("help [<topic:word>]...", "List commands, or show one command's syntax.",

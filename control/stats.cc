@@ -24,6 +24,11 @@ constexpr Field<TunnelCounters, TunnelTotals> kTunnelFields[] = {
 #include "dataplane/tunnel_counters.def"
 };
 #undef X
+#define X(member, name, text, meaning) {&SegmentCounters::member, &SegmentTotals::member},
+constexpr Field<SegmentCounters, SegmentTotals> kSegmentFields[] = {
+#include "dataplane/segment_counters.def"
+};
+#undef X
 #define X(member, name, text, meaning) {&WorkerCounters::member, &WorkerTotals::member},
 constexpr Field<WorkerCounters, WorkerTotals> kWorkerFields[] = {
 #include "dataplane/worker_counters.def"
@@ -58,11 +63,14 @@ uint64_t Sum(const uint64_t (&values)[N]) {
 
 uint64_t PortTotals::total_drops() const { return Sum(drops); }
 uint64_t TunnelTotals::total_drops() const { return Sum(drops); }
+uint64_t SegmentTotals::total_drops() const { return Sum(drops); }
 
-Stats::Stats(std::vector<const WorkerCounters*> workers, uint16_t nb_ports, uint32_t max_tunnels)
+Stats::Stats(std::vector<const WorkerCounters*> workers, uint16_t nb_ports, uint32_t max_tunnels,
+             uint32_t max_segments)
     : workers_(std::move(workers)),
       port_base_(nb_ports),
       tunnel_base_(max_tunnels + 1),
+      segment_base_(max_segments + 1),
       worker_base_(workers_.size()) {}
 
 PortTotals Stats::RawPort(uint16_t p) const {
@@ -75,6 +83,16 @@ TunnelTotals Stats::RawTunnel(uint32_t id) const {
   TunnelTotals t;
   for (const WorkerCounters* w : workers_) AddCounters(kTunnelFields, w->tunnels[id], t);
   return t;
+}
+
+SegmentTotals Stats::RawSegment(uint32_t id) const {
+  SegmentTotals t;
+  for (const WorkerCounters* w : workers_) AddCounters(kSegmentFields, w->segments[id], t);
+  return t;
+}
+
+SegmentTotals Stats::Segment(uint32_t id) const {
+  return Since(kSegmentFields, RawSegment(id), segment_base_[id]);
 }
 
 WorkerTotals Stats::RawWorker(size_t w) const {
@@ -102,9 +120,11 @@ uint64_t Stats::TotalRxPackets() const {
 void Stats::Clear() {
   for (uint16_t p = 0; p < port_base_.size(); ++p) port_base_[p] = RawPort(p);
   for (uint32_t id = 0; id < tunnel_base_.size(); ++id) tunnel_base_[id] = RawTunnel(id);
+  for (uint32_t id = 0; id < segment_base_.size(); ++id) segment_base_[id] = RawSegment(id);
   for (size_t w = 0; w < worker_base_.size(); ++w) worker_base_[w] = RawWorker(w);
 }
 
 void Stats::ClearTunnel(uint32_t id) { tunnel_base_[id] = RawTunnel(id); }
+void Stats::ClearSegment(uint32_t id) { segment_base_[id] = RawSegment(id); }
 
 }  // namespace tundra

@@ -6,29 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/absl_view.h"
+#include "control/writer_util.h"
 #include "dataplane/header_template.h"
 #include "dataplane/proto/geneve.h"
 
 namespace tundra {
 
 namespace {
-
-uint32_t XconnectKey(uint16_t p, uint16_t vlan) { return (uint32_t{p} << 16) | vlan; }
-
-std::string KeyBytes(const DecapKey& key) {
-  return std::string(reinterpret_cast<const char*>(&key), sizeof(key));
-}
-
-// "a", "a and b", "a, b and c".
-std::string JoinWithAnd(const std::vector<std::string>& items) {
-  if (items.size() <= 1) return absl::StrJoin(items, "");
-  return absl::StrCat(absl::StrJoin(items.begin(), items.end() - 1, ", "), " and ", items.back());
-}
-
-std::string PortVlan(uint16_t p, uint16_t vlan) {
-  return vlan == kVlanUntagged ? absl::StrCat("port ", p)
-                               : absl::StrCat("port ", p, " vlan ", vlan);
-}
 
 // The prefix with the address bits past its length cleared: how routes are keyed.
 IpPrefix Normalized(IpPrefix p) {
@@ -176,6 +160,7 @@ absl::Status TableWriter::AddNeighbor(const IpAddress& ip, const MacAddress& mac
   for (const auto& [name, rec] : tunnels_) {
     if (rec.spec.remote == ip) PublishTunnel(rec);
   }
+  RepublishSegmentTunnels(UINT16_MAX, &ip, false);
   return absl::OkStatus();
 }
 
@@ -207,6 +192,7 @@ absl::Status TableWriter::DelNeighbor(const IpAddress& ip) {
   for (const auto& [name, rec] : tunnels_) {
     if (rec.spec.remote == ip) PublishTunnel(rec);
   }
+  RepublishSegmentTunnels(UINT16_MAX, &ip, false);
   return absl::OkStatus();
 }
 
@@ -249,6 +235,7 @@ void TableWriter::RebuildTunnelsOn(uint16_t uplink) {
   for (const auto& [name, rec] : tunnels_) {
     if (rec.uplink == uplink) PublishTunnel(rec);
   }
+  RepublishSegmentTunnels(uplink, nullptr, false);
 }
 
 void TableWriter::PublishPortView(uint16_t p) {
@@ -284,15 +271,7 @@ void TableWriter::RefUdpPort(uint16_t port, TunnelType type, int delta) {
   }
 }
 
-absl::Status TableWriter::AddTunnel(const TunnelSpec& spec) {
-  if (tunnels_.contains(spec.name)) {
-    return absl::AlreadyExistsError(absl::StrCat("tunnel '", spec.name, "' already exists"));
-  }
-  if (spec.local.family != spec.remote.family) {
-    return absl::InvalidArgumentError(absl::StrCat("local ", spec.local.ToString(), " and remote ",
-                                                   spec.remote.ToString(),
-                                                   " are of different IP versions"));
-  }
+absl::StatusOr<uint16_t> TableWriter::CheckUnderlaySpec(const TunnelSpec& spec) const {
   if (GeneveOptionsLen(spec) > kGeneveMaxOptionsLen) {
     return absl::InvalidArgumentError(absl::StrCat("GENEVE options take ", GeneveOptionsLen(spec),
                                                    " bytes; at most ", kGeneveMaxOptionsLen,
@@ -304,23 +283,30 @@ absl::Status TableWriter::AddTunnel(const TunnelSpec& spec) {
         absl::StrCat("local ", spec.local.ToString(),
                      " is not the address of an uplink port (port config <P> address ...)"));
   }
-  const bool udp = IsUdpTunnel(spec.type);
   const uint16_t udp_port = TunnelUdpPort(spec);
   if (auto it = udp_ports_.find(udp_port);
-      udp && it != udp_ports_.end() && it->second.first != spec.type) {
+      IsUdpTunnel(spec.type) && it != udp_ports_.end() && it->second.first != spec.type) {
     return absl::FailedPreconditionError(absl::StrCat(
         "UDP port ", udp_port, " is used by ", TunnelTypeName(it->second.first), " tunnels"));
   }
-  const DecapKey key = MakeDecapKey(spec);
-  if (auto dup = names_by_key_.find(KeyBytes(key)); dup != names_by_key_.end()) {
-    const std::string& name = dup->second;
-    return absl::AlreadyExistsError(
-        udp ? absl::StrCat("vni ", spec.vni, " on ", spec.local.ToString(),
-                           " is already used by tunnel '", name, "'")
-            : absl::StrCat("tunnel '", name, "' already joins ", spec.local.ToString(), " and ",
-                           spec.remote.ToString(), spec.has_key ? " with that key" : "",
-                           " (a gre and a gretap tunnel, or different keys, can share them)"));
+  return *uplink;
+}
+
+absl::Status TableWriter::AddTunnel(const TunnelSpec& spec) {
+  if (tunnels_.contains(spec.name)) {
+    return absl::AlreadyExistsError(absl::StrCat("tunnel '", spec.name, "' already exists"));
   }
+  if (spec.local.family != spec.remote.family) {
+    return absl::InvalidArgumentError(absl::StrCat("local ", spec.local.ToString(), " and remote ",
+                                                   spec.remote.ToString(),
+                                                   " are of different IP versions"));
+  }
+  absl::StatusOr<uint16_t> uplink = CheckUnderlaySpec(spec);
+  if (!uplink.ok()) return uplink.status();
+  const bool udp = IsUdpTunnel(spec.type);
+  const uint16_t udp_port = TunnelUdpPort(spec);
+  const DecapKey key = MakeDecapKey(spec);
+  if (absl::Status s = CheckDecapKeyFree(spec, key); !s.ok()) return s;
   const uint32_t id = tables_.AllocateTunnelId();
   if (id == kNoTunnel) {
     return absl::ResourceExhaustedError(
@@ -334,9 +320,22 @@ absl::Status TableWriter::AddTunnel(const TunnelSpec& spec) {
     return s;
   }
   if (udp) RefUdpPort(udp_port, spec.type, +1);
-  names_by_key_.emplace(KeyBytes(key), spec.name);
+  names_by_key_.emplace(KeyBytes(key), absl::StrCat("tunnel '", spec.name, "'"));
   tunnels_.emplace(spec.name, std::move(rec));
   return absl::OkStatus();
+}
+
+absl::Status TableWriter::CheckDecapKeyFree(const TunnelSpec& spec, const DecapKey& key) const {
+  auto dup = names_by_key_.find(KeyBytes(key));
+  if (dup == names_by_key_.end()) return absl::OkStatus();
+  const std::string& user = dup->second;  // "tunnel 'x'" or "segment 'y'"
+  return absl::AlreadyExistsError(
+      IsUdpTunnel(spec.type)
+          ? absl::StrCat("vni ", spec.vni, " on ", spec.local.ToString(), " is already used by ",
+                         user)
+          : absl::StrCat(user, " already joins ", spec.local.ToString(), " and ",
+                         spec.remote.ToString(), spec.has_key ? " with that key" : "",
+                         " (a gre and a gretap tunnel, or different keys, can share them)"));
 }
 
 absl::Status TableWriter::AddKnownGeneveOption(uint16_t option_class, uint8_t type) {
@@ -352,6 +351,7 @@ absl::Status TableWriter::AddKnownGeneveOption(uint16_t option_class, uint8_t ty
   for (const auto& [name, rec] : tunnels_) {
     if (rec.spec.type == TunnelType::kGeneve) PublishTunnel(rec);
   }
+  RepublishSegmentTunnels(UINT16_MAX, nullptr, true);
   return absl::OkStatus();
 }
 
@@ -440,10 +440,7 @@ absl::Status TableWriter::AddXconnect(uint16_t p, uint16_t vlan, std::string_vie
   auto it = tunnels_.find(tunnel);
   if (it == tunnels_.end())
     return absl::NotFoundError(absl::StrCat("no tunnel '", AsAbsl(tunnel), "'"));
-  if (const TunnelRecord* other = XconnectAt(p, vlan)) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        PortVlan(p, vlan), " is already cross-connected to tunnel '", other->spec.name, "'"));
-  }
+  if (absl::Status s = CheckAttachmentFree(p, vlan); !s.ok()) return s;
   TunnelRecord& rec = it->second;
   if (rec.attachment.valid) {
     return absl::AlreadyExistsError(

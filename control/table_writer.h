@@ -14,7 +14,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "dataplane/fdb.h"
 #include "dataplane/proto/address.h"
+#include "dataplane/segment.h"
 #include "dataplane/tables.h"
 #include "dataplane/tunnel_spec.h"
 
@@ -44,6 +47,57 @@ struct TunnelRecord {
   Attachment attachment;
   DecapKey key;
 };
+
+// One remote VTEP of a segment: a tunnel of its own (dataplane/segment.h).
+struct SegmentRemoteRecord {
+  IpAddress ip;
+  uint32_t id = 0;  // its tunnel
+  DecapKey key;
+  // Learned from an unknown remote (`unknown-remote learn`): not in the flood list, and
+  // removed with the last FDB entry that sends to it.
+  bool learned = false;
+  uint32_t fdb_refs = 0;
+};
+
+// One FDB entry as the control thread keeps it.
+struct FdbRecord {
+  uint64_t entry = 0;   // the published value (fdb.h)
+  uint32_t seen_s = 0;  // FDB clock when learned or last refreshed
+};
+
+struct SegmentRecord {
+  TunnelSpec spec;  // name, type, local, vni/key and options; no remote
+  uint32_t id = 0;
+  uint32_t anchor = 0;  // the tunnel id decap finds the VNI/key under
+  DecapKey anchor_key;
+  uint16_t uplink = 0;
+  std::vector<SegmentMember> members;
+  std::vector<SegmentRemoteRecord> remotes;  // in the order added, learned ones after
+  uint32_t ageing_s = 300;                   // 0: off
+  uint32_t max_macs = 0;                     // learned entries at most; 0: no limit
+  bool learn_unknown_remote = false;
+  absl::flat_hash_map<uint64_t, FdbRecord> fdb;  // MAC (48 bits) → entry
+  uint32_t learned_macs = 0;
+  // What the control thread counts (the workers' counts are in SegmentCounters).
+  uint64_t learned = 0;
+  uint64_t moved = 0;
+  uint64_t aged = 0;
+  uint64_t limit_dropped = 0;
+
+  const SegmentRemoteRecord* Remote(const IpAddress& ip) const;
+  const SegmentRemoteRecord* RemoteById(uint32_t id) const;
+};
+
+inline uint64_t MacKey(const uint8_t mac[6]) {
+  uint64_t v = 0;
+  for (int i = 0; i < 6; ++i) v = (v << 8) | mac[i];
+  return v;
+}
+inline MacAddress MacOfKey(uint64_t v) {
+  MacAddress m;
+  for (int i = 5; i >= 0; --i, v >>= 8) m.bytes[i] = static_cast<uint8_t>(v);
+  return m;
+}
 
 struct AbslIpHash {
   size_t operator()(const IpAddress& a) const {
@@ -87,6 +141,30 @@ class TableWriter {
   absl::Status AddXconnect(uint16_t p, uint16_t vlan, std::string_view tunnel);
   absl::Status DelXconnect(uint16_t p, uint16_t vlan);
 
+  // Segments (segment_writer.cc). The spec's remote is not used.
+  absl::Status AddSegment(const TunnelSpec& spec);
+  absl::Status DelSegment(std::string_view name);
+  absl::Status AddSegmentMember(std::string_view name, uint16_t p, uint16_t vlan);
+  absl::Status DelSegmentMember(std::string_view name, uint16_t p, uint16_t vlan);
+  absl::Status AddSegmentRemote(std::string_view name, const IpAddress& ip);
+  absl::Status DelSegmentRemote(std::string_view name, const IpAddress& ip);
+  absl::Status SetSegmentAgeing(std::string_view name, uint32_t seconds);
+  absl::Status SetSegmentMaxMacs(std::string_view name, uint32_t max_macs);
+  absl::Status SetSegmentUnknownRemote(std::string_view name, bool learn);
+  // A static FDB entry towards a member (p, vlan) or a remote (`remote` set).
+  absl::Status AddFdb(std::string_view segment, const MacAddress& mac, uint16_t p, uint16_t vlan,
+                      const std::optional<IpAddress>& remote);
+  absl::Status DelFdb(std::string_view segment, const MacAddress& mac);
+  absl::Status FlushFdb(std::string_view segment, bool learned_only);
+  // What a worker saw (fdb.h); `now_s` is the FDB clock.
+  void LearnFdb(const FdbLearnEvent& e, uint32_t now_s);
+  // Removes learned entries not refreshed within their segment's ageing time.
+  void AgeFdb(uint32_t now_s);
+  // `clear stats`: the control thread's per-segment counts (learned, moved, ...) to zero.
+  void ClearSegmentCounts();
+  const std::map<std::string, SegmentRecord, std::less<>>& segments() const { return segments_; }
+  const SegmentRecord* FindSegment(std::string_view name) const;
+
   // Tunnels by name, in name order (for `show`).
   const std::map<std::string, TunnelRecord, std::less<>>& tunnels() const { return tunnels_; }
   const absl::flat_hash_map<IpAddress, Neighbor, AbslIpHash>& neighbors() const {
@@ -97,6 +175,21 @@ class TableWriter {
 
  private:
   void PublishPortView(uint16_t p);
+  absl::StatusOr<SegmentRecord*> SegmentNamed(std::string_view name);
+  void PublishSegment(const SegmentRecord& seg);
+  // Publishes the segment's tunnel towards `remote`, or its anchor when null.
+  void PublishSegmentTunnel(const SegmentRecord& seg, const SegmentRemoteRecord* remote);
+  void RepublishSegmentTunnels(uint16_t uplink, const IpAddress* remote, bool geneve_only);
+  absl::StatusOr<uint32_t> AddRemoteTunnel(SegmentRecord& seg, const IpAddress& ip, bool learned);
+  void RemoveRemoteTunnel(SegmentRecord& seg, size_t index);
+  // Removes one FDB entry of `seg` (table and shadow), releasing a learned remote.
+  void EraseFdb(SegmentRecord& seg, uint64_t mac);
+  // An FDB entry towards `place` is gone: a learned remote loses a reference.
+  void ReleaseLearnedRemote(SegmentRecord& seg, FdbPlace place);
+  absl::Status CheckAttachmentFree(uint16_t p, uint16_t vlan) const;
+  // What AddTunnel and AddSegment both check of a spec; returns its uplink.
+  absl::StatusOr<uint16_t> CheckUnderlaySpec(const TunnelSpec& spec) const;
+  absl::Status CheckDecapKeyFree(const TunnelSpec& spec, const DecapKey& key) const;
   void PublishTunnel(const TunnelRecord& rec);
   void RebuildTunnelsOn(uint16_t uplink);
   Underlay UnderlayFor(const TunnelSpec& spec, uint16_t uplink) const;
@@ -118,6 +211,10 @@ class TableWriter {
   absl::flat_hash_map<uint16_t, std::pair<TunnelType, int>> udp_ports_;
   std::vector<uint32_t> known_options_;
   std::map<std::string, std::pair<IpPrefix, std::string>> routes_;
+  std::map<std::string, SegmentRecord, std::less<>> segments_;
+  absl::flat_hash_map<uint32_t, std::string> segment_names_;  // segment id → name
+  absl::flat_hash_map<uint32_t, std::string> members_;        // (port << 16 | vlan) → segment
+  uint32_t fdb_entries_ = 0;
 };
 
 DecapKey MakeDecapKey(const TunnelSpec& spec);

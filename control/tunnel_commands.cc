@@ -3,14 +3,14 @@
 #include "absl/strings/str_join.h"
 #include "control/absl_view.h"
 #include "control/commands.h"
+#include "control/tunnel_options.h"
 #include "dataplane/tunnel_type.h"
 
 namespace tundra {
 
-namespace {
-
-// Turns `tunnel add` arguments into a spec, refusing options that do not apply.
-absl::StatusOr<TunnelSpec> SpecFromArgs(const cli::Args& a) {
+// Turns `tunnel add` (or `segment add`) arguments into a spec, refusing options that do
+// not apply.
+absl::StatusOr<TunnelSpec> TunnelSpecFromArgs(const cli::Args& a, std::string_view noun) {
   TunnelSpec spec;
   spec.name = std::string(a.Word("name"));
   spec.type = *ParseTunnelType(a.Word("type"));  // the grammar offers only kTunnelTypes
@@ -19,17 +19,19 @@ absl::StatusOr<TunnelSpec> SpecFromArgs(const cli::Args& a) {
   const char* type_name = TunnelTypeName(spec.type);
   auto not_for = [&](std::string_view option) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("'%s' does not apply to %s tunnels", option, type_name));
+        absl::StrFormat("'%s' does not apply to %s %s", option, type_name, noun));
   };
   if (IsUdpTunnel(spec.type)) {
-    if (!a.Has("vni")) {
-      return absl::InvalidArgumentError(absl::StrCat(type_name, " tunnels need 'vni <n>'"));
-    }
-    spec.vni = static_cast<uint32_t>(a.Number("vni"));
-    if (a.Has("dstport")) spec.dstport = static_cast<uint16_t>(a.Number("dstport"));
+    // An option of the wrong protocol says more than the missing vni it may stand for.
     for (const char* gre_only : {"key", "seq", "csum", "seq-check"}) {
       if (a.Has(gre_only)) return not_for(gre_only);
     }
+    if (!a.Has("vni")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(type_name, " ", AsAbsl(noun), " need 'vni <n>'"));
+    }
+    spec.vni = static_cast<uint32_t>(a.Number("vni"));
+    if (a.Has("dstport")) spec.dstport = static_cast<uint16_t>(a.Number("dstport"));
   } else {
     for (const char* udp_only : {"vni", "dstport", "udp-csum"}) {
       if (a.Has(udp_only)) return not_for(udp_only);
@@ -83,24 +85,24 @@ std::string TunnelTypeAlternatives() {
                        [](std::string* out, const TunnelTypeEntry& e) { out->append(e.name); });
 }
 
-}  // namespace
+const char kTunnelOptionsSyntax[] =
+    "[vni <vni:0..16777215>] "
+    "[key <key:0..4294967295>] [dstport <dstport:1..65535>] [ttl <ttl:1..255|inherit>] "
+    "[tos <tos:0..255|inherit>] [df <df:set|clear|inherit>] [udp-csum <udp-csum:on|off>] "
+    "[seq <seq:on|off>] [csum <csum:on|off>] [seq-check <seq-check:count|drop>] "
+    "[oversize <oversize:drop|fragment>] [option <option:geneve-option>]...";
 
 absl::Status RegisterTunnelCommands(cli::CommandEngine& engine, App& app) {
   return engine.AddAll({
-      {absl::StrCat(
-           "tunnel add <name:name> type <type:", TunnelTypeAlternatives(),
-           "> local <local:ip> remote <remote:ip> [vni <vni:0..16777215>] "
-           "[key <key:0..4294967295>] [dstport <dstport:1..65535>] [ttl <ttl:1..255|inherit>] "
-           "[tos <tos:0..255|inherit>] [df <df:set|clear|inherit>] [udp-csum <udp-csum:on|off>] "
-           "[seq <seq:on|off>] [csum <csum:on|off>] [seq-check <seq-check:count|drop>] "
-           "[oversize <oversize:drop|fragment>] [option <option:geneve-option>]..."),
+      {absl::StrCat("tunnel add <name:name> type <type:", TunnelTypeAlternatives(),
+                    "> local <local:ip> remote <remote:ip> ", kTunnelOptionsSyntax),
        "Add a point-to-point tunnel. local must be an uplink's address; the remote's MAC comes "
        "from 'neigh add'. vxlan/geneve need a vni; gretap carries Ethernet (xconnect), gre "
        "carries IP (route add). Defaults: dstport 4789 (vxlan) / 6081 (geneve), ttl 64, tos 0 "
        "(ECN always follows the inner packet, RFC 6040), df set, udp-csum off (always on over "
        "IPv6), no key/seq/csum, seq-check count, oversize drop.",
        [&app](const cli::Args& a, std::string&) -> absl::Status {
-         absl::StatusOr<TunnelSpec> spec = SpecFromArgs(a);
+         absl::StatusOr<TunnelSpec> spec = TunnelSpecFromArgs(a, "tunnels");
          if (!spec.ok()) return spec.status();
          if (absl::Status st = app.writer().AddTunnel(*spec); !st.ok()) return st;
          app.stats().ClearTunnel(app.writer().tunnels().find(spec->name)->second.id);

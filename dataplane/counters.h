@@ -77,16 +77,20 @@ inline constexpr int kNumTunnelDrops = 0
 #undef X
     ;
 
-// Slot of `reason` in TunnelCounters::drops, or -1 when it is not a per-tunnel reason.
-constexpr int TunnelDropSlot(DropReason reason) {
-  int slot = 0;
-#define X(r)                                \
-  if (reason == DropReason::r) return slot; \
-  ++slot;
-  TUNDRA_TUNNEL_DROPS(X)
-#undef X
+// Slot of `reason` in `reasons`, or -1 when it is not there.
+template <size_t N>
+constexpr int DropSlotIn(const DropReason (&reasons)[N], DropReason reason) {
+  for (size_t slot = 0; slot < N; ++slot) {
+    if (reasons[slot] == reason) return static_cast<int>(slot);
+  }
   return -1;
 }
+
+#define TUNDRA_DROP_REASON_ENTRY(r) DropReason::r,
+inline constexpr DropReason kTunnelDropReasons[] = {TUNDRA_TUNNEL_DROPS(TUNDRA_DROP_REASON_ENTRY)};
+
+// Slot of `reason` in TunnelCounters::drops, or -1 when it is not a per-tunnel reason.
+constexpr int TunnelDropSlot(DropReason reason) { return DropSlotIn(kTunnelDropReasons, reason); }
 
 // TunnelDropSlot for every reason, as a table the hot path indexes.
 inline constexpr auto kTunnelDropSlots = [] {
@@ -104,15 +108,47 @@ struct TunnelCounters {
   Counter drops[kNumTunnelDrops];
 };
 
+// The drop reasons `show segment` breaks out per segment.
+#define TUNDRA_SEGMENT_DROPS(X) \
+  X(kUnknownRemote)             \
+  X(kSplitHorizon)              \
+  X(kHairpin)                   \
+  X(kNoNeighbor)                \
+  X(kMtuExceeded)               \
+  X(kNoHeadroom)                \
+  X(kNoMbuf)
+
+inline constexpr int kNumSegmentDrops = 0
+#define X(r) +1
+    TUNDRA_SEGMENT_DROPS(X)
+#undef X
+    ;
+
+inline constexpr DropReason kSegmentDropReasons[] = {
+    TUNDRA_SEGMENT_DROPS(TUNDRA_DROP_REASON_ENTRY)};
+#undef TUNDRA_DROP_REASON_ENTRY
+
+// Slot of `reason` in SegmentCounters::drops, or -1 when it is not a per-segment reason.
+constexpr int SegmentDropSlot(DropReason reason) { return DropSlotIn(kSegmentDropReasons, reason); }
+
+struct SegmentCounters {
+#define X(member, name, text, meaning) Counter member;
+#include "dataplane/segment_counters.def"
+#undef X
+  Counter drops[kNumSegmentDrops];
+};
+
 struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
-  explicit WorkerCounters(uint32_t max_tunnels)
-      : tunnels(MakeHugeArray<TunnelCounters>(max_tunnels)) {}
+  WorkerCounters(uint32_t max_tunnels, uint32_t max_segments = 1)
+      : tunnels(MakeHugeArray<TunnelCounters>(max_tunnels)),
+        segments(MakeHugeArray<SegmentCounters>(max_segments)) {}
 
   PortCounters ports[RTE_MAX_ETHPORTS];
 #define X(member, name, text, meaning) Counter member;
 #include "dataplane/worker_counters.def"
 #undef X
   HugeArray<TunnelCounters> tunnels;
+  HugeArray<SegmentCounters> segments;  // [segment id]
 };
 
 }  // namespace tundra

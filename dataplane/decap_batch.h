@@ -6,7 +6,8 @@
 //   check     per flow: the tunnel's rules (remote, options, attachment) → what its
 //             packets do; per packet, only where the flow needs it: GRE sequence
 //             numbers and RFC 6040 ECN
-//   deliver   strip the outer headers, tag, count and emit; L3 packets go to routing
+//   deliver   strip the outer headers, tag, count and emit; L3 packets go to routing,
+//             a segment's frames to its FDB stage
 //
 // A "flow" is one tunnel's set of outer headers in the burst. Packets of one tunnel
 // stream share it, so the lookup and the per-tunnel checks run once for all of them;
@@ -34,10 +35,11 @@ struct DecapParse {
 
 // What the check stage decided for the packets of a flow.
 enum class FlowAction : uint8_t {
-  kBridge,  // to the tunnel's attachment
-  kRoute,   // an L3 tunnel's IP packet, to its host (route_deliver.h)
-  kPunt,    // a GENEVE control packet, to the control thread
-  kDrop,    // every packet, for DecapFlow::drop
+  kBridge,   // to the tunnel's attachment
+  kRoute,    // an L3 tunnel's IP packet, to its host (route_deliver.h)
+  kSegment,  // to the segment's FDB stage (segment_forward.h)
+  kPunt,     // a GENEVE control packet, to the control thread
+  kDrop,     // every packet, for DecapFlow::drop
 };
 
 // Per-packet checks a flow needs (DecapFlow::checks).
@@ -63,6 +65,8 @@ struct DecapFlow {
   uint16_t strip = 0;          // outer header bytes
   uint16_t out_port = 0;       // kBridge: the attachment
   uint16_t vlan = 0;
+  uint32_t segment = 0;         // kSegment: its id; `id` is the remote VTEP's tunnel
+  bool unknown_remote = false;  // kSegment: from a remote not in the segment (learn mode)
 };
 
 struct DecapPacket {

@@ -42,6 +42,46 @@ bool CriticalOptionsUnderstood(const Tunnel& t, const rte_mbuf* m, const TunnelP
   return true;
 }
 
+// A segment's packet: its VNI (or gre key) found the segment's anchor, which stands for
+// every remote. The remote VTEP it came from is a tunnel of its own, keyed with the
+// outer source too (gre keys always carry the source, so those find the remote's tunnel
+// at once and come here only when it is unknown). Returns the remote's tunnel, or the
+// anchor for an unknown remote the segment learns from, or nullptr (drop, f.drop set).
+const Tunnel* SegmentRemote(const Tables& tables, DecapFlow& f, uint8_t family,
+                            const Tunnel* anchor) {
+  DecapKey k = f.key;
+  std::memset(k.remote, 0, sizeof(k.remote));
+  std::memcpy(k.remote, f.remote, family == 4 ? 4 : 16);
+  const DecapKey* kp = &k;
+  uint32_t id = kNoTunnel;
+  tables.LookupDecap(&kp, 1, &id);
+  const Tunnel* t = id != kNoTunnel ? tables.tunnel(id) : nullptr;
+  if (t != nullptr) {
+    f.id = id;
+    return t;
+  }
+  const Segment* seg = tables.segment(anchor->segment);
+  if (seg == nullptr || !seg->learn_unknown_remote) {
+    f.drop = DropReason::kUnknownRemote;
+    f.segment = anchor->segment;
+    return nullptr;
+  }
+  f.unknown_remote = true;
+  return anchor;
+}
+
+// A gre packet whose key with its source found no tunnel: the anchor of a segment with
+// that key (the key without a source), if there is one.
+const Tunnel* SegmentAnchor(const Tables& tables, const DecapFlow& f) {
+  DecapKey k = f.key;
+  std::memset(k.remote, 0, sizeof(k.remote));
+  const DecapKey* kp = &k;
+  uint32_t id = kNoTunnel;
+  tables.LookupDecap(&kp, 1, &id);
+  const Tunnel* t = id != kNoTunnel ? tables.tunnel(id) : nullptr;
+  return t != nullptr && t->segment_anchor ? t : nullptr;
+}
+
 // What every packet of flow `f` does, and which per-packet checks it needs. `first` is
 // the flow's first packet (its options are the flow's).
 void CheckFlow(const Tables& tables, DecapFlow& f, const DecapParse& parse, const rte_mbuf* first) {
@@ -49,12 +89,21 @@ void CheckFlow(const Tables& tables, DecapFlow& f, const DecapParse& parse, cons
   f.action = FlowAction::kDrop;
   f.checks = 0;
   f.no_attachment = false;
+  f.segment = 0;
+  f.unknown_remote = false;
   const Tunnel* t = f.t;
+  if (t == nullptr && IsGreTunnel(tp.type)) [[unlikely]]
+    t = SegmentAnchor(tables, f);
   if (t == nullptr) [[unlikely]] {
     f.drop = NoTunnelReason(tables, f, tp);
     return;
   }
-  if (IsUdpTunnel(tp.type)) {
+  if (t->segment_anchor) {
+    t = SegmentRemote(tables, f, parse.family, t);
+    if (t == nullptr) return;
+    f.t = t;
+  }
+  if (IsUdpTunnel(tp.type) && !f.unknown_remote) {
     const bool same_remote = parse.family == 4
                                  ? std::memcmp(t->remote.bytes.data(), f.remote, 4) == 0
                                  : std::memcmp(t->remote.bytes.data(), f.remote, 16) == 0;
@@ -78,6 +127,11 @@ void CheckFlow(const Tables& tables, DecapFlow& f, const DecapParse& parse, cons
   f.strip = tp.inner_off;
   if (tp.l3_version != 0) {
     f.action = FlowAction::kRoute;
+    return;
+  }
+  if (t->segment != 0) {
+    f.action = FlowAction::kSegment;
+    f.segment = t->segment;
     return;
   }
   if (!t->attachment.valid) [[unlikely]] {
@@ -208,7 +262,7 @@ void CheckStage(WorkerContext& ctx, DecapBatch& b) {
   for (uint16_t i = 0; i < b.nflows; ++i) {
     DecapFlow& f = b.flows[i];
     CheckFlow(*ctx.tables, f, b.parses[f.parse], b.pkts[f.first].m);
-    if (f.action == FlowAction::kBridge || f.action == FlowAction::kRoute) any_checks |= f.checks;
+    if (f.action != FlowAction::kDrop && f.action != FlowAction::kPunt) any_checks |= f.checks;
   }
   if (any_checks == 0) [[likely]]
     return;
@@ -218,7 +272,7 @@ void CheckStage(WorkerContext& ctx, DecapBatch& b) {
     uint16_t j = i + 1;
     while (j < b.n && b.pkts[j].flow == flow) ++j;
     const DecapFlow& f = b.flows[flow];
-    if (f.checks != 0 && (f.action == FlowAction::kBridge || f.action == FlowAction::kRoute)) {
+    if (f.checks != 0 && f.action != FlowAction::kDrop && f.action != FlowAction::kPunt) {
       const DecapParse& parse = b.parses[f.parse];
       CheckRun(ctx, f, parse.tunnel, parse.outer_ecn, b.pkts + i, j - i);
     }

@@ -1,25 +1,64 @@
 #include "dataplane/decap_deliver.h"
 
+#include <cstring>
+
 #include "dataplane/mbuf_util.h"
 #include "dataplane/route_deliver.h"
+#include "dataplane/segment_forward.h"
 #include "dataplane/vlan_tag.h"
 
 namespace tundra {
 
 namespace {
 
-// The packets of one flow that cannot be bridged: dropped, punted or routed.
-void DeliverOther(WorkerContext& ctx, uint16_t rx_port, const DecapFlow& f, const DecapPacket& p,
-                  RoutedPacket* routed, uint16_t& nrouted) {
+// Where the packets that are not bridged to an xconnect go.
+struct OtherPackets {
+  RoutedPacket routed[kBurstSize];
+  SegmentFrame segment[kBurstSize];
+  uint16_t nrouted = 0;
+  uint16_t nsegment = 0;
+};
+
+// A packet of a segment's flow: stripped, counted against the remote it came from, and
+// handed to the segment's FDB stage.
+void ToSegment(WorkerContext& ctx, const DecapFlow& f, uint8_t family, rte_mbuf* m,
+               OtherPackets& o) {
+  StripFront(m, f.strip);
+  TunnelCounters& tc = ctx.counters->tunnels[f.id];
+  tc.decap_packets.Inc();
+  tc.decap_bytes.Add(m->pkt_len);
+  m->ol_flags = 0;
+  SegmentFrame& s = o.segment[o.nsegment++];
+  s.m = m;
+  s.segment = f.segment;
+  if (f.unknown_remote) {
+    s.origin = kFdbUnknownRemote;
+    s.family = family;
+    std::memcpy(s.remote_ip, f.remote, 16);
+  } else {
+    s.origin = RemotePlace(f.id);
+  }
+}
+
+// The packets of one flow that cannot be bridged: dropped, punted, routed or handed to a
+// segment.
+void DeliverOther(WorkerContext& ctx, uint16_t rx_port, const DecapFlow& f, uint8_t family,
+                  const DecapPacket& p, OtherPackets& o) {
   rte_mbuf* m = p.m;
   if (p.drop != DropReason::kNone || f.action == FlowAction::kDrop) {
-    ctx.Drop(rx_port, m, p.drop != DropReason::kNone ? p.drop : f.drop, f.id);
+    const DropReason reason = p.drop != DropReason::kNone ? p.drop : f.drop;
+    if (f.segment != 0 && SegmentDropSlot(reason) >= 0) {
+      ctx.counters->segments[f.segment].drops[SegmentDropSlot(reason)].Inc();
+    }
+    ctx.Drop(rx_port, m, reason, f.id);
+  } else if (f.action == FlowAction::kSegment) {
+    ToSegment(ctx, f, family, m, o);
   } else if (f.action == FlowAction::kPunt) {
     ctx.counters->tunnels[f.id].oam_packets.Inc();
     ctx.Punt(rx_port, m);
   } else {
     StripFront(m, f.strip);
-    RoutedPacket& r = routed[nrouted++];
+    RoutedPacket& r = o.routed[o.nrouted++];
     r.m = m;
     r.id = f.id;
     r.len = m->pkt_len;
@@ -30,8 +69,7 @@ void DeliverOther(WorkerContext& ctx, uint16_t rx_port, const DecapFlow& f, cons
 
 void DeliverStage(WorkerContext& ctx, DecapBatch& b) {
   const uint16_t rx_port = b.rx_port;
-  RoutedPacket routed[kBurstSize];
-  uint16_t nrouted = 0;
+  OtherPackets other;
   DecapTally tally(*ctx.counters);
   // The current run's flow, and what its packets need, hoisted out of the loop.
   uint8_t run_flow = UINT8_MAX;
@@ -46,7 +84,7 @@ void DeliverStage(WorkerContext& ctx, DecapBatch& b) {
     }
     rte_mbuf* m = p.m;
     if (p.drop != DropReason::kNone || f->action != FlowAction::kBridge) [[unlikely]] {
-      DeliverOther(ctx, rx_port, *f, p, routed, nrouted);
+      DeliverOther(ctx, rx_port, *f, b.parses[f->parse].family, p, other);
       continue;
     }
     StripFront(m, f->strip);
@@ -60,7 +98,8 @@ void DeliverStage(WorkerContext& ctx, DecapBatch& b) {
     ctx.Queue(*tx, f->out_port, m);
   }
   tally.Flush();
-  if (nrouted != 0) DeliverRouted(ctx, rx_port, routed, nrouted);
+  if (other.nrouted != 0) DeliverRouted(ctx, rx_port, other.routed, other.nrouted);
+  if (other.nsegment != 0) SegmentForward(ctx, rx_port, other.segment, other.nsegment);
 }
 
 }  // namespace tundra

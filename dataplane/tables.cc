@@ -25,6 +25,12 @@ absl::StatusOr<std::unique_ptr<Tables>> Tables::Create(const Config& config) {
   if (config.max_tunnels < 1 || config.max_tunnels > (1u << 24)) {
     return absl::InvalidArgumentError("max_tunnels must be within 1..16777216");
   }
+  if (config.max_segments < 1 || config.max_segments >= kAttachSegment) {
+    return absl::InvalidArgumentError("max_segments must be within 1..2147483647");
+  }
+  if (config.max_fdb_entries < 8) {
+    return absl::InvalidArgumentError("max_fdb_entries must be at least 8");
+  }
   std::unique_ptr<Tables> t(new Tables(config));
   if (absl::Status s = t->Init(); !s.ok()) return s;
   return t;
@@ -45,6 +51,9 @@ absl::Status Tables::Init() {
   tunnels_ = MakeHugeArray<std::atomic<const Tunnel*>>(slots);
   attachments_ = std::make_unique<std::atomic<uint32_t>[]>(RTE_MAX_ETHPORTS * kVlanSlots);
   udp_types_ = std::make_unique<std::atomic<uint8_t>[]>(65536);
+  segments_ = MakeHugeArray<std::atomic<const Segment*>>(config_.max_segments + 1);
+  free_segment_ids_.reserve(config_.max_segments);
+  for (uint32_t id = config_.max_segments; id >= 1; --id) free_segment_ids_.push_back(id);
   free_ids_.reserve(config_.max_tunnels);
   for (uint32_t id = config_.max_tunnels; id >= 1; --id) free_ids_.push_back(id);
 
@@ -61,7 +70,7 @@ absl::Status Tables::Init() {
   dq_params.name = dq_name.c_str();
   // Room for every tunnel to be replaced twice before a grace period ends; the
   // enqueue reclaims by itself once a quarter of that is waiting.
-  dq_params.size = 2 * config_.max_tunnels + 2 * RTE_MAX_ETHPORTS;
+  dq_params.size = 2 * config_.max_tunnels + 2 * config_.max_segments + 2 * RTE_MAX_ETHPORTS;
   dq_params.esize = sizeof(Retired);
   dq_params.trigger_reclaim_limit = dq_params.size / 4;
   dq_params.max_reclaim_size = 64;
@@ -109,6 +118,24 @@ absl::Status Tables::Init() {
   if (rte_hash_rcu_qsbr_add(hosts_, &rcu_hosts) != 0) {
     return absl::InternalError("rte_hash_rcu_qsbr_add (hosts) failed");
   }
+
+  const std::string fdb_name = absl::StrCat("tundra_fdb", instance);
+  rte_hash_parameters fh = hp;
+  fh.name = fdb_name.c_str();
+  fh.entries = config_.max_fdb_entries;
+  fh.key_len = sizeof(FdbKey);
+  fh.hash_func = FdbKeyHash;
+  fdb_ = rte_hash_create(&fh);
+  if (fdb_ == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot create the FDB for ", config_.max_fdb_entries, " entries (--max_fdb_entries)"));
+  }
+  rte_hash_rcu_config rcu_fdb = {};
+  rcu_fdb.v = qsbr_;
+  rcu_fdb.mode = RTE_HASH_QSBR_MODE_DQ;
+  if (rte_hash_rcu_qsbr_add(fdb_, &rcu_fdb) != 0) {
+    return absl::InternalError("rte_hash_rcu_qsbr_add (fdb) failed");
+  }
   return absl::OkStatus();
 }
 
@@ -119,6 +146,10 @@ Tables::~Tables() {
   }
   if (decap_ != nullptr) rte_hash_free(decap_);
   if (hosts_ != nullptr) rte_hash_free(hosts_);
+  if (fdb_ != nullptr) rte_hash_free(fdb_);
+  if (segments_ != nullptr) {
+    for (uint32_t id = 0; id <= config_.max_segments; ++id) delete segments_[id].load();
+  }
   delete routes_.load();
   if (tunnels_ != nullptr) {
     for (uint32_t id = 0; id <= config_.max_tunnels; ++id) delete tunnels_[id].load();
@@ -147,11 +178,15 @@ void Tables::FreeRetired(void* self, void* elements, unsigned int n) {
     if (retired[i].id_to_release != kNoTunnel) {
       tables->free_ids_.push_back(retired[i].id_to_release);
     }
+    if (retired[i].segment_to_release != 0) {
+      tables->free_segment_ids_.push_back(retired[i].segment_to_release);
+    }
   }
 }
 
-void Tables::Retire(void* object, void (*free)(void*), uint32_t id_to_release) {
-  Retired r = {object, free, id_to_release, 0};
+void Tables::Retire(void* object, void (*free)(void*), uint32_t id_to_release,
+                    uint32_t segment_to_release) {
+  Retired r = {object, free, id_to_release, segment_to_release};
   if (rte_rcu_qsbr_dq_enqueue(dq_, &r) != 0) {
     // The queue is full even after reclaiming: wait out a grace period here instead.
     rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
@@ -175,16 +210,23 @@ uint32_t Tables::AllocateTunnelId() {
   return id;
 }
 
+template <typename T>
+void Tables::Swap(std::atomic<const T*>& slot, T* entry, uint32_t id_to_release,
+                  uint32_t segment_to_release) {
+  const T* old = slot.exchange(entry, std::memory_order_acq_rel);
+  if (old != nullptr || id_to_release != kNoTunnel || segment_to_release != 0) {
+    Retire(const_cast<T*>(old), &Delete<T>, id_to_release, segment_to_release);
+  }
+}
+
 void Tables::PublishTunnel(std::unique_ptr<Tunnel> tunnel) {
   const uint32_t id = tunnel->id;
-  const Tunnel* old = tunnels_[id].exchange(tunnel.release(), std::memory_order_acq_rel);
-  if (old != nullptr) Retire(const_cast<Tunnel*>(old), &Delete<Tunnel>, kNoTunnel);
+  Swap(tunnels_[id], tunnel.release());
 }
 
 void Tables::RemoveTunnel(uint32_t id) {
-  const Tunnel* old = tunnels_[id].exchange(nullptr, std::memory_order_acq_rel);
   --tunnels_in_use_;
-  Retire(const_cast<Tunnel*>(old), &Delete<Tunnel>, id);
+  Swap<Tunnel>(tunnels_[id], nullptr, id);
 }
 
 absl::Status Tables::AddDecapKey(const DecapKey& key, uint32_t id) {
@@ -290,5 +332,45 @@ void Tables::ReclaimAll() {
     if (pending > 0) rte_pause();
   }
 }
+
+}  // namespace tundra
+
+namespace tundra {
+
+uint64_t Tables::LookupFdb(const FdbKey** keys, uint32_t n, uint64_t* entries) const {
+  void* data[RTE_HASH_LOOKUP_BULK_MAX];
+  uint64_t hits = 0;
+  rte_hash_lookup_bulk_data(fdb_, reinterpret_cast<const void**>(keys), n, &hits, data);
+  for (uint32_t i = 0; i < n; ++i) entries[i] = reinterpret_cast<uintptr_t>(data[i]);
+  return hits;
+}
+
+uint32_t Tables::AllocateSegmentId() {
+  if (free_segment_ids_.empty()) {
+    Reclaim();
+    if (free_segment_ids_.empty()) return 0;
+  }
+  const uint32_t id = free_segment_ids_.back();
+  free_segment_ids_.pop_back();
+  return id;
+}
+
+void Tables::PublishSegment(std::unique_ptr<Segment> segment) {
+  const uint32_t id = segment->id;
+  Swap(segments_[id], segment.release());
+}
+
+void Tables::RemoveSegment(uint32_t id) { Swap<Segment>(segments_[id], nullptr, kNoTunnel, id); }
+
+absl::Status Tables::SetFdb(const FdbKey& key, uint64_t entry) {
+  static_assert(sizeof(void*) == sizeof(uint64_t), "the FDB value is the hash's data word");
+  if (rte_hash_add_key_data(fdb_, &key, reinterpret_cast<void*>(entry)) != 0) {
+    return absl::ResourceExhaustedError(absl::StrCat("the FDB is full (", config_.max_fdb_entries,
+                                                     " entries; raise --max_fdb_entries)"));
+  }
+  return absl::OkStatus();
+}
+
+void Tables::DeleteFdb(const FdbKey& key) { (void)rte_hash_del_key(fdb_, &key); }
 
 }  // namespace tundra

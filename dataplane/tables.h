@@ -29,6 +29,12 @@
 //    or receive on one tunnel — once per run of a tunnel's packets in a burst, not per
 //    packet. The send and receive numbers sit on cache lines of their own, so an encap
 //    worker and a decap worker of one tunnel do not share a line.
+// 10. Segments (segment.h) are immutable entries published like tunnels. The FDB
+//     (fdb.h) is an rte_hash like the decap hash; its 64-bit value is replaced with one
+//     store. Workers never write it: what they learn goes to the control thread as
+//     FdbLearnEvents through a ring, including the refresh of an entry whose stamp is
+//     old, so ageing needs no per-hit write. The FDB clock (fdb_now_s) is a word the
+//     control thread advances once a second.
 // 9. Hosts carry a generation the control thread bumps (release) after every change;
 //    a worker's host cache (host_cache.h) trusts an entry only under the generation it
 //    read (acquire) at the start of its burst.
@@ -48,7 +54,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "dataplane/decap_key.h"
+#include "dataplane/fdb.h"
 #include "dataplane/huge_array.h"
+#include "dataplane/segment.h"
 #include "dataplane/tunnel.h"
 
 namespace tundra {
@@ -123,6 +131,8 @@ class Tables {
  public:
   struct Config {
     uint32_t max_tunnels = 65536;
+    uint32_t max_segments = 16384;
+    uint32_t max_fdb_entries = 1u << 20;
     uint32_t max_workers = RTE_MAX_LCORE;
     int socket = SOCKET_ID_ANY;
   };
@@ -153,8 +163,19 @@ class Tables {
   uint32_t host_generation() const { return host_generation_.load(std::memory_order_acquire); }
   const RouteTable* routes() const { return routes_.load(std::memory_order_acquire); }
 
+  const Segment* segment(uint32_t id) const {
+    return segments_[id].load(std::memory_order_acquire);
+  }
+  // entries[i] = the FDB value of keys[i] (fdb.h), hit bit i set when found.
+  // n ≤ RTE_HASH_LOOKUP_BULK_MAX.
+  uint64_t LookupFdb(const FdbKey** keys, uint32_t n, uint64_t* entries) const;
+  // Seconds on the FDB clock (the stamps of fdb.h count in these).
+  uint32_t fdb_now_s() const { return fdb_now_s_.load(std::memory_order_relaxed); }
+
   rte_rcu_qsbr* qsbr() const { return qsbr_; }
   uint32_t max_tunnels() const { return config_.max_tunnels; }
+  uint32_t max_segments() const { return config_.max_segments; }
+  uint32_t max_fdb_entries() const { return config_.max_fdb_entries; }
 
   // ---- write side: the control thread only --------------------------------------
   void PublishPort(uint16_t port, std::unique_ptr<PortView> view);
@@ -174,6 +195,13 @@ class Tables {
   void DeleteHost(uint8_t family, const uint8_t* ip);
   // Builds and publishes a route table from (prefix, tunnel id) pairs.
   absl::Status PublishRoutes(const std::vector<std::pair<IpPrefix, uint32_t>>& routes);
+  // Segments: ids 1..max_segments, published and removed like tunnels.
+  uint32_t AllocateSegmentId();
+  void PublishSegment(std::unique_ptr<Segment> segment);
+  void RemoveSegment(uint32_t id);
+  absl::Status SetFdb(const FdbKey& key, uint64_t entry);
+  void DeleteFdb(const FdbKey& key);
+  void SetFdbNow(uint32_t now_s) { fdb_now_s_.store(now_s, std::memory_order_relaxed); }
   // Frees retired entries whose grace period has ended. Cheap; call it often.
   void Reclaim();
   // Blocks until every retired entry is freed (workers must be running or offline).
@@ -184,22 +212,32 @@ class Tables {
   struct Retired {
     void* object;
     void (*free)(void*);
-    uint32_t id_to_release;  // kNoTunnel when none
-    uint32_t pad;
+    uint32_t id_to_release;       // kNoTunnel when none
+    uint32_t segment_to_release;  // 0 when none
   };
   static_assert(sizeof(Retired) % 4 == 0);
   static void FreeRetired(void* self, void* elements, unsigned int n);
 
   explicit Tables(const Config& config);
   absl::Status Init();
-  void Retire(void* object, void (*free)(void*), uint32_t id_to_release);
+  void Retire(void* object, void (*free)(void*), uint32_t id_to_release,
+              uint32_t segment_to_release = 0);
   void BumpHostGeneration();
+  // Publishes `entry` in `slot` and retires the entry it replaces (with the ids to free
+  // after the grace period).
+  template <typename T>
+  void Swap(std::atomic<const T*>& slot, T* entry, uint32_t id_to_release = kNoTunnel,
+            uint32_t segment_to_release = 0);
 
   Config config_;
   rte_rcu_qsbr* qsbr_ = nullptr;
   rte_rcu_qsbr_dq* dq_ = nullptr;
   rte_hash* decap_ = nullptr;
   rte_hash* hosts_ = nullptr;
+  rte_hash* fdb_ = nullptr;
+  std::atomic<uint32_t> fdb_now_s_{0};
+  HugeArray<std::atomic<const Segment*>> segments_;
+  std::vector<uint32_t> free_segment_ids_;  // control thread only
   std::atomic<uint32_t> host_generation_{1};
   std::atomic<const RouteTable*> routes_{nullptr};
   HugeArray<TunnelState> states_;

@@ -75,6 +75,10 @@ struct alignas(RTE_CACHE_LINE_SIZE) Tunnel {
   // checksum zero; per packet only the length is added (RFC 1624 style).
   uint32_t ip_sum = 0;
   Attachment attachment;  // decap target (L2 tunnels)
+  // A segment's tunnel (segment.h): towards one of its remote VTEPs, or its anchor, the
+  // entry decap finds the segment's VNI/key under before it knows the remote.
+  uint32_t segment = 0;  // 0: a point-to-point tunnel
+  bool segment_anchor = false;
   // The key decap finds this tunnel by: lets a worker's lookup cache check that an id
   // it remembered still belongs to the key (ids are reused after deletes).
   DecapKey decap_key;

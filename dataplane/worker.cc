@@ -17,6 +17,7 @@ Worker::Worker(uint32_t index, const WorkerContext& shared, WorkerCounters* coun
   ctx_.tables = shared.tables;
   ctx_.punt_ring = shared.punt_ring;
   ctx_.learn_ring = shared.learn_ring;
+  ctx_.fdb_ring = shared.fdb_ring;
   ctx_.direct_pool = shared.direct_pool;
   ctx_.indirect_pool = shared.indirect_pool;
   ctx_.counters = counters;

@@ -112,6 +112,11 @@ struct WorkerContext {
   // To the control thread: GENEVE control (O bit) packets, and learned hosts.
   rte_ring* punt_ring = nullptr;   // mbufs
   rte_ring* learn_ring = nullptr;  // LearnEvent elements
+  rte_ring* fdb_ring = nullptr;    // FdbLearnEvent elements (fdb.h)
+  // segment_forward.cc: the learn events this worker may still send before the next
+  // refill of its token bucket.
+  uint32_t learn_tokens = 0;
+  uint64_t learn_refill_tsc = 0;
   // For fragments and ICMP errors: mbufs with data, and data-less ones that point into
   // the original packet (DPDK's ip_frag library needs both).
   rte_mempool* direct_pool = nullptr;

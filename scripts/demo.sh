@@ -14,8 +14,10 @@
 # checked on the receiving side. Prints tundra's port and tunnel counters
 # (human and JSON) and the kernel VTEP's vx0 counters, then tears down.
 #
-# Usage: scripts/demo.sh [--underlay ipv4|ipv6] [--keep-going] [--no-build]
+# Usage: scripts/demo.sh [--underlay ipv4|ipv6] [--keep-going] [--no-build] [--segment]
 #   --underlay     underlay address family between tundra and the VTEP (ipv4)
+#   --segment      the multipoint demo instead: one segment, tundra and two
+#                  kernel VTEPs (runs scripts/demo_segment.sh)
 #   --keep-going   run every step even after a failure (exit status still 1)
 #   --no-build     skip meson/ninja (use an existing build/control/tundra)
 # Environment:
@@ -44,6 +46,7 @@ PY=/usr/bin/python3
 underlay=ipv4
 keep_going=0
 do_build=1
+segment=0
 usage() { sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -51,11 +54,17 @@ while [ $# -gt 0 ]; do
     --underlay=*) underlay=${1#*=}; shift ;;
     --keep-going) keep_going=1; shift ;;
     --no-build) do_build=0; shift ;;
+    --segment) segment=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "demo: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
 case $underlay in ipv4|ipv6) ;; *) echo "demo: --underlay must be ipv4 or ipv6" >&2; exit 2 ;; esac
+if [ "$segment" = 1 ]; then
+  build_flag=()
+  [ "$do_build" = 1 ] || build_flag=(--no-build)
+  exec "$(dirname "${BASH_SOURCE[0]}")/demo_segment.sh" --underlay "$underlay" "${build_flag[@]}"
+fi
 
 say() { printf '[demo] %s\n' "$*"; }
 failures=()

@@ -62,7 +62,8 @@ DROP_REASONS = (
     "no-role", "truncated", "not-for-us", "not-tunnel", "bad-ip-header",
     "bad-ip-checksum", "ip-fragment", "bad-udp-length", "bad-udp-checksum",
     "unknown-port", "bad-flags", "unknown-vni", "remote-mismatch",
-    "no-attachment", "no-neighbor", "mtu-exceeded", "no-headroom",
+    "unknown-remote", "no-attachment", "split-horizon", "hairpin",
+    "no-neighbor", "mtu-exceeded", "no-headroom", "no-mbuf",
     "arp-ignored", "tx-full",
     # GENEVE / GRE / ECN / routed access (milestone 2)
     "bad-version", "bad-payload-type", "bad-option",

@@ -36,9 +36,9 @@ import subprocess
 
 import pytest
 
-from tundra_netns import kernel_supports, netns_unusable_reason
+from tundra_netns import kernel_supports
 from tundra_proc import (Topology, Tundra, TundraError, kernel_link_error, ns_mac, ping,
-                         received, run, tcp_transfer, tundra_bin, wait_until)
+                         received, require_interop, run, tcp_transfer, wait_until)
 
 VNI = 100
 GRE_KEY = 42
@@ -85,15 +85,7 @@ def l2_type(ttype):
 
 @pytest.fixture(scope="module", autouse=True)
 def preconditions():
-    reason = netns_unusable_reason()
-    if reason:
-        pytest.skip(reason)
-    if not os.access(tundra_bin(), os.X_OK):
-        pytest.fail("tundra binary %s missing (ninja -C build, or set TUNDRA_BIN)"
-                    % tundra_bin(), pytrace=False)
-    for tool in ("ip", "ping", "sysctl"):
-        if shutil.which(tool) is None:
-            pytest.skip("'%s' not installed" % tool)
+    require_interop()
 
 
 class KernelPeer:
@@ -260,11 +252,7 @@ class KernelPeer:
         return "\n".join(lines)
 
     def close(self):
-        made = list(self.topo.created)
-        if self.tundra is not None:
-            self.tundra.stop()
-        self.topo.destroy()
-        return self.topo.leftovers(made)
+        return self.topo.teardown(self.tundra)
 
 
 @pytest.mark.parametrize("case", list(CASES))

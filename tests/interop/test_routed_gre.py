@@ -32,13 +32,11 @@ import concurrent.futures
 import json
 import os
 import pathlib
-import shutil
 
 import pytest
 
-from tundra_netns import netns_unusable_reason
-from tundra_proc import (Topology, Tundra, TundraError, ns_mac, ping, received, run,
-                         tcp_transfer, tundra_bin, wait_until)
+from tundra_proc import (Topology, Tundra, TundraError, ns_mac, ping, received,
+                         require_interop, run, tcp_transfer, wait_until)
 
 PAYLOAD_LEN = 1 << 20
 GRE_KEY = 42
@@ -51,15 +49,7 @@ SMALL_INNER_MTU = SMALL_UPLINK_MTU - (GRE_OVERHEAD - 14)   # 1364
 
 @pytest.fixture(scope="module", autouse=True)
 def preconditions():
-    reason = netns_unusable_reason()
-    if reason:
-        pytest.skip(reason)
-    if not os.access(tundra_bin(), os.X_OK):
-        pytest.fail("tundra binary %s missing (ninja -C build, or set TUNDRA_BIN)"
-                    % tundra_bin(), pytrace=False)
-    for tool in ("ip", "ping", "sysctl"):
-        if shutil.which(tool) is None:
-            pytest.skip("'%s' not installed" % tool)
+    require_interop()
 
 
 # ------------------------------------------------------------------ setup

@@ -66,6 +66,22 @@ def wait_until(pred, timeout, interval=0.1):
         time.sleep(interval)
 
 
+def require_interop(tools=("ip", "ping", "sysctl")):
+    """For a module-scoped autouse fixture: skips when namespaces cannot be made
+    or a tool is missing, fails when the tundra binary is."""
+    from tundra_netns import netns_unusable_reason
+    import pytest
+    reason = netns_unusable_reason()
+    if reason:
+        pytest.skip(reason)
+    if not os.access(tundra_bin(), os.X_OK):
+        pytest.fail("tundra binary %s missing (ninja -C build, or set TUNDRA_BIN)"
+                    % tundra_bin(), pytrace=False)
+    for tool in tools:
+        if shutil.which(tool) is None:
+            pytest.skip("'%s' not installed" % tool)
+
+
 # --------------------------------------------------------------- topology
 
 class Topology:
@@ -136,6 +152,16 @@ class Topology:
                 problems.append("%s %s: %s" % (kind, name, e))
         self.created = []
         return problems
+
+    def teardown(self, *tundras):
+        """Stops the tundra processes given (None allowed), then destroys the
+        topology; returns the objects that survived (empty: all gone)."""
+        made = list(self.created)
+        for t in tundras:
+            if t is not None:
+                t.stop()
+        self.destroy()
+        return self.leftovers(made)
 
     def leftovers(self, names):
         """Which of these (kind, name) objects still exist."""
@@ -213,7 +239,7 @@ class Tundra:
         data = self.log_path.read_bytes()[offset:].decode("utf-8", "replace")
         lines = data.split("\n")[:-1]          # complete lines only
         for i, line in enumerate(lines):
-            j = line.find('{"%s"' % key)
+            j = line.find('{"%s"' % key) if key else line.find('{"')
             if j < 0:
                 continue
             try:
@@ -279,6 +305,21 @@ class Tundra:
             self._log.close()
         shutil.rmtree("/var/run/dpdk/" + self.prefix, ignore_errors=True)
         return self.proc.returncode
+
+
+def describe(tundra, *shows):
+    """The JSON of each `show <what> json` (e.g. "port stats all"), one per line,
+    for failure messages; never raises."""
+    if tundra is None or not tundra.alive():
+        return "tundra not running"
+    lines = []
+    for what in shows:
+        try:
+            obj, _ = tundra.query("show %s json" % what, key=None, timeout=10)
+            lines.append("%s: %s" % (what, json.dumps(obj)))
+        except TundraError as e:
+            lines.append("%s: %s" % (what, e))
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- traffic

@@ -49,6 +49,9 @@ std::vector<CounterRow> AllCounters() {
 #define X(member, name, text, meaning) {"tunnel", name, text, meaning},
 #include "dataplane/tunnel_counters.def"
 #undef X
+#define X(member, name, text, meaning) {"segment", name, text, meaning},
+#include "dataplane/segment_counters.def"
+#undef X
 #define X(member, name, text, meaning) {"worker", name, text, meaning},
 #include "dataplane/worker_counters.def"
 #undef X

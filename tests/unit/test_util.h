@@ -90,11 +90,13 @@ struct Fixture {
     Tables::Config c;
     c.max_tunnels = max_tunnels;
     c.max_workers = 2;
+    c.max_segments = kMaxSegments;
+    c.max_fdb_entries = 4096;
     auto t = Tables::Create(c);
     REQUIRE(t.ok());
     tables = std::move(*t);
     writer = std::make_unique<TableWriter>(*tables, 2);
-    counters = std::make_unique<WorkerCounters>(max_tunnels + 1);
+    counters = std::make_unique<WorkerCounters>(max_tunnels + 1, kMaxSegments + 1);
     ctx.tables = tables.get();
     ctx.counters = counters.get();
     REQUIRE(writer->SetPortRole(0, PortRole::kUplink).ok());
@@ -140,6 +142,7 @@ struct Fixture {
     return counters->ports[port].drops[static_cast<int>(r)].Get();
   }
 
+  static constexpr uint32_t kMaxSegments = 16;
   std::unique_ptr<Tables> tables;
   std::unique_ptr<TableWriter> writer;
   std::unique_ptr<WorkerCounters> counters;

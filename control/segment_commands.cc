@@ -1,0 +1,313 @@
+// `segment ...`, `fdb ...`, `show segment` and `show fdb` (DESIGN.md §5.1).
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "control/absl_view.h"
+#include "control/commands.h"
+#include "control/json.h"
+#include "control/tunnel_options.h"
+#include "dataplane/header_template.h"
+#include "dataplane/tunnel_type.h"
+
+namespace tundra {
+
+namespace {
+
+uint16_t Port(const cli::Args& a) { return static_cast<uint16_t>(a.Number("port")); }
+// 0 (untagged) when no `vlan` was given.
+uint16_t Vlan(const cli::Args& a) { return static_cast<uint16_t>(a.Number("vlan")); }
+
+absl::StatusOr<TunnelSpec> SegmentSpecFromArgs(const cli::Args& a) {
+  absl::StatusOr<TunnelSpec> spec = TunnelSpecFromArgs(a, "segments");
+  if (!spec.ok()) return spec.status();
+  if (spec->type == TunnelType::kGretap && !spec->has_key) {
+    return absl::InvalidArgumentError("gretap segments need 'key <n>'");
+  }
+  return spec;
+}
+
+std::string PlaceText(const SegmentRecord& seg, FdbPlace place) {
+  if (IsRemotePlace(place)) {
+    const SegmentRemoteRecord* r = seg.RemoteById(PlaceTunnel(place));
+    return absl::StrCat("remote ", r != nullptr ? r->ip.ToString() : "?");
+  }
+  return PlaceVlan(place) != kVlanUntagged
+             ? absl::StrCat("port ", PlacePort(place), " vlan ", PlaceVlan(place))
+             : absl::StrCat("port ", PlacePort(place));
+}
+
+std::string ShowSegments(const App& app, const cli::Args& a, bool json) {
+  const std::string_view only = a.Has("name") ? a.Word("name") : std::string_view();
+  if (!only.empty() && app.writer().FindSegment(only) == nullptr) return "";
+  JsonWriter j;
+  std::string text;
+  j.BeginObject().BeginArray("segments");
+  for (const auto& [name, seg] : app.writer().segments()) {
+    if (!only.empty() && name != only) continue;
+    const TunnelSpec& s = seg.spec;
+    const SegmentTotals t = app.stats().Segment(seg.id);
+    const uint32_t static_macs = static_cast<uint32_t>(seg.fdb.size()) - seg.learned_macs;
+    if (json) {
+      j.BeginObject()
+          .Field("name", name)
+          .Field("id", seg.id)
+          .Field("type", TunnelTypeName(s.type))
+          .Field("local", s.local.ToString())
+          .Field("vni", s.vni)
+          .Field("key", s.key)
+          .Field("dstport", IsUdpTunnel(s.type) ? TunnelUdpPort(s) : uint16_t{0})
+          .Field("uplink", seg.uplink);
+      j.BeginArray("members");
+      for (const SegmentMember& m : seg.members) {
+        j.BeginObject().Field("port", m.port).Field("vlan", m.vlan).EndObject();
+      }
+      j.EndArray().BeginArray("remotes");
+      for (const SegmentRemoteRecord& r : seg.remotes) {
+        const Tunnel* entry = app.tables().tunnel(r.id);
+        const TunnelTotals rt = app.stats().Tunnel(r.id);
+        j.BeginObject()
+            .Field("ip", r.ip.ToString())
+            .Field("learned", r.learned)
+            .Field("resolved", entry != nullptr && entry->resolved)
+            .Field("encap_packets", rt.encap_packets)
+            .Field("decap_packets", rt.decap_packets)
+            .EndObject();
+      }
+      j.EndArray()
+          .Field("ageing", seg.ageing_s)
+          .Field("max_macs", seg.max_macs)
+          .Field("unknown_remote", seg.learn_unknown_remote ? "learn" : "drop")
+          .Field("macs", static_cast<uint64_t>(seg.fdb.size()))
+          .Field("learned_macs", seg.learned_macs)
+          .Field("static_macs", static_macs);
+#define X(member, name, text, meaning) j.Field(name, t.member);
+#include "dataplane/segment_counters.def"
+#undef X
+      j.Field("learned", seg.learned)
+          .Field("moved", seg.moved)
+          .Field("aged", seg.aged)
+          .Field("limit_dropped", seg.limit_dropped)
+          .Field("drops", t.total_drops())
+          .BeginObject("drop_reasons");
+#define X(r) j.Field(DropReasonName(DropReason::r), t.drops[SegmentDropSlot(DropReason::r)]);
+      TUNDRA_SEGMENT_DROPS(X)
+#undef X
+      j.EndObject().EndObject();
+      continue;
+    }
+    std::vector<std::string> members;
+    for (const SegmentMember& m : seg.members) {
+      members.push_back(m.vlan ? absl::StrCat(m.port, ".", m.vlan) : absl::StrCat(m.port));
+    }
+    std::vector<std::string> remotes;
+    for (const SegmentRemoteRecord& r : seg.remotes) {
+      const Tunnel* entry = app.tables().tunnel(r.id);
+      remotes.push_back(absl::StrCat(r.ip.ToString(), r.learned ? " (learned)" : "",
+                                     entry != nullptr && entry->resolved ? "" : " UNRESOLVED"));
+    }
+    absl::StrAppendFormat(
+        &text,
+        "segment %s (id %u): %s local %s %s\n"
+        "  members: %s\n  remotes: %s\n"
+        "  macs %u (%u learned, %u static), ageing %s, max-macs %s, unknown-remote %s\n",
+        name, seg.id, TunnelTypeName(s.type), s.local.ToString(),
+        IsUdpTunnel(s.type) ? absl::StrCat("vni ", s.vni, " dstport ", TunnelUdpPort(s))
+                            : absl::StrCat("key ", s.key),
+        members.empty() ? "none" : absl::StrJoin(members, ", "),
+        remotes.empty() ? "none" : absl::StrJoin(remotes, ", "), seg.fdb.size(), seg.learned_macs,
+        static_macs, seg.ageing_s ? absl::StrCat(seg.ageing_s, "s") : "off",
+        seg.max_macs ? absl::StrCat(seg.max_macs) : "off",
+        seg.learn_unknown_remote ? "learn" : "drop");
+#define X(member, name, format, meaning) absl::StrAppendFormat(&text, format, t.member);
+#include "dataplane/segment_counters.def"
+#undef X
+    absl::StrAppendFormat(&text, "  learned %u, moved %u, aged %u, limit dropped %u; drops %u",
+                          seg.learned, seg.moved, seg.aged, seg.limit_dropped, t.total_drops());
+#define X(r)                                                                  \
+  if (uint64_t d = t.drops[SegmentDropSlot(DropReason::r)]; d != 0) {         \
+    absl::StrAppendFormat(&text, " %s=%u", DropReasonName(DropReason::r), d); \
+  }
+    TUNDRA_SEGMENT_DROPS(X)
+#undef X
+    text += "\n";
+  }
+  j.EndArray().EndObject();
+  if (!json && text.empty()) text = "no segments\n";
+  return json ? j.Finish() : text;
+}
+
+std::string ShowFdb(const App& app, const cli::Args& a, bool json) {
+  const std::string_view only = a.Has("segment") ? a.Word("segment") : std::string_view();
+  if (!only.empty() && app.writer().FindSegment(only) == nullptr) return "";
+  const uint32_t now = app.tables().fdb_now_s();
+  JsonWriter j;
+  std::string text;
+  j.BeginObject().BeginArray("fdb");
+  for (const auto& [name, seg] : app.writer().segments()) {
+    if (!only.empty() && name != only) continue;
+    // In MAC order, so the listing is stable.
+    std::vector<std::pair<uint64_t, FdbRecord>> entries(seg.fdb.begin(), seg.fdb.end());
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (const auto& [mac, rec] : entries) {
+      const FdbPlace place = EntryPlace(rec.entry);
+      const bool is_static = EntryStatic(rec.entry);
+      const uint32_t age = now - rec.seen_s;
+      if (json) {
+        j.BeginObject()
+            .Field("segment", name)
+            .Field("mac", MacOfKey(mac).ToString())
+            .Field("kind", is_static ? "static" : "learned")
+            .Field("age", age);
+        if (IsRemotePlace(place)) {
+          const SegmentRemoteRecord* r = seg.RemoteById(PlaceTunnel(place));
+          j.Field("remote", r != nullptr ? r->ip.ToString() : "");
+        } else {
+          j.Field("port", PlacePort(place)).Field("vlan", PlaceVlan(place));
+        }
+        j.EndObject();
+        continue;
+      }
+      absl::StrAppendFormat(&text, "%-12s %s  %-24s %-7s %s\n", name, MacOfKey(mac).ToString(),
+                            PlaceText(seg, place), is_static ? "static" : "learned",
+                            is_static ? "-" : absl::StrCat(age, "s"));
+    }
+  }
+  j.EndArray().EndObject();
+  if (!json) {
+    text = text.empty() ? "no FDB entries\n"
+                        : absl::StrFormat("%-12s %-17s  %-24s %-7s %s\n", "SEGMENT", "MAC", "WHERE",
+                                          "KIND", "AGE") +
+                              text;
+  }
+  return json ? j.Finish() : text;
+}
+
+// A handler for `segment <name> ...` commands that call one writer method.
+template <typename F>
+cli::Handler OnSegment(App& app, F f) {
+  return [&app, f](const cli::Args& a, std::string&) { return f(app.writer(), a); };
+}
+
+}  // namespace
+
+absl::Status RegisterSegmentCommands(cli::CommandEngine& engine, App& app) {
+  return engine.AddAll({
+      {absl::StrCat("segment add <name:name> type <type:vxlan|geneve|gretap> local <local:ip> ",
+                    kTunnelOptionsSyntax),
+       "Add a multipoint L2 segment: one VNI (vxlan, geneve) or key (gretap) on one local VTEP "
+       "address, bridging its members (access ports or VLANs) and remote VTEPs through an FDB "
+       "that learns from both sides. Every tunnel add option applies to each remote's copy.",
+       [&app](const cli::Args& a, std::string&) -> absl::Status {
+         absl::StatusOr<TunnelSpec> spec = SegmentSpecFromArgs(a);
+         if (!spec.ok()) return spec.status();
+         if (absl::Status s = app.writer().AddSegment(*spec); !s.ok()) return s;
+         app.stats().ClearSegment(app.writer().FindSegment(spec->name)->id);
+         return absl::OkStatus();
+       }},
+      {"segment del <name:name>",
+       "Delete a segment with its members, remotes and FDB; packets in flight finish first.",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) { return w.DelSegment(a.Word("name")); })},
+      {"segment <name:name> member port <port:port> [vlan <vlan:1..4094>]",
+       "Make an access port (or one VLAN of it: the tag is stripped inside the segment and "
+       "pushed back on the way out) a member of the segment.",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.AddSegmentMember(a.Word("name"), Port(a), Vlan(a));
+                 })},
+      {"segment <name:name> no member port <port:port> [vlan <vlan:1..4094>]",
+       "Remove a member, with the FDB entries that point at it.",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.DelSegmentMember(a.Word("name"), Port(a), Vlan(a));
+                 })},
+      {"segment <name:name> remote <remote:ip>",
+       "Add a remote VTEP: flooded frames get a copy, and frames from it are accepted. Its MAC "
+       "comes from 'neigh add' as a tunnel's remote's does.",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.AddSegmentRemote(a.Word("name"), a.Ip("remote"));
+                 })},
+      {"segment <name:name> no remote <remote:ip>",
+       "Remove a remote VTEP, with the FDB entries that point at it.",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.DelSegmentRemote(a.Word("name"), a.Ip("remote"));
+                 })},
+      {"segment <name:name> ageing <ageing:1..65535|off>",
+       "Remove learned MACs not seen for this many seconds (default 300; off: never).",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.SetSegmentAgeing(
+                       a.Word("name"),
+                       a.IsNumber("ageing") ? static_cast<uint32_t>(a.Number("ageing")) : 0);
+                 })},
+      {"segment <name:name> max-macs <max-macs:1..16777216|off>",
+       "Learn at most this many MACs (default off); frames from further new MACs are still "
+       "forwarded, not learned, and counted (limit_dropped).",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.SetSegmentMaxMacs(
+                       a.Word("name"),
+                       a.IsNumber("max-macs") ? static_cast<uint32_t>(a.Number("max-macs")) : 0);
+                 })},
+      {"segment <name:name> unknown-remote <unknown-remote:drop|learn>",
+       "What to do with frames from a VTEP that is not one of the segment's remotes: drop them "
+       "(the default: an anti-spoofing rule) or accept them and learn their MACs towards it.",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.SetSegmentUnknownRemote(a.Word("name"),
+                                                    a.Word("unknown-remote") == "learn");
+                 })},
+      {"fdb add <segment:name> <mac:mac> port <port:port> [vlan <vlan:1..4094>]",
+       "A static FDB entry towards a member: wins over learning, never ages.",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.AddFdb(a.Word("segment"), a.Mac("mac"), Port(a), Vlan(a), std::nullopt);
+                 })},
+      {"fdb add <segment:name> <mac:mac> remote <remote:ip>",
+       "A static FDB entry towards one of the segment's remote VTEPs.",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.AddFdb(a.Word("segment"), a.Mac("mac"), 0, 0, a.Ip("remote"));
+                 })},
+      {"fdb del <segment:name> <mac:mac>", "Remove one FDB entry, static or learned.",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.DelFdb(a.Word("segment"), a.Mac("mac"));
+                 })},
+      {"fdb flush <segment:name> [learned]",
+       "Remove every FDB entry of the segment, or only the learned ones.",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.FlushFdb(a.Word("segment"), a.Has("learned"));
+                 })},
+      {"show segment [<name:name>] [json]",
+       "Segments: members, remotes, MAC counts, settings and counters.",
+       [&app](const cli::Args& a, std::string& out) -> absl::Status {
+         const std::string text = ShowSegments(app, a, a.Has("json"));
+         if (text.empty()) {
+           return absl::NotFoundError(absl::StrCat("no segment '", AsAbsl(a.Word("name")), "'"));
+         }
+         out += text;
+         return absl::OkStatus();
+       }},
+      {"show fdb [<segment:name>] [json]",
+       "FDB entries: segment, MAC, where (port/VLAN or remote), static or learned, age.",
+       [&app](const cli::Args& a, std::string& out) -> absl::Status {
+         const std::string text = ShowFdb(app, a, a.Has("json"));
+         if (text.empty()) {
+           return absl::NotFoundError(absl::StrCat("no segment '", AsAbsl(a.Word("segment")), "'"));
+         }
+         out += text;
+         return absl::OkStatus();
+       }},
+  });
+}
+
+}  // namespace tundra

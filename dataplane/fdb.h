@@ -1,0 +1,84 @@
+// The forwarding database of segments (multipoint L2, segment.h): (segment, MAC) →
+// where the MAC lives, a local member (port + VLAN) or a remote VTEP (the id of the
+// segment's tunnel towards it). It is one rte_hash for every segment, read lock-free by
+// workers in bulk and written only by the control thread; an entry's value is one
+// 64-bit word, so an update (a move, a refresh) is one atomic store.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace tundra {
+
+// 16 bytes, not 10: rte_hash compares 16-byte keys with one vector compare.
+struct alignas(16) FdbKey {
+  uint32_t segment = 0;
+  uint8_t mac[6] = {};
+  uint8_t pad[6] = {};
+};
+static_assert(sizeof(FdbKey) == 16);
+
+inline FdbKey MakeFdbKey(uint32_t segment, const uint8_t mac[6]) {
+  FdbKey k;
+  k.segment = segment;
+  std::memcpy(k.mac, mac, 6);
+  return k;
+}
+
+inline uint32_t FdbKeyHash(const void* key, uint32_t /*len*/, uint32_t init) {
+  const auto* w = static_cast<const uint64_t*>(key);
+  return static_cast<uint32_t>(__builtin_ia32_crc32di(__builtin_ia32_crc32di(init, w[0]), w[1]));
+}
+
+// A place in a segment: where a frame came from, or where an FDB entry sends it.
+//   local member: bits 0..15 port, 16..27 VLAN (0: untagged)
+//   remote VTEP:  bits 0..31 the segment's tunnel id towards it, bit 32 set
+using FdbPlace = uint64_t;
+inline constexpr FdbPlace kFdbRemote = uint64_t{1} << 32;
+inline constexpr FdbPlace kFdbPlaceMask = (uint64_t{1} << 33) - 1;
+// A frame from a remote VTEP that is not one of the segment's (unknown-remote learn):
+// it has no tunnel id yet; the control thread makes one when it learns from it.
+inline constexpr FdbPlace kFdbUnknownRemote = kFdbRemote;
+
+inline FdbPlace LocalPlace(uint16_t port, uint16_t vlan) { return port | (uint64_t{vlan} << 16); }
+inline FdbPlace RemotePlace(uint32_t tunnel_id) { return kFdbRemote | tunnel_id; }
+inline bool IsRemotePlace(FdbPlace p) { return (p & kFdbRemote) != 0; }
+inline uint16_t PlacePort(FdbPlace p) { return static_cast<uint16_t>(p); }
+inline uint16_t PlaceVlan(FdbPlace p) { return static_cast<uint16_t>((p >> 16) & 0xFFF); }
+inline uint32_t PlaceTunnel(FdbPlace p) { return static_cast<uint32_t>(p); }
+
+// An FDB entry's value: its place, whether it is static, and when the control thread
+// last saw it refreshed (seconds, modulo 2^16; workers ask for a refresh when it is old).
+inline constexpr uint64_t kFdbStatic = uint64_t{1} << 33;
+inline constexpr int kFdbStampShift = 48;
+inline uint64_t FdbEntry(FdbPlace place, bool is_static, uint32_t now_s) {
+  return place | (is_static ? kFdbStatic : 0) |
+         (uint64_t{static_cast<uint16_t>(now_s)} << kFdbStampShift);
+}
+inline FdbPlace EntryPlace(uint64_t e) { return e & kFdbPlaceMask; }
+inline bool EntryStatic(uint64_t e) { return (e & kFdbStatic) != 0; }
+inline uint16_t EntryStamp(uint64_t e) { return static_cast<uint16_t>(e >> kFdbStampShift); }
+
+// What a worker tells the control thread about a source MAC it saw in a segment.
+enum class FdbLearnKind : uint8_t {
+  kNew,      // not in the FDB
+  kMove,     // in the FDB at another place
+  kRefresh,  // in the FDB here, with an old stamp (ageing)
+};
+
+struct FdbLearnEvent {
+  uint32_t segment;
+  uint8_t mac[6];
+  FdbLearnKind kind;
+  uint8_t family;  // kFdbUnknownRemote: the outer source's IP version
+  FdbPlace place;
+  uint8_t remote_ip[16];  // kFdbUnknownRemote: the outer source address
+};
+static_assert(sizeof(FdbLearnEvent) % 8 == 0);
+
+inline bool IsUnicastMac(const uint8_t mac[6]) { return (mac[0] & 1) == 0; }
+inline bool IsZeroMac(const uint8_t mac[6]) {
+  return (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0;
+}
+
+}  // namespace tundra

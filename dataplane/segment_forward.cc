@@ -1,0 +1,276 @@
+#include "dataplane/segment_forward.h"
+
+#include <rte_cycles.h>
+#include <rte_ring_elem.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/encap_push.h"
+#include "dataplane/proto/ether.h"
+#include "dataplane/vlan_tag.h"
+
+namespace tundra {
+
+rte_mbuf* FloodCopy(rte_mbuf* m, rte_mempool* direct, rte_mempool* indirect) {
+  rte_mbuf* c = rte_pktmbuf_alloc(direct);
+  if (c == nullptr) return nullptr;
+  const uint32_t head = std::min<uint32_t>(m->data_len, kFloodCopyBytes);
+  std::memcpy(rte_pktmbuf_mtod(c, void*), rte_pktmbuf_mtod(m, const void*), head);
+  c->data_len = static_cast<uint16_t>(head);
+  c->pkt_len = m->pkt_len;
+  if (m->pkt_len > head) {
+    rte_mbuf* rest = nullptr;
+    if (head == m->data_len) {
+      rest = rte_pktmbuf_clone(m->next, indirect);
+    } else if ((rest = rte_pktmbuf_clone(m, indirect)) != nullptr) {
+      rte_pktmbuf_adj(rest, static_cast<uint16_t>(head));
+    }
+    if (rest == nullptr) {
+      rte_pktmbuf_free(c);
+      return nullptr;
+    }
+    c->next = rest;
+    c->nb_segs = static_cast<uint16_t>(1 + rest->nb_segs);
+  }
+  // What encap reads of the received frame: its flow hash and inner checksum state.
+  c->ol_flags = m->ol_flags & (RTE_MBUF_F_RX_RSS_HASH | RTE_MBUF_F_RX_L4_CKSUM_MASK);
+  c->hash = m->hash;
+  c->port = m->port;
+  return c;
+}
+
+namespace {
+
+// Learn events a worker may hand the control thread per second, and in one go: a MAC
+// flood from one port must not crowd out everything else the control thread does.
+constexpr uint64_t kLearnEventsPerSecond = 1u << 20;
+constexpr uint32_t kLearnBurst = 1024;
+
+// One run of frames of one segment.
+class SegmentRun {
+ public:
+  SegmentRun(WorkerContext& ctx, uint16_t rx_port, const Segment& seg)
+      : ctx_(ctx), rx_port_(rx_port), seg_(seg), sc_(ctx.counters->segments[seg.id]) {}
+  ~SegmentRun() {
+    FlushPush();
+    FlushLearn();
+  }
+
+  void Forward(SegmentFrame* frames, uint16_t n);
+
+ private:
+  void Learn(const SegmentFrame& f, const uint8_t* src, bool found, uint64_t entry);
+  void Flood(rte_mbuf* m, FdbPlace origin, uint32_t len);
+  void Send(rte_mbuf* m, FdbPlace to, uint32_t len, bool copy);
+  void Drop(rte_mbuf* m, DropReason reason, bool copy, uint32_t tunnel_id = kNoTunnel);
+  void FlushPush() {
+    if (npush_ != 0) PushStage(ctx_, rx_port_, push_, npush_);
+    npush_ = 0;
+  }
+  void FlushLearn();
+  bool TakeLearnToken();
+
+  WorkerContext& ctx_;
+  const uint16_t rx_port_;
+  const Segment& seg_;
+  SegmentCounters& sc_;
+  uint32_t now_s_ = 0;
+  uint16_t npush_ = 0;
+  uint16_t nevents_ = 0;
+  EncapPacket push_[kBurstSize];
+  FdbLearnEvent events_[kBurstSize];
+};
+
+bool SegmentRun::TakeLearnToken() {
+  if (ctx_.learn_tokens == 0) {
+    const uint64_t now = rte_rdtsc();
+    const uint64_t add = (now - ctx_.learn_refill_tsc) * kLearnEventsPerSecond / rte_get_tsc_hz();
+    if (add == 0) return false;
+    ctx_.learn_tokens = static_cast<uint32_t>(std::min<uint64_t>(add, kLearnBurst));
+    ctx_.learn_refill_tsc = now;
+  }
+  --ctx_.learn_tokens;
+  return true;
+}
+
+void SegmentRun::Learn(const SegmentFrame& f, const uint8_t* src, bool found, uint64_t entry) {
+  FdbLearnKind kind;
+  if (!found) {
+    kind = FdbLearnKind::kNew;
+  } else if (EntryStatic(entry)) {
+    return;  // static entries win over what traffic says
+  } else if (EntryPlace(entry) != f.origin) {
+    kind = FdbLearnKind::kMove;
+  } else if (seg_.refresh_s != 0 &&
+             static_cast<uint16_t>(now_s_ - EntryStamp(entry)) >= seg_.refresh_s) {
+    kind = FdbLearnKind::kRefresh;
+  } else {
+    return;
+  }
+  // A burst of frames from one host is one event.
+  for (uint16_t k = 0; k < nevents_; ++k) {
+    if (events_[k].place == f.origin && std::memcmp(events_[k].mac, src, 6) == 0) return;
+  }
+  if (!TakeLearnToken()) {
+    sc_.learn_dropped.Inc();
+    return;
+  }
+  FdbLearnEvent& e = events_[nevents_++];
+  e.segment = seg_.id;
+  std::memcpy(e.mac, src, 6);
+  e.kind = kind;
+  e.family = f.family;
+  e.place = f.origin;
+  if (f.origin == kFdbUnknownRemote) std::memcpy(e.remote_ip, f.remote_ip, 16);
+}
+
+void SegmentRun::FlushLearn() {
+  if (nevents_ == 0) return;
+  unsigned sent = 0;
+  if (ctx_.fdb_ring != nullptr) {
+    sent = rte_ring_mp_enqueue_burst_elem(ctx_.fdb_ring, events_, sizeof(FdbLearnEvent), nevents_,
+                                          nullptr);
+  }
+  if (sent < nevents_) sc_.learn_dropped.Add(nevents_ - sent);
+  nevents_ = 0;
+}
+
+void SegmentRun::Drop(rte_mbuf* m, DropReason reason, bool copy, uint32_t tunnel_id) {
+  sc_.drops[SegmentDropSlot(reason)].Inc();
+  if (!copy) {
+    ctx_.Drop(rx_port_, m, reason, tunnel_id);
+    return;
+  }
+  // A flooded copy is not a received packet: counted against the segment and the remote
+  // it was for, not the port.
+  const int slot = kTunnelDropSlots[static_cast<int>(reason)];
+  if (tunnel_id != kNoTunnel && slot >= 0) ctx_.counters->tunnels[tunnel_id].drops[slot].Inc();
+  rte_pktmbuf_free(m);
+}
+
+void SegmentRun::Send(rte_mbuf* m, FdbPlace to, uint32_t len, bool copy) {
+  if (!IsRemotePlace(to)) {
+    const uint16_t vlan = PlaceVlan(to);
+    if (vlan != kVlanUntagged && !PushVlanTag(m, vlan)) [[unlikely]] {
+      Drop(m, DropReason::kNoHeadroom, copy);
+      return;
+    }
+    m->ol_flags = 0;
+    sc_.tx_packets.Inc();
+    sc_.tx_bytes.Add(len);
+    ctx_.Emit(PlacePort(to), m);
+    return;
+  }
+  const uint32_t id = PlaceTunnel(to);
+  const Tunnel* t = ctx_.tables->tunnel(id);
+  if (t == nullptr || !t->resolved) [[unlikely]] {
+    Drop(m, DropReason::kNoNeighbor, copy, t != nullptr ? id : kNoTunnel);
+    return;
+  }
+  if (!FitsMtu(*t, len)) [[unlikely]] {
+    Drop(m, DropReason::kMtuExceeded, copy, id);
+    return;
+  }
+  sc_.tx_packets.Inc();
+  sc_.tx_bytes.Add(len);
+  push_[npush_++] = EncapPacket{m, t, id, len, DropReason::kNone};
+  if (npush_ == kBurstSize) FlushPush();
+}
+
+void SegmentRun::Flood(rte_mbuf* m, FdbPlace origin, uint32_t len) {
+  sc_.flooded.Inc();
+  // The destinations, in order: members, then (from a member only) remote VTEPs.
+  const size_t nmembers = seg_.members.size();
+  const size_t nremotes = IsRemotePlace(origin) ? 0 : seg_.remotes.size();
+  const auto place = [&](size_t k) {
+    return k < nmembers ? LocalPlace(seg_.members[k].port, seg_.members[k].vlan)
+                        : RemotePlace(seg_.remotes[k - nmembers]);
+  };
+  // The original goes to the last destination, after every copy is made from it.
+  size_t last = nmembers + nremotes;
+  while (last > 0 && place(last - 1) == origin) --last;
+  if (last == 0) {
+    rte_pktmbuf_free(m);  // nowhere to flood to: the segment has no other place
+    return;
+  }
+  uint32_t copies = 1;
+  for (size_t k = 0; k + 1 < last; ++k) {
+    const FdbPlace to = place(k);
+    if (to == origin) continue;
+    rte_mbuf* c = FloodCopy(m, m->pool, ctx_.indirect_pool);
+    if (c == nullptr) [[unlikely]] {
+      sc_.drops[SegmentDropSlot(DropReason::kNoMbuf)].Inc();
+      continue;
+    }
+    ++copies;
+    Send(c, to, len, true);
+  }
+  sc_.replicated.Add(copies);
+  Send(m, place(last - 1), len, true);
+}
+
+void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
+  // Sources at [2i], destinations at [2i + 1]: one bulk lookup for the run.
+  FdbKey keys[2 * kBurstSize];
+  const FdbKey* key_ptrs[2 * kBurstSize];
+  uint64_t entries[2 * kBurstSize];
+  for (uint16_t i = 0; i < n; ++i) {
+    const auto* eth = rte_pktmbuf_mtod(frames[i].m, const EtherHdr*);
+    keys[2 * i] = MakeFdbKey(seg_.id, eth->src);
+    keys[2 * i + 1] = MakeFdbKey(seg_.id, eth->dst);
+    key_ptrs[2 * i] = &keys[2 * i];
+    key_ptrs[2 * i + 1] = &keys[2 * i + 1];
+  }
+  static_assert(2 * kBurstSize <= RTE_HASH_LOOKUP_BULK_MAX);
+  const uint64_t hits = ctx_.tables->LookupFdb(key_ptrs, 2 * n, entries);
+  now_s_ = ctx_.tables->fdb_now_s();
+
+  uint64_t rx_bytes = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    const SegmentFrame& f = frames[i];
+    rte_mbuf* m = f.m;
+    const uint32_t len = m->pkt_len;
+    rx_bytes += len;
+    const auto* eth = rte_pktmbuf_mtod(m, const EtherHdr*);
+    if (IsUnicastMac(eth->src) && !IsZeroMac(eth->src)) {
+      Learn(f, eth->src, (hits >> (2 * i)) & 1, entries[2 * i]);
+    }
+    if (!IsUnicastMac(eth->dst) || !((hits >> (2 * i + 1)) & 1)) {
+      Flood(m, f.origin, len);
+      continue;
+    }
+    const FdbPlace to = EntryPlace(entries[2 * i + 1]);
+    if (to == f.origin) [[unlikely]] {
+      Drop(m, DropReason::kHairpin, false);
+    } else if (IsRemotePlace(to) && IsRemotePlace(f.origin)) [[unlikely]] {
+      Drop(m, DropReason::kSplitHorizon, false);
+    } else {
+      Send(m, to, len, false);
+    }
+  }
+  sc_.rx_packets.Add(n);
+  sc_.rx_bytes.Add(rx_bytes);
+}
+
+}  // namespace
+
+void SegmentForward(WorkerContext& ctx, uint16_t rx_port, SegmentFrame* frames, uint16_t n) {
+  for (uint16_t start = 0; start < n;) {
+    const uint32_t id = frames[start].segment;
+    uint16_t end = start + 1;
+    while (end < n && frames[end].segment == id) ++end;
+    const Segment* seg = ctx.tables->segment(id);
+    if (seg == nullptr) [[unlikely]] {
+      // Deleted while its frames were on the way.
+      for (uint16_t i = start; i < end; ++i) {
+        ctx.Drop(rx_port, frames[i].m, DropReason::kNoAttachment);
+      }
+    } else {
+      SegmentRun(ctx, rx_port, *seg).Forward(frames + start, end - start);
+    }
+    start = end;
+  }
+}
+
+}  // namespace tundra

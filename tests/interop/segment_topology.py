@@ -1,0 +1,124 @@
+"""The three-VTEP segment topology of test_segment_kernel.py and
+scripts/demo_segment.sh: tundra and two Linux kernel VXLAN VTEPs on one
+underlay LAN, a host behind tundra.
+
+  ns host (h0)  192.168.50.1/24 fd50::1/64 ── veth ── tundra port 1 (segment member)
+  tundra port 0 (uplink, VTEP A) ── veth ──┐
+  ns v1: kernel vx0 (VTEP B) ── veth ──────┼── bridge in ns ul (the underlay LAN)
+  ns v2: kernel vx0 (VTEP C) ── veth ──────┘
+  vx0 of v1 / v2: 192.168.50.2 / .3, fd50::2 / ::3; VNI 5000, learning on, all-zero
+  FDB entries towards the two other VTEPs (the kernel's head-end replication).
+
+The kernels have no static FDB entry for tundra's hosts and tundra none for
+theirs: both sides learn from traffic. tundra knows its remotes' underlay MACs
+from `neigh add`. tundra runs in a namespace of its own (see
+tundra_proc.Tundra).
+"""
+import os
+import pathlib
+
+from tundra_proc import Topology, Tundra, TundraError, describe, ns_mac, run
+
+VNI = 5000
+PAYLOAD_LEN = 1 << 20
+UNDERLAYS = {
+    # family: (tundra, v1, v2 underlay addresses, prefix length)
+    4: ("10.99.0.1", "10.99.0.2", "10.99.0.3", 24),
+    6: ("fd99::1", "fd99::2", "fd99::3", 64),
+}
+OVERLAY4 = ("192.168.50.1", "192.168.50.2", "192.168.50.3")
+OVERLAY6 = ("fd50::1", "fd50::2", "fd50::3")
+
+
+class ThreeVteps:
+    def __init__(self, workdir, fam):
+        pid = os.getpid()
+        self.fam = fam
+        self.topo = Topology()
+        tag = "s%d" % fam
+        self.ns = {k: "tundra-%s%s-%d" % (tag, k, pid) for k in ("h0", "tn", "ul", "v1", "v2")}
+        self.ifs = {k: "t%s%s%d" % (tag, k, pid) for k in
+                    ("acc", "hst", "up", "ub0", "v1e", "ub1", "v2e", "ub2")}
+        self.tundra = None
+        self.baseline = None
+        try:
+            self._build(pathlib.Path(workdir))
+        except BaseException:
+            self.close()
+            raise
+
+    def _build(self, workdir):
+        t, ns, i = self.topo, self.ns, self.ifs
+        local, a1, a2, plen = UNDERLAYS[self.fam]
+        for n in ns.values():
+            t.netns(n)
+        t.veth(i["acc"], i["hst"])
+        t.veth(i["up"], i["ub0"])
+        t.veth(i["v1e"], i["ub1"])
+        t.veth(i["v2e"], i["ub2"])
+        # The underlay LAN: a bridge joining tundra's uplink and the two kernel VTEPs.
+        run(["ip", "link", "add", "br0", "type", "bridge"], ns=ns["ul"])
+        run(["ip", "link", "set", "br0", "up"], ns=ns["ul"])
+        for port in ("ub0", "ub1", "ub2"):
+            run(["ip", "link", "set", i[port], "netns", ns["ul"]])
+            t.offloads_off(i[port], ns["ul"])
+            run(["ip", "link", "set", i[port], "master", "br0"], ns=ns["ul"])
+            run(["ip", "link", "set", i[port], "up"], ns=ns["ul"])
+        t.tundra_end(i["up"], ns=ns["tn"])
+        t.tundra_end(i["acc"], ns=ns["tn"])
+        # MTU: the kernel VTEPs' vx0 gets the underlay's 1500 minus the encapsulation;
+        # the host behind tundra gets the same, so TCP segments fit every way.
+        overlay_mtu = 1450 if self.fam == 4 else 1430
+        t.host_end(i["hst"], ns["h0"], ["%s/24" % OVERLAY4[0], "%s/64" % OVERLAY6[0]],
+                   mtu=overlay_mtu)
+        self.host_mac = ns_mac(ns["h0"], i["hst"])
+        self.vx_mac = {}
+        self.ul_mac = {}
+        for k, me, others, o4, o6 in (("v1", a1, (local, a2), OVERLAY4[1], OVERLAY6[1]),
+                                      ("v2", a2, (local, a1), OVERLAY4[2], OVERLAY6[2])):
+            dev = i["%se" % k]
+            t.host_end(dev, ns[k], ["%s/%d" % (me, plen)])
+            run(["ip", "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local", me,
+                 "dstport", "4789", "dev", dev], ns=ns[k])
+            for dst in others:
+                run(["bridge", "fdb", "append", "00:00:00:00:00:00", "dev", "vx0", "dst", dst],
+                    ns=ns[k])
+            run(["sysctl", "-qw", "net.ipv6.conf.vx0.accept_dad=0"], ns=ns[k])
+            run(["ip", "link", "set", "vx0", "up"], ns=ns[k])
+            run(["ip", "addr", "add", "%s/24" % o4, "dev", "vx0"], ns=ns[k])
+            run(["ip", "addr", "add", "%s/64" % o6, "dev", "vx0", "nodad"], ns=ns[k])
+            self.vx_mac[k] = ns_mac(ns[k], "vx0")
+            self.ul_mac[k] = ns_mac(ns[k], dev)
+
+        self.tundra = Tundra("seg%d" % self.fam, workdir, [i["up"], i["acc"]],
+                             ["--lcores=0@0,1@1"], netns=ns["tn"])
+        self.tundra.start()
+        info = self.tundra.show("port info all", "ports", timeout=60)
+        if len(info["ports"]) != 2:
+            raise TundraError("%d ports probed, not 2:\n%s" % (len(info["ports"]),
+                                                                 self.tundra.tail()))
+        cfg = ["port config 0 role uplink",
+               "port config 0 address %s/%d" % (local, plen),
+               "port config 1 role access",
+               "neigh add %s %s port 0" % (a1, self.ul_mac["v1"]),
+               "neigh add %s %s port 0" % (a2, self.ul_mac["v2"]),
+               "segment add blue type vxlan local %s vni %d" % (local, VNI),
+               "segment blue member port 1",
+               "segment blue remote %s" % a1,
+               "segment blue remote %s" % a2,
+               "start"]
+        self.tundra.query(*cfg, "show segment json", key="segments", timeout=60)
+        pools = self.tundra.show("mempool", "mempools")["mempools"]
+        self.baseline = {p["name"]: p["in_use"] for p in pools}
+
+    def segment(self):
+        return self.tundra.show("segment blue", "segments")["segments"][0]
+
+    def fdb(self):
+        return self.tundra.show("fdb blue", "fdb")["fdb"]
+
+    def diag(self):
+        return describe(self.tundra, "segment blue", "fdb blue", "port stats all")
+
+    def close(self):
+        return self.topo.teardown(self.tundra)
