@@ -20,6 +20,9 @@ namespace {
 uint16_t Port(const cli::Args& a) { return static_cast<uint16_t>(a.Number("port")); }
 // 0 (untagged) when no `vlan` was given.
 uint16_t Vlan(const cli::Args& a) { return static_cast<uint16_t>(a.Number("vlan")); }
+std::optional<IpAddress> IpOf(const cli::Args& a) {
+  return a.Has("ip") ? std::optional<IpAddress>(a.Ip("ip")) : std::nullopt;
+}
 
 absl::StatusOr<TunnelSpec> SegmentSpecFromArgs(const cli::Args& a) {
   absl::StatusOr<TunnelSpec> spec = TunnelSpecFromArgs(a, "segments");
@@ -81,6 +84,8 @@ std::string ShowSegments(const App& app, const cli::Args& a, bool json) {
           .Field("ageing", seg.ageing_s)
           .Field("max_macs", seg.max_macs)
           .Field("unknown_remote", seg.learn_unknown_remote ? "learn" : "drop")
+          .Field("suppress", seg.suppress)
+          .Field("hosts", static_cast<uint64_t>(seg.hosts.size()))
           .Field("macs", static_cast<uint64_t>(seg.fdb.size()))
           .Field("learned_macs", seg.learned_macs)
           .Field("static_macs", static_macs);
@@ -113,7 +118,8 @@ std::string ShowSegments(const App& app, const cli::Args& a, bool json) {
         &text,
         "segment %s (id %u): %s local %s %s\n"
         "  members: %s\n  remotes: %s\n"
-        "  macs %u (%u learned, %u static), ageing %s, max-macs %s, unknown-remote %s\n",
+        "  macs %u (%u learned, %u static), ageing %s, max-macs %s, unknown-remote %s, "
+        "suppress %s (%u IP bindings)\n",
         name, seg.id, TunnelTypeName(s.type), s.local.ToString(),
         IsUdpTunnel(s.type) ? absl::StrCat("vni ", s.vni, " dstport ", TunnelUdpPort(s))
                             : absl::StrCat("key ", s.key),
@@ -121,7 +127,7 @@ std::string ShowSegments(const App& app, const cli::Args& a, bool json) {
         remotes.empty() ? "none" : absl::StrJoin(remotes, ", "), seg.fdb.size(), seg.learned_macs,
         static_macs, seg.ageing_s ? absl::StrCat(seg.ageing_s, "s") : "off",
         seg.max_macs ? absl::StrCat(seg.max_macs) : "off",
-        seg.learn_unknown_remote ? "learn" : "drop");
+        seg.learn_unknown_remote ? "learn" : "drop", seg.suppress ? "on" : "off", seg.hosts.size());
 #define X(member, name, format, meaning) absl::StrAppendFormat(&text, format, t.member);
 #include "dataplane/segment_counters.def"
 #undef X
@@ -151,6 +157,9 @@ std::string ShowFdb(const App& app, const cli::Args& a, bool json) {
     if (!only.empty() && name != only) continue;
     // In MAC order, so the listing is stable.
     std::vector<std::pair<uint64_t, FdbRecord>> entries(seg.fdb.begin(), seg.fdb.end());
+    absl::flat_hash_map<uint64_t, std::vector<std::string>> ips;  // MAC → its bindings
+    for (const auto& [ip, h] : seg.hosts) ips[MacKey(h.mac.bytes.data())].push_back(ip.ToString());
+    for (auto& [mac, list] : ips) std::sort(list.begin(), list.end());
     std::sort(entries.begin(), entries.end(),
               [](const auto& x, const auto& y) { return x.first < y.first; });
     for (const auto& [mac, rec] : entries) {
@@ -162,7 +171,12 @@ std::string ShowFdb(const App& app, const cli::Args& a, bool json) {
             .Field("segment", name)
             .Field("mac", MacOfKey(mac).ToString())
             .Field("kind", is_static ? "static" : "learned")
-            .Field("age", age);
+            .Field("age", age)
+            .BeginArray("ips");
+        if (auto it = ips.find(mac); it != ips.end()) {
+          for (const std::string& ip : it->second) j.Field({}, ip);
+        }
+        j.EndArray();
         if (IsRemotePlace(place)) {
           const SegmentRemoteRecord* r = seg.RemoteById(PlaceTunnel(place));
           j.Field("remote", r != nullptr ? r->ip.ToString() : "");
@@ -172,16 +186,18 @@ std::string ShowFdb(const App& app, const cli::Args& a, bool json) {
         j.EndObject();
         continue;
       }
-      absl::StrAppendFormat(&text, "%-12s %s  %-24s %-7s %s\n", name, MacOfKey(mac).ToString(),
+      auto it = ips.find(mac);
+      absl::StrAppendFormat(&text, "%-12s %s  %-24s %-7s %-5s %s\n", name, MacOfKey(mac).ToString(),
                             PlaceText(seg, place), is_static ? "static" : "learned",
-                            is_static ? "-" : absl::StrCat(age, "s"));
+                            is_static ? "-" : absl::StrCat(age, "s"),
+                            it != ips.end() ? absl::StrJoin(it->second, " ") : "");
     }
   }
   j.EndArray().EndObject();
   if (!json) {
     text = text.empty() ? "no FDB entries\n"
-                        : absl::StrFormat("%-12s %-17s  %-24s %-7s %s\n", "SEGMENT", "MAC", "WHERE",
-                                          "KIND", "AGE") +
+                        : absl::StrFormat("%-12s %-17s  %-24s %-7s %-5s %s\n", "SEGMENT", "MAC",
+                                          "WHERE", "KIND", "AGE", "IP") +
                               text;
   }
   return json ? j.Finish() : text;
@@ -264,17 +280,27 @@ absl::Status RegisterSegmentCommands(cli::CommandEngine& engine, App& app) {
                    return w.SetSegmentUnknownRemote(a.Word("name"),
                                                     a.Word("unknown-remote") == "learn");
                  })},
-      {"fdb add <segment:name> <mac:mac> port <port:port> [vlan <vlan:1..4094>]",
-       "A static FDB entry towards a member: wins over learning, never ages.",
+      {"segment <name:name> suppress <suppress:on|off>",
+       "ARP/ND suppression (default off): answer members' ARP requests and neighbor "
+       "solicitations for tenant addresses the segment knows (snooped from ARP/ND, or 'fdb add "
+       "... ip') instead of flooding them to every VTEP.",
        OnSegment(app,
                  [](TableWriter& w, const cli::Args& a) {
-                   return w.AddFdb(a.Word("segment"), a.Mac("mac"), Port(a), Vlan(a), std::nullopt);
+                   return w.SetSegmentSuppress(a.Word("name"), a.Word("suppress") == "on");
                  })},
-      {"fdb add <segment:name> <mac:mac> remote <remote:ip>",
-       "A static FDB entry towards one of the segment's remote VTEPs.",
+      {"fdb add <segment:name> <mac:mac> port <port:port> [vlan <vlan:1..4094>] [ip <ip:ip>]",
+       "A static FDB entry towards a member: wins over learning, never ages. 'ip' also binds a "
+       "tenant address to the MAC for ARP/ND suppression.",
        OnSegment(app,
                  [](TableWriter& w, const cli::Args& a) {
-                   return w.AddFdb(a.Word("segment"), a.Mac("mac"), 0, 0, a.Ip("remote"));
+                   return w.AddFdb(a.Word("segment"), a.Mac("mac"), Port(a), Vlan(a), std::nullopt,
+                                   IpOf(a));
+                 })},
+      {"fdb add <segment:name> <mac:mac> remote <remote:ip> [ip <ip:ip>]",
+       "A static FDB entry towards one of the segment's remote VTEPs (and an IP binding).",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.AddFdb(a.Word("segment"), a.Mac("mac"), 0, 0, a.Ip("remote"), IpOf(a));
                  })},
       {"fdb del <segment:name> <mac:mac>", "Remove one FDB entry, static or learned.",
        OnSegment(app,

@@ -91,6 +91,7 @@ void TableWriter::PublishSegment(const SegmentRecord& seg) {
   s->id = seg.id;
   s->refresh_s = RefreshSeconds(seg.ageing_s);
   s->learn_unknown_remote = seg.learn_unknown_remote;
+  s->suppress = seg.suppress;
   s->members = seg.members;
   for (const SegmentRemoteRecord& r : seg.remotes) {
     if (!r.learned) s->remotes.push_back(r.id);
@@ -182,6 +183,9 @@ absl::Status TableWriter::DelSegment(std::string_view name) {
   }
   fdb_entries_ -= static_cast<uint32_t>(seg.fdb.size());
   seg.fdb.clear();
+  for (const auto& [ip, h] : seg.hosts)
+    tables_.DeleteSegmentHost(seg.id, ip.family, ip.bytes.data());
+  seg.hosts.clear();
   while (!seg.remotes.empty()) RemoveRemoteTunnel(seg, seg.remotes.size() - 1);
   tables_.RemoveTunnel(seg.anchor);
   tables_.RemoveSegment(seg.id);
@@ -358,6 +362,29 @@ absl::Status TableWriter::SetSegmentUnknownRemote(std::string_view name, bool le
   return absl::OkStatus();
 }
 
+absl::Status TableWriter::SetSegmentSuppress(std::string_view name, bool on) {
+  absl::StatusOr<SegmentRecord*> found = SegmentNamed(name);
+  if (!found.ok()) return found.status();
+  (*found)->suppress = on;
+  PublishSegment(**found);
+  return absl::OkStatus();
+}
+
+void TableWriter::SetHostBinding(SegmentRecord& seg, const IpAddress& ip, const MacAddress& mac,
+                                 bool is_static, uint32_t now_s) {
+  auto it = seg.hosts.find(ip);
+  if (it != seg.hosts.end() && it->second.is_static && !is_static) return;  // static wins
+  if (it == seg.hosts.end() || it->second.mac != mac) {
+    if (!tables_.SetSegmentHost(seg.id, ip.family, ip.bytes.data(), mac.bytes.data()).ok()) return;
+  }
+  seg.hosts[ip] = HostBindingRecord{mac, is_static, now_s};
+}
+
+void TableWriter::EraseHostBinding(SegmentRecord& seg, const IpAddress& ip) {
+  tables_.DeleteSegmentHost(seg.id, ip.family, ip.bytes.data());
+  seg.hosts.erase(ip);
+}
+
 void TableWriter::EraseFdb(SegmentRecord& seg, uint64_t mac) {
   auto it = seg.fdb.find(mac);
   if (it == seg.fdb.end()) return;
@@ -365,7 +392,16 @@ void TableWriter::EraseFdb(SegmentRecord& seg, uint64_t mac) {
   tables_.DeleteFdb(MakeFdbKey(seg.id, MacOfKey(mac).bytes.data()));
   seg.fdb.erase(it);
   --fdb_entries_;
-  if (EntryStatic(entry)) return;
+  if (EntryStatic(entry)) {
+    // Its `ip` bindings were given with it.
+    const MacAddress m = MacOfKey(mac);
+    std::vector<IpAddress> gone;
+    for (const auto& [ip, h] : seg.hosts) {
+      if (h.is_static && h.mac == m) gone.push_back(ip);
+    }
+    for (const IpAddress& ip : gone) EraseHostBinding(seg, ip);
+    return;
+  }
   --seg.learned_macs;
   ReleaseLearnedRemote(seg, EntryPlace(entry));
 }
@@ -381,7 +417,8 @@ void TableWriter::ReleaseLearnedRemote(SegmentRecord& seg, FdbPlace place) {
 }
 
 absl::Status TableWriter::AddFdb(std::string_view segment, const MacAddress& mac, uint16_t p,
-                                 uint16_t vlan, const std::optional<IpAddress>& remote) {
+                                 uint16_t vlan, const std::optional<IpAddress>& remote,
+                                 const std::optional<IpAddress>& ip) {
   absl::StatusOr<SegmentRecord*> found = SegmentNamed(segment);
   if (!found.ok()) return found.status();
   SegmentRecord& seg = **found;
@@ -404,6 +441,14 @@ absl::Status TableWriter::AddFdb(std::string_view segment, const MacAddress& mac
           absl::StrCat(PortVlan(p, vlan), " is not a member of segment '", AsAbsl(segment), "'"));
     }
     place = LocalPlace(p, vlan);
+  }
+  if (ip) {
+    if (auto h = seg.hosts.find(*ip);
+        h != seg.hosts.end() && h->second.is_static && h->second.mac != mac) {
+      return absl::AlreadyExistsError(absl::StrCat(ip->ToString(), " is already bound to ",
+                                                   h->second.mac.ToString(), " in segment '",
+                                                   AsAbsl(segment), "'"));
+    }
   }
   const uint64_t key = MacKey(mac.bytes.data());
   const bool replaces = seg.fdb.contains(key);
@@ -428,6 +473,7 @@ absl::Status TableWriter::AddFdb(std::string_view segment, const MacAddress& mac
     ++fdb_entries_;
   }
   seg.fdb[key] = FdbRecord{entry, now};
+  if (ip) SetHostBinding(seg, *ip, mac, true, now);
   return absl::OkStatus();
 }
 
@@ -459,6 +505,14 @@ void TableWriter::LearnFdb(const FdbLearnEvent& e, uint32_t now_s) {
   auto name = segment_names_.find(e.segment);
   if (name == segment_names_.end()) return;  // deleted since
   SegmentRecord& seg = segments_.find(name->second)->second;
+  if (e.kind == FdbLearnKind::kHost) {
+    if (!seg.suppress || (e.family != 4 && e.family != 6)) return;
+    MacAddress mac;
+    std::copy(e.mac, e.mac + 6, mac.bytes.begin());
+    SetHostBinding(seg, e.family == 4 ? IpAddress::FromV4Bytes(e.ip) : IpAddress::FromV6Bytes(e.ip),
+                   mac, false, now_s);
+    return;
+  }
   const uint64_t key = MacKey(e.mac);
   auto it = seg.fdb.find(key);
   if (it != seg.fdb.end() && EntryStatic(it->second.entry)) return;
@@ -473,7 +527,7 @@ void TableWriter::LearnFdb(const FdbLearnEvent& e, uint32_t now_s) {
   if (place == kFdbUnknownRemote) {
     if (!seg.learn_unknown_remote || (e.family != 4 && e.family != 6)) return;
     const IpAddress ip =
-        e.family == 4 ? IpAddress::FromV4Bytes(e.remote_ip) : IpAddress::FromV6Bytes(e.remote_ip);
+        e.family == 4 ? IpAddress::FromV4Bytes(e.ip) : IpAddress::FromV6Bytes(e.ip);
     if (ip.family != seg.spec.local.family) return;
     if (const SegmentRemoteRecord* r = seg.Remote(ip)) {
       place = RemotePlace(r->id);
@@ -515,13 +569,18 @@ void TableWriter::LearnFdb(const FdbLearnEvent& e, uint32_t now_s) {
 
 void TableWriter::AgeFdb(uint32_t now_s) {
   for (auto& [name, seg] : segments_) {
-    if (seg.ageing_s == 0 || seg.learned_macs == 0) continue;
+    if (seg.ageing_s == 0) continue;
     std::vector<uint64_t> gone;
     for (const auto& [mac, rec] : seg.fdb) {
       if (!EntryStatic(rec.entry) && now_s - rec.seen_s >= seg.ageing_s) gone.push_back(mac);
     }
     for (uint64_t mac : gone) EraseFdb(seg, mac);
     seg.aged += gone.size();
+    std::vector<IpAddress> stale;
+    for (const auto& [ip, h] : seg.hosts) {
+      if (!h.is_static && now_s - h.seen_s >= seg.ageing_s) stale.push_back(ip);
+    }
+    for (const IpAddress& ip : stale) EraseHostBinding(seg, ip);
   }
 }
 

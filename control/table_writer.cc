@@ -329,13 +329,18 @@ absl::Status TableWriter::CheckDecapKeyFree(const TunnelSpec& spec, const DecapK
   auto dup = names_by_key_.find(KeyBytes(key));
   if (dup == names_by_key_.end()) return absl::OkStatus();
   const std::string& user = dup->second;  // "tunnel 'x'" or "segment 'y'"
+  if (IsUdpTunnel(spec.type)) {
+    return absl::AlreadyExistsError(absl::StrCat("vni ", spec.vni, " on ", spec.local.ToString(),
+                                                 " is already used by ", user));
+  }
+  if (spec.remote.family == 0) {  // a segment's key, with no one remote
+    return absl::AlreadyExistsError(absl::StrCat("key ", spec.key, " on ", spec.local.ToString(),
+                                                 " is already used by ", user));
+  }
   return absl::AlreadyExistsError(
-      IsUdpTunnel(spec.type)
-          ? absl::StrCat("vni ", spec.vni, " on ", spec.local.ToString(), " is already used by ",
-                         user)
-          : absl::StrCat(user, " already joins ", spec.local.ToString(), " and ",
-                         spec.remote.ToString(), spec.has_key ? " with that key" : "",
-                         " (a gre and a gretap tunnel, or different keys, can share them)"));
+      absl::StrCat(user, " already joins ", spec.local.ToString(), " and ", spec.remote.ToString(),
+                   spec.has_key ? " with that key" : "",
+                   " (a gre and a gretap tunnel, or different keys, can share them)"));
 }
 
 absl::Status TableWriter::AddKnownGeneveOption(uint16_t option_class, uint8_t type) {

@@ -48,6 +48,13 @@ struct TunnelRecord {
   DecapKey key;
 };
 
+struct AbslIpHash {
+  size_t operator()(const IpAddress& a) const {
+    return absl::HashOf(
+        a.family, std::string_view(reinterpret_cast<const char*>(a.bytes.data()), a.bytes.size()));
+  }
+};
+
 // One remote VTEP of a segment: a tunnel of its own (dataplane/segment.h).
 struct SegmentRemoteRecord {
   IpAddress ip;
@@ -65,6 +72,12 @@ struct FdbRecord {
   uint32_t seen_s = 0;  // FDB clock when learned or last refreshed
 };
 
+struct HostBindingRecord {
+  MacAddress mac;
+  bool is_static = false;
+  uint32_t seen_s = 0;
+};
+
 struct SegmentRecord {
   TunnelSpec spec;  // name, type, local, vni/key and options; no remote
   uint32_t id = 0;
@@ -76,7 +89,11 @@ struct SegmentRecord {
   uint32_t ageing_s = 300;                   // 0: off
   uint32_t max_macs = 0;                     // learned entries at most; 0: no limit
   bool learn_unknown_remote = false;
+  bool suppress = false;
   absl::flat_hash_map<uint64_t, FdbRecord> fdb;  // MAC (48 bits) → entry
+  // Tenant IP → MAC bindings for ARP/ND suppression: static ones (`fdb add ... ip`) go
+  // with their FDB entry, snooped ones age like learned MACs.
+  absl::flat_hash_map<IpAddress, HostBindingRecord, AbslIpHash> hosts;
   uint32_t learned_macs = 0;
   // What the control thread counts (the workers' counts are in SegmentCounters).
   uint64_t learned = 0;
@@ -98,13 +115,6 @@ inline MacAddress MacOfKey(uint64_t v) {
   for (int i = 5; i >= 0; --i, v >>= 8) m.bytes[i] = static_cast<uint8_t>(v);
   return m;
 }
-
-struct AbslIpHash {
-  size_t operator()(const IpAddress& a) const {
-    return absl::HashOf(
-        a.family, std::string_view(reinterpret_cast<const char*>(a.bytes.data()), a.bytes.size()));
-  }
-};
 
 class TableWriter {
  public:
@@ -151,9 +161,12 @@ class TableWriter {
   absl::Status SetSegmentAgeing(std::string_view name, uint32_t seconds);
   absl::Status SetSegmentMaxMacs(std::string_view name, uint32_t max_macs);
   absl::Status SetSegmentUnknownRemote(std::string_view name, bool learn);
+  absl::Status SetSegmentSuppress(std::string_view name, bool on);
   // A static FDB entry towards a member (p, vlan) or a remote (`remote` set).
+  // `ip`: also a static IP → MAC binding for ARP/ND suppression.
   absl::Status AddFdb(std::string_view segment, const MacAddress& mac, uint16_t p, uint16_t vlan,
-                      const std::optional<IpAddress>& remote);
+                      const std::optional<IpAddress>& remote,
+                      const std::optional<IpAddress>& ip = std::nullopt);
   absl::Status DelFdb(std::string_view segment, const MacAddress& mac);
   absl::Status FlushFdb(std::string_view segment, bool learned_only);
   // What a worker saw (fdb.h); `now_s` is the FDB clock.
@@ -184,6 +197,9 @@ class TableWriter {
   void RemoveRemoteTunnel(SegmentRecord& seg, size_t index);
   // Removes one FDB entry of `seg` (table and shadow), releasing a learned remote.
   void EraseFdb(SegmentRecord& seg, uint64_t mac);
+  void SetHostBinding(SegmentRecord& seg, const IpAddress& ip, const MacAddress& mac,
+                      bool is_static, uint32_t now_s);
+  void EraseHostBinding(SegmentRecord& seg, const IpAddress& ip);
   // An FDB entry towards `place` is gone: a learned remote loses a reference.
   void ReleaseLearnedRemote(SegmentRecord& seg, FdbPlace place);
   absl::Status CheckAttachmentFree(uint16_t p, uint16_t vlan) const;

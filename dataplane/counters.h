@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "dataplane/huge_array.h"
+#include "dataplane/segment.h"
 
 namespace tundra {
 
@@ -139,7 +140,9 @@ struct SegmentCounters {
 };
 
 struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
-  WorkerCounters(uint32_t max_tunnels, uint32_t max_segments = 1)
+  // Counters for segment ids up to kDefaultMaxSegments unless told otherwise, so a worker
+  // never counts past the end of the array.
+  WorkerCounters(uint32_t max_tunnels, uint32_t max_segments = kDefaultMaxSegments + 1)
       : tunnels(MakeHugeArray<TunnelCounters>(max_tunnels)),
         segments(MakeHugeArray<SegmentCounters>(max_segments)) {}
 

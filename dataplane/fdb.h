@@ -64,15 +64,17 @@ enum class FdbLearnKind : uint8_t {
   kNew,      // not in the FDB
   kMove,     // in the FDB at another place
   kRefresh,  // in the FDB here, with an old stamp (ageing)
+  kHost,     // an ARP/ND frame says `ip` is at `mac` (segment_suppress.h)
 };
 
 struct FdbLearnEvent {
   uint32_t segment;
   uint8_t mac[6];
   FdbLearnKind kind;
-  uint8_t family;  // kFdbUnknownRemote: the outer source's IP version
+  uint8_t family;  // of `ip`
   FdbPlace place;
-  uint8_t remote_ip[16];  // kFdbUnknownRemote: the outer source address
+  // kFdbUnknownRemote: the outer source address; kHost: the tenant address.
+  uint8_t ip[16];
 };
 static_assert(sizeof(FdbLearnEvent) % 8 == 0);
 

@@ -10,6 +10,9 @@
 
 namespace tundra {
 
+// Tables::Config's default capacity.
+inline constexpr uint32_t kDefaultMaxSegments = 16384;
+
 // The attachment table holds a tunnel id, or a segment id with this bit set.
 inline constexpr uint32_t kAttachSegment = 1u << 31;
 
@@ -26,6 +29,8 @@ struct Segment {
   // Frames from remote VTEPs that are not in `remotes` are delivered and learned from
   // (`unknown-remote learn`), rather than dropped.
   bool learn_unknown_remote = false;
+  // ARP/ND suppression (segment_suppress.h).
+  bool suppress = false;
   std::vector<SegmentMember> members;
   std::vector<uint32_t> remotes;  // the flood list: tunnel ids of the remote VTEPs
 };

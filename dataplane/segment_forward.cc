@@ -8,6 +8,7 @@
 
 #include "dataplane/encap_push.h"
 #include "dataplane/proto/ether.h"
+#include "dataplane/segment_suppress.h"
 #include "dataplane/vlan_tag.h"
 
 namespace tundra {
@@ -61,6 +62,11 @@ class SegmentRun {
 
  private:
   void Learn(const SegmentFrame& f, const uint8_t* src, bool found, uint64_t entry);
+  void LearnHost(const SegmentFrame& f, const HostBinding& b);
+  void Enqueue(const FdbLearnEvent& e);
+  // Snoops an ARP/ND frame's binding and answers a member's request from the segment's
+  // bindings (segment_suppress.h); true when `m` went back as the answer.
+  bool Suppress(const SegmentFrame& f);
   void Flood(rte_mbuf* m, FdbPlace origin, uint32_t len);
   void Send(rte_mbuf* m, FdbPlace to, uint32_t len, bool copy);
   void Drop(rte_mbuf* m, DropReason reason, bool copy, uint32_t tunnel_id = kNoTunnel);
@@ -108,21 +114,41 @@ void SegmentRun::Learn(const SegmentFrame& f, const uint8_t* src, bool found, ui
   } else {
     return;
   }
-  // A burst of frames from one host is one event.
-  for (uint16_t k = 0; k < nevents_; ++k) {
-    if (events_[k].place == f.origin && std::memcmp(events_[k].mac, src, 6) == 0) return;
-  }
-  if (!TakeLearnToken()) {
-    sc_.learn_dropped.Inc();
-    return;
-  }
-  FdbLearnEvent& e = events_[nevents_++];
+  FdbLearnEvent e = {};
   e.segment = seg_.id;
   std::memcpy(e.mac, src, 6);
   e.kind = kind;
   e.family = f.family;
   e.place = f.origin;
-  if (f.origin == kFdbUnknownRemote) std::memcpy(e.remote_ip, f.remote_ip, 16);
+  if (f.origin == kFdbUnknownRemote) std::memcpy(e.ip, f.remote_ip, 16);
+  Enqueue(e);
+}
+
+void SegmentRun::LearnHost(const SegmentFrame& f, const HostBinding& b) {
+  FdbLearnEvent e = {};
+  e.segment = seg_.id;
+  std::memcpy(e.mac, b.mac, 6);
+  e.kind = FdbLearnKind::kHost;
+  e.family = b.family;
+  e.place = f.origin;
+  std::memcpy(e.ip, b.ip, 16);
+  Enqueue(e);
+}
+
+void SegmentRun::Enqueue(const FdbLearnEvent& e) {
+  // A burst of frames from one host is one event.
+  for (uint16_t k = 0; k < nevents_; ++k) {
+    const FdbLearnEvent& o = events_[k];
+    if (o.kind == e.kind && o.place == e.place && std::memcmp(o.mac, e.mac, 6) == 0 &&
+        (e.kind != FdbLearnKind::kHost || std::memcmp(o.ip, e.ip, 16) == 0)) {
+      return;
+    }
+  }
+  if (!TakeLearnToken()) {
+    sc_.learn_dropped.Inc();
+    return;
+  }
+  events_[nevents_++] = e;
 }
 
 void SegmentRun::FlushLearn() {
@@ -210,6 +236,19 @@ void SegmentRun::Flood(rte_mbuf* m, FdbPlace origin, uint32_t len) {
   Send(m, place(last - 1), len, true);
 }
 
+bool SegmentRun::Suppress(const SegmentFrame& f) {
+  HostBinding b;
+  if (SnoopHostBinding(f.m, b)) LearnHost(f, b);
+  const auto* eth = rte_pktmbuf_mtod(f.m, const EtherHdr*);
+  if (IsRemotePlace(f.origin) || IsUnicastMac(eth->dst) ||
+      !SuppressNeighborRequest(*ctx_.tables, seg_.id, f.m)) {
+    return false;
+  }
+  sc_.suppressed.Inc();
+  Send(f.m, f.origin, f.m->pkt_len, false);
+  return true;
+}
+
 void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
   // Sources at [2i], destinations at [2i + 1]: one bulk lookup for the run.
   FdbKey keys[2 * kBurstSize];
@@ -235,6 +274,10 @@ void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
     const auto* eth = rte_pktmbuf_mtod(m, const EtherHdr*);
     if (IsUnicastMac(eth->src) && !IsZeroMac(eth->src)) {
       Learn(f, eth->src, (hits >> (2 * i)) & 1, entries[2 * i]);
+    }
+    if (seg_.suppress && (eth->ether_type == kEtherTypeArp || eth->ether_type == kEtherTypeIpv6) &&
+        Suppress(f)) [[unlikely]] {
+      continue;
     }
     if (!IsUnicastMac(eth->dst) || !((hits >> (2 * i + 1)) & 1)) {
       Flood(m, f.origin, len);

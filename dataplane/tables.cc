@@ -3,6 +3,7 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 
@@ -130,6 +131,22 @@ absl::Status Tables::Init() {
     return absl::ResourceExhaustedError(absl::StrCat(
         "cannot create the FDB for ", config_.max_fdb_entries, " entries (--max_fdb_entries)"));
   }
+  const std::string seg_hosts_name = absl::StrCat("tundra_seghosts", instance);
+  rte_hash_parameters sh = hp;
+  sh.name = seg_hosts_name.c_str();
+  sh.entries = std::max<uint32_t>(config_.max_fdb_entries / 4, 8);
+  sh.key_len = sizeof(SegmentHostKey);
+  sh.hash_func = rte_hash_crc;
+  segment_hosts_ = rte_hash_create(&sh);
+  if (segment_hosts_ == nullptr) {
+    return absl::ResourceExhaustedError("cannot create the segments' IP binding table");
+  }
+  rte_hash_rcu_config rcu_seg_hosts = {};
+  rcu_seg_hosts.v = qsbr_;
+  rcu_seg_hosts.mode = RTE_HASH_QSBR_MODE_DQ;
+  if (rte_hash_rcu_qsbr_add(segment_hosts_, &rcu_seg_hosts) != 0) {
+    return absl::InternalError("rte_hash_rcu_qsbr_add (segment hosts) failed");
+  }
   rte_hash_rcu_config rcu_fdb = {};
   rcu_fdb.v = qsbr_;
   rcu_fdb.mode = RTE_HASH_QSBR_MODE_DQ;
@@ -147,6 +164,7 @@ Tables::~Tables() {
   if (decap_ != nullptr) rte_hash_free(decap_);
   if (hosts_ != nullptr) rte_hash_free(hosts_);
   if (fdb_ != nullptr) rte_hash_free(fdb_);
+  if (segment_hosts_ != nullptr) rte_hash_free(segment_hosts_);
   if (segments_ != nullptr) {
     for (uint32_t id = 0; id <= config_.max_segments; ++id) delete segments_[id].load();
   }
@@ -372,5 +390,43 @@ absl::Status Tables::SetFdb(const FdbKey& key, uint64_t entry) {
 }
 
 void Tables::DeleteFdb(const FdbKey& key) { (void)rte_hash_del_key(fdb_, &key); }
+
+namespace {
+
+SegmentHostKey MakeSegmentHostKey(uint32_t segment, uint8_t family, const uint8_t* ip) {
+  SegmentHostKey k;
+  k.segment = segment;
+  k.family = family;
+  std::memcpy(k.ip, ip, family == 4 ? 4 : 16);
+  return k;
+}
+
+}  // namespace
+
+bool Tables::LookupSegmentHost(uint32_t segment, uint8_t family, const uint8_t* ip,
+                               uint8_t mac[6]) const {
+  const SegmentHostKey k = MakeSegmentHostKey(segment, family, ip);
+  void* data = nullptr;
+  if (rte_hash_lookup_data(segment_hosts_, &k, &data) < 0) return false;
+  const uint64_t v = reinterpret_cast<uintptr_t>(data);
+  std::memcpy(mac, &v, 6);
+  return true;
+}
+
+absl::Status Tables::SetSegmentHost(uint32_t segment, uint8_t family, const uint8_t* ip,
+                                    const uint8_t mac[6]) {
+  const SegmentHostKey k = MakeSegmentHostKey(segment, family, ip);
+  uint64_t v = 0;
+  std::memcpy(&v, mac, 6);
+  if (rte_hash_add_key_data(segment_hosts_, &k, reinterpret_cast<void*>(v)) != 0) {
+    return absl::ResourceExhaustedError("the segments' IP binding table is full");
+  }
+  return absl::OkStatus();
+}
+
+void Tables::DeleteSegmentHost(uint32_t segment, uint8_t family, const uint8_t* ip) {
+  const SegmentHostKey k = MakeSegmentHostKey(segment, family, ip);
+  (void)rte_hash_del_key(segment_hosts_, &k);
+}
 
 }  // namespace tundra

@@ -108,6 +108,15 @@ inline void HostMac(uint64_t v, uint8_t mac[6]) {
   std::memcpy(mac, &bytes, 6);
 }
 
+// A segment's tenant address, the key of its IP → MAC bindings.
+struct SegmentHostKey {
+  uint32_t segment = 0;
+  uint8_t family = 0;
+  uint8_t pad[3] = {};
+  uint8_t ip[16] = {};
+};
+static_assert(sizeof(SegmentHostKey) == 24);
+
 struct HostKey {
   uint8_t family = 0;
   uint8_t pad[3] = {};
@@ -131,7 +140,7 @@ class Tables {
  public:
   struct Config {
     uint32_t max_tunnels = 65536;
-    uint32_t max_segments = 16384;
+    uint32_t max_segments = kDefaultMaxSegments;
     uint32_t max_fdb_entries = 1u << 20;
     uint32_t max_workers = RTE_MAX_LCORE;
     int socket = SOCKET_ID_ANY;
@@ -169,6 +178,8 @@ class Tables {
   // entries[i] = the FDB value of keys[i] (fdb.h), hit bit i set when found.
   // n ≤ RTE_HASH_LOOKUP_BULK_MAX.
   uint64_t LookupFdb(const FdbKey** keys, uint32_t n, uint64_t* entries) const;
+  // The MAC of tenant address `ip` (4 or 16 bytes) in a segment (segment_suppress.h).
+  bool LookupSegmentHost(uint32_t segment, uint8_t family, const uint8_t* ip, uint8_t mac[6]) const;
   // Seconds on the FDB clock (the stamps of fdb.h count in these).
   uint32_t fdb_now_s() const { return fdb_now_s_.load(std::memory_order_relaxed); }
 
@@ -201,6 +212,9 @@ class Tables {
   void RemoveSegment(uint32_t id);
   absl::Status SetFdb(const FdbKey& key, uint64_t entry);
   void DeleteFdb(const FdbKey& key);
+  absl::Status SetSegmentHost(uint32_t segment, uint8_t family, const uint8_t* ip,
+                              const uint8_t mac[6]);
+  void DeleteSegmentHost(uint32_t segment, uint8_t family, const uint8_t* ip);
   void SetFdbNow(uint32_t now_s) { fdb_now_s_.store(now_s, std::memory_order_relaxed); }
   // Frees retired entries whose grace period has ended. Cheap; call it often.
   void Reclaim();
@@ -235,6 +249,7 @@ class Tables {
   rte_hash* decap_ = nullptr;
   rte_hash* hosts_ = nullptr;
   rte_hash* fdb_ = nullptr;
+  rte_hash* segment_hosts_ = nullptr;
   std::atomic<uint32_t> fdb_now_s_{0};
   HugeArray<std::atomic<const Segment*>> segments_;
   std::vector<uint32_t> free_segment_ids_;  // control thread only

@@ -276,6 +276,7 @@ def test_learning_static_and_fdb_commands(tundra):
     up = (from_remote(ul, seg, r0, [frame(L4, MST, 8)])
           + from_remote(ul, seg, r1, [frame(L5, BCAST, 9)]))
     show = ["show fdb json", "show fdb s1 json", "show segment json",
+            fdb_port("s1", L3, P1, 11), "show fdb json",   # static over learned
             "fdb flush s1 learned", "show fdb json",
             f"fdb del s1 {MST}", "show fdb json",
             fdb_port("s1", MNEW, P1, 11), "show fdb json",
@@ -292,7 +293,7 @@ def test_learning_static_and_fdb_commands(tundra):
                ("s1", L4): ("learned", remote_place(r0)),
                ("s1", L5): ("learned", remote_place(r1))}
     fdbs = all_of(res, "fdb")
-    assert len(fdbs) == 6, f"expected 6 `show fdb` objects, got {len(fdbs)}"
+    assert len(fdbs) == 7, f"expected 7 `show fdb` objects, got {len(fdbs)}"
     got = fdb_map(fdbs[0])
     assert got == {**statics_s1, **s2_map, **learned}, (
         f"fdb after learning:\n got {sorted(got.items())}\n want "
@@ -302,13 +303,18 @@ def test_learning_static_and_fdb_commands(tundra):
         assert 0 <= ages[k] <= 5, f"learned {k} age {ages[k]}"
     assert fdb_map(fdbs[1]) == {**statics_s1, **learned}, \
         "`show fdb s1 json` must list s1's entries only"
-    assert fdb_map(fdbs[2]) == {**statics_s1, **s2_map}, "after flush learned"
-    assert fdb_map(fdbs[3]) == {("s1", MSR): ("static", remote_place(r1)),
-                                **s2_map}, "after fdb del"
+    l3_static = {("s1", L3): ("static", port_place(1, 11))}
+    assert fdb_map(fdbs[2]) == {**statics_s1, **s2_map, **learned,
+                                **l3_static}, \
+        "`fdb add` of a learned MAC must replace it by a static entry"
+    assert fdb_map(fdbs[3]) == {**statics_s1, **s2_map, **l3_static}, \
+        "after flush learned"
     assert fdb_map(fdbs[4]) == {("s1", MSR): ("static", remote_place(r1)),
+                                **l3_static, **s2_map}, "after fdb del"
+    assert fdb_map(fdbs[5]) == {("s1", MSR): ("static", remote_place(r1)),
                                 ("s1", MNEW): ("static", port_place(1, 11)),
-                                **s2_map}, "after fdb add"
-    assert fdb_map(fdbs[5]) == s2_map, "after fdb flush s1 (all)"
+                                **l3_static, **s2_map}, "after fdb add"
+    assert fdb_map(fdbs[6]) == s2_map, "after fdb flush s1 (all)"
     segs = all_of(res, "segments")
     s1 = segment(res, "s1", segs[0])
     seg_counters(s1, macs=8, learned_macs=6, static_macs=2, learned=6, moved=1,
@@ -405,20 +411,24 @@ def test_unknown_remote_drop_and_learn(tundra):
     FOREIGN = ul.foreign
     s1 = Segment("s1", "vxlan", vni=100)
     s2 = Segment("s2", "vxlan", vni=200)
-    MA2 = mac(1)
+    MA2, MX = mac(1), mac(2)
     LF1, LR, LF2, LP = mac(0x10), mac(0x11), mac(0x12), mac(0x13)
     cfg = (base_config(ul, REMOTES[4])
            + segment_config(ul, s1, [(P1, 10)], [r0])
            + segment_config(ul, s2, [(P2, 0)], [r0],
                             ["segment s2 unknown-remote learn",
-                             fdb_port("s2", MA2, P2)]))
+                             fdb_port("s2", MA2, P2),
+                             fdb_remote("s2", MX, r0)]))
     lf1 = [frame(LF1, BCAST, 0), frame(LF1, BCAST, 1)]
     lr = [frame(LR, BCAST, 2)]
     lf2 = [frame(LF2, BCAST, 3), frame(LF2, MA2, 4)]
+    # MX is static at r0 in s2: a frame from the unknown remote to it is a
+    # remote's frame for another remote (split horizon)
+    shx = [frame(LF2, MX, 8)]
     lp = [frame(LP, BCAST, 5), frame(LP, BCAST, 6)]
     up = (from_remote(ul, s1, r0, lf1, src=FOREIGN)
           + from_remote(ul, s1, r0, lr)
-          + from_remote(ul, s2, r0, lf2, src=FOREIGN)
+          + from_remote(ul, s2, r0, lf2 + shx, src=FOREIGN)
           + from_remote(ul, s1, r0, [frame(mac(0x14), BCAST, 7)], vni=999))
     res = run(tundra, cfg, {UPLINK: up, P2: lp})
     assert_member_output(res, P1, {10: lr}, what="s1")
@@ -427,22 +437,25 @@ def test_unknown_remote_drop_and_learn(tundra):
     assert_remote_output(res, ul, s2, {r0: lp}, neigh(ul), ordered=True,
                          what="s2 flood")
     assert_only_drops(res, {(UPLINK, "unknown-remote"): 2,
-                            (UPLINK, "unknown-vni"): 1})
+                            (UPLINK, "unknown-vni"): 1,
+                            (UPLINK, "split-horizon"): 1})
     j1, j2 = segment(res, "s1"), segment(res, "s2")
     assert (j1["unknown_remote"], j2["unknown_remote"]) == ("drop", "learn")
     assert j1["drop_reasons"]["unknown-remote"] == 2 and j1["drops"] == 2, j1
-    assert j2["drops"] == 0, j2["drop_reasons"]
+    assert (j2["drops"], j2["drop_reasons"]["split-horizon"]) == (1, 1), \
+        j2["drop_reasons"]
     assert remotes_of(j2) == [r0], f"s2 remotes {j2['remotes']}"
     # The foreign VTEP is listed as a learned remote (its MAC points at it).
     assert [r["ip"] for r in j2["remotes"] if r["learned"]] == [FOREIGN], j2["remotes"]
     assert remote_json(j1, r0)["decap_packets"] == 1
     assert remote_json(j2, r0)["decap_packets"] == 0
-    seg_counters(j2, rx_packets=4, tx_packets=4)
+    seg_counters(j2, tx_packets=4)
     got = fdb_map(res._last("fdb"))
     assert got == {("s1", LR): ("learned", remote_place(r0)),
                    ("s2", LF2): ("learned", remote_place(FOREIGN)),
                    ("s2", LP): ("learned", port_place(2, 0)),
-                   ("s2", MA2): ("static", port_place(2, 0))}, got
+                   ("s2", MA2): ("static", port_place(2, 0)),
+                   ("s2", MX): ("static", remote_place(r0))}, got
 
 
 # --------------------------------------------------------------------------
@@ -533,6 +546,46 @@ def test_split_horizon_and_hairpin_drops(tundra):
     assert s["tx_packets"] == 1, s
 
 
+def test_unsendable_copies_and_frames(tundra):
+    """A flood copy that cannot be sent (remote without a neighbor entry, or
+    too big for the uplink MTU) is a segment drop only, the other copies go
+    out; a unicast frame that cannot be sent is a dropped received frame,
+    counted on its port too."""
+    ul = UL4
+    r0, r1 = rips(ul)[:2]
+    s1, s2 = Segment("s1", vni=100), Segment("s2", vni=200)
+    MR0, MR1 = mac(1), mac(2)
+    cfg = (base_config(ul, REMOTES[4][:1]) + ["port config 0 mtu 600"]   # r1: no neigh
+           + segment_config(ul, s1, [(P1, 10), (P2, 10)], [r0, r1],
+                            [fdb_remote("s1", MR1, r1)])
+           + segment_config(ul, s2, [(P1, 20), (P2, 20)], [r0],
+                            [fdb_remote("s2", MR0, r0)]))
+    small = [frame(mac(0x10), BCAST, 0, size=100), frame(mac(0x11), BCAST, 1, size=200)]
+    u1 = [frame(mac(0x12), MR1, 2, size=64)]          # s1 -> unresolved r1
+    big = [frame(mac(0x13), BCAST, 3, size=1000)]     # s2 flood, too big
+    ok2 = [frame(mac(0x14), BCAST, 4, size=100)]      # s2 flood, fits
+    bigu = [frame(mac(0x15), MR0, 5, size=1000)]      # s2 unicast, too big
+    p1 = ([tagged(f, 10) for f in small + u1]
+          + [tagged(f, 20) for f in big + ok2 + bigu])
+    res = run(tundra, cfg, {P1: p1})
+    vn = split_by_vni(res.out(UPLINK))
+    assert set(vn) <= {100, 200}, sorted(vn)
+    assert_remote_output(res, ul, s1, {r0: small}, neigh(ul), ordered=True,
+                         frames=vn.get(100, []), what="s1 (r1 unresolved)")
+    assert_remote_output(res, ul, s2, {r0: ok2}, neigh(ul),
+                         frames=vn.get(200, []), what="s2 (mtu 600)")
+    assert_member_output(res, P2, {10: small, 20: big + ok2}, ordered=True)
+    assert_only_drops(res, {(P1, "no-neighbor"): 1, (P1, "mtu-exceeded"): 1})
+    j1, j2 = segment(res, "s1"), segment(res, "s2")
+    assert (remote_json(j1, r0)["resolved"], remote_json(j1, r1)["resolved"]) \
+        == (True, False), j1["remotes"]
+    assert j1["drop_reasons"]["no-neighbor"] == 3, (
+        f"s1: 2 flood copies + 1 unicast frame to an unresolved remote: "
+        f"{j1['drop_reasons']}")
+    assert j2["drop_reasons"]["mtu-exceeded"] == 2, (
+        f"s2: 1 flood copy + 1 unicast frame over the MTU: {j2['drop_reasons']}")
+
+
 # --------------------------------------------------------------------------
 # 8. bad commands
 
@@ -546,6 +599,7 @@ ERR_BASE = (base_config(CFG_UL, REMOTES[4][:2]) + [
     f"fdb add s1 {mac(1)} port 1 vlan 10",
     "segment add s2 type vxlan local 192.0.2.1 vni 200",
     "segment s2 member port 2 vlan 40",
+    "segment add s4 type gretap local 192.0.2.1 key 700",
 ])
 X = mac(0x77)
 # name: (bad line, tokens of which the message must contain one; None: any)
@@ -559,6 +613,11 @@ BAD = {
                            ("500", "t1")),
     "vni-used-by-segment": ("segment add s3 type vxlan local 192.0.2.1 vni 100",
                             ("100", "s1")),
+    # gretap: the key plays the VNI's part between segments (a p2p gretap
+    # tunnel is keyed by local, remote and key, so it may share a key with
+    # a segment: its own remote's packets go to it)
+    "key-used-by-segment": ("segment add s3 type gretap local 192.0.2.1 key 700",
+                            ("700",)),
     "local-not-ours": ("segment add s3 type vxlan local 192.0.2.50 vni 300",
                        ("192.0.2.50",)),
     "member-uplink": ("segment s1 member port 0", ("0",)),
@@ -622,7 +681,7 @@ def test_errors_change_nothing(tundra):
     errs = [l for l in res.stdout.splitlines() if l.startswith("error: ")]
     assert len(errs) == len(bad), (f"{len(errs)} error lines for {len(bad)} "
                                    f"bad commands: {errs}")
-    assert sorted(s["name"] for s in segments(res)) == ["s1", "s2"]
+    assert sorted(s["name"] for s in segments(res)) == ["s1", "s2", "s4"]
     j = segment(res, "s1")
     assert (j["vni"], members_of(j), remotes_of(j)) == (100, [(1, 10)], [r0]), j
     assert members_of(segment(res, "s2")) == [(2, 40)]

@@ -5,6 +5,8 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <array>
+
 #include "dataplane/decap.h"
 #include "dataplane/segment_forward.h"
 #include "test_util.h"
@@ -336,6 +338,63 @@ TEST_CASE("flood copy: short frames are copied, long ones share their tail", "[s
   rte_pktmbuf_free(small);
   CHECK(rte_mempool_in_use_count(Pool()) == before);
   CHECK(rte_mempool_in_use_count(indirect) == 0);
+}
+
+// An ARP request from `sha`/`spa` for `tpa`, broadcast, optionally tagged.
+std::vector<uint8_t> ArpRequest(const MacAddress& sha, const std::array<uint8_t, 4>& spa,
+                                const std::array<uint8_t, 4>& tpa, uint16_t vlan) {
+  std::vector<uint8_t> f;
+  PutBytes(f, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
+  f.insert(f.end(), sha.bytes.begin(), sha.bytes.end());
+  if (vlan != 0) {
+    Put16(f, 0x8100);
+    Put16(f, vlan);
+  }
+  Put16(f, 0x0806);
+  PutBytes(f, {0, 1, 0x08, 0, 6, 4, 0, 1});
+  f.insert(f.end(), sha.bytes.begin(), sha.bytes.end());
+  f.insert(f.end(), spa.begin(), spa.end());
+  PutBytes(f, {0, 0, 0, 0, 0, 0});
+  f.insert(f.end(), tpa.begin(), tpa.end());
+  return f;
+}
+
+TEST_CASE("segment: suppression answers known addresses and snoops bindings",
+          "[segment][suppress]") {
+  SegmentFixture f;
+  const std::array<uint8_t, 4> a_ip = {10, 9, 0, 1}, b_ip = {10, 9, 0, 2}, c_ip = {10, 9, 0, 3};
+  // Off: a request is flooded (two remotes, the other VLAN).
+  REQUIRE(f.writer->AddFdb("s1", kHostB, 1, 20, std::nullopt, *IpAddress::Parse("10.9.0.2")).ok());
+  CHECK(f.In({ArpRequest(kHostA, a_ip, b_ip, 10)}).size() == 3);
+  // On: answered by tundra, back to the asker's VLAN, nothing flooded.
+  REQUIRE(f.writer->SetSegmentSuppress("s1", true).ok());
+  f.Drain();
+  auto out = f.In({ArpRequest(kHostA, a_ip, b_ip, 10)});
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].port == 1);
+  CHECK(VlanOf(out[0]) == 10);
+  const std::vector<uint8_t>& r = out[0].bytes;
+  CHECK(std::vector<uint8_t>(r.begin(), r.begin() + 6) ==
+        std::vector<uint8_t>(kHostA.bytes.begin(), kHostA.bytes.end()));
+  CHECK(Get16(r, 18 + 6) == 2);  // ARP reply (after the tag)
+  CHECK(std::vector<uint8_t>(r.begin() + 18 + 8, r.begin() + 18 + 14) ==
+        std::vector<uint8_t>(kHostB.bytes.begin(), kHostB.bytes.end()));  // sender = B
+  CHECK(std::vector<uint8_t>(r.begin() + 18 + 14, r.begin() + 18 + 18) ==
+        std::vector<uint8_t>(b_ip.begin(), b_ip.end()));
+  CHECK(f.counters_of().suppressed.Get() == 1);
+  // The request taught the segment A's binding (snooped), so a request for A is answered.
+  CHECK(f.Drain() >= 1);
+  CHECK(f.seg().hosts.contains(*IpAddress::Parse("10.9.0.1")));
+  out = f.In({ArpRequest(kHostC, c_ip, a_ip, 20)});
+  REQUIRE(out.size() == 1);
+  CHECK(VlanOf(out[0]) == 20);
+  // Unknown address, or a gratuitous ARP: flooded as before.
+  CHECK(f.In({ArpRequest(kHostA, a_ip, {10, 9, 0, 99}, 10)}).size() == 3);
+  CHECK(f.In({ArpRequest(kHostA, a_ip, a_ip, 10)}).size() == 3);
+  // A static binding goes with its FDB entry.
+  REQUIRE(f.writer->DelFdb("s1", kHostB).ok());
+  CHECK(!f.seg().hosts.contains(*IpAddress::Parse("10.9.0.2")));
+  CHECK(f.In({ArpRequest(kHostA, a_ip, b_ip, 10)}).size() == 3);
 }
 
 }  // namespace
