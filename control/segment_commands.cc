@@ -165,7 +165,7 @@ std::string ShowFdb(const App& app, const cli::Args& a, bool json) {
     for (const auto& [mac, rec] : entries) {
       const FdbPlace place = EntryPlace(rec.entry);
       const bool is_static = EntryStatic(rec.entry);
-      const uint32_t age = now - rec.seen_s;
+      const uint32_t age = is_static ? 0 : now - rec.seen_s;  // static entries do not age
       if (json) {
         j.BeginObject()
             .Field("segment", name)

@@ -91,7 +91,10 @@ uint16_t DivertSegmentFrames(const Tables& tables, uint16_t rx_port, EncapPacket
         vlan = kVlanUntagged;
       }
     }
-    seg[nseg++] = SegmentFrame{p.m, p.id & ~kAttachSegment, LocalPlace(rx_port, vlan), 0, {}};
+    SegmentFrame& f = seg[nseg++];  // a member's frame: no outer source to record
+    f.m = p.m;
+    f.segment = p.id & ~kAttachSegment;
+    f.origin = LocalPlace(rx_port, vlan);
   }
   return kept;
 }

@@ -13,9 +13,11 @@
 
 namespace tundra {
 
-rte_mbuf* FloodCopy(rte_mbuf* m, rte_mempool* direct, rte_mempool* indirect) {
-  rte_mbuf* c = rte_pktmbuf_alloc(direct);
-  if (c == nullptr) return nullptr;
+namespace {
+
+// Makes the fresh mbuf `c` a flood copy of `m` (FloodCopy); false (with `c` freed) when
+// no indirect mbuf was left for the shared tail.
+bool FillFloodCopy(rte_mbuf* c, rte_mbuf* m, rte_mempool* indirect) {
   const uint32_t head = std::min<uint32_t>(m->data_len, kFloodCopyBytes);
   std::memcpy(rte_pktmbuf_mtod(c, void*), rte_pktmbuf_mtod(m, const void*), head);
   c->data_len = static_cast<uint16_t>(head);
@@ -29,7 +31,7 @@ rte_mbuf* FloodCopy(rte_mbuf* m, rte_mempool* direct, rte_mempool* indirect) {
     }
     if (rest == nullptr) {
       rte_pktmbuf_free(c);
-      return nullptr;
+      return false;
     }
     c->next = rest;
     c->nb_segs = static_cast<uint16_t>(1 + rest->nb_segs);
@@ -38,7 +40,14 @@ rte_mbuf* FloodCopy(rte_mbuf* m, rte_mempool* direct, rte_mempool* indirect) {
   c->ol_flags = m->ol_flags & (RTE_MBUF_F_RX_RSS_HASH | RTE_MBUF_F_RX_L4_CKSUM_MASK);
   c->hash = m->hash;
   c->port = m->port;
-  return c;
+  return true;
+}
+
+}  // namespace
+
+rte_mbuf* FloodCopy(rte_mbuf* m, rte_mempool* direct, rte_mempool* indirect) {
+  rte_mbuf* c = rte_pktmbuf_alloc(direct);
+  return c != nullptr && FillFloodCopy(c, m, indirect) ? c : nullptr;
 }
 
 namespace {
@@ -56,6 +65,8 @@ class SegmentRun {
   ~SegmentRun() {
     FlushPush();
     FlushLearn();
+    sc_.tx_packets.Add(tx_packets_);
+    sc_.tx_bytes.Add(tx_bytes_);
   }
 
   void Forward(SegmentFrame* frames, uint16_t n);
@@ -82,6 +93,11 @@ class SegmentRun {
   const Segment& seg_;
   SegmentCounters& sc_;
   uint32_t now_s_ = 0;
+  // Sent frames and bytes, added to the counters once; the tunnel last sent to.
+  uint32_t tx_packets_ = 0;
+  uint64_t tx_bytes_ = 0;
+  uint32_t cached_id_ = kNoTunnel;
+  const Tunnel* cached_t_ = nullptr;
   uint16_t npush_ = 0;
   uint16_t nevents_ = 0;
   EncapPacket push_[kBurstSize];
@@ -183,13 +199,17 @@ void SegmentRun::Send(rte_mbuf* m, FdbPlace to, uint32_t len, bool copy) {
       return;
     }
     m->ol_flags = 0;
-    sc_.tx_packets.Inc();
-    sc_.tx_bytes.Add(len);
+    ++tx_packets_;
+    tx_bytes_ += len;
     ctx_.Emit(PlacePort(to), m);
     return;
   }
   const uint32_t id = PlaceTunnel(to);
-  const Tunnel* t = ctx_.tables->tunnel(id);
+  if (id != cached_id_) {
+    cached_id_ = id;
+    cached_t_ = ctx_.tables->tunnel(id);
+  }
+  const Tunnel* t = cached_t_;
   if (t == nullptr || !t->resolved) [[unlikely]] {
     Drop(m, DropReason::kNoNeighbor, copy, t != nullptr ? id : kNoTunnel);
     return;
@@ -198,8 +218,8 @@ void SegmentRun::Send(rte_mbuf* m, FdbPlace to, uint32_t len, bool copy) {
     Drop(m, DropReason::kMtuExceeded, copy, id);
     return;
   }
-  sc_.tx_packets.Inc();
-  sc_.tx_bytes.Add(len);
+  ++tx_packets_;
+  tx_bytes_ += len;
   push_[npush_++] = EncapPacket{m, t, id, len, DropReason::kNone};
   if (npush_ == kBurstSize) FlushPush();
 }
@@ -220,18 +240,26 @@ void SegmentRun::Flood(rte_mbuf* m, FdbPlace origin, uint32_t len) {
     rte_pktmbuf_free(m);  // nowhere to flood to: the segment has no other place
     return;
   }
+  // The copies' mbufs are taken from the pool in bulk, a burst's worth at a time.
   uint32_t copies = 1;
+  rte_mbuf* fresh[kBurstSize];
+  uint32_t nfresh = 0, used = 0;
   for (size_t k = 0; k + 1 < last; ++k) {
     const FdbPlace to = place(k);
     if (to == origin) continue;
-    rte_mbuf* c = FloodCopy(m, m->pool, ctx_.indirect_pool);
-    if (c == nullptr) [[unlikely]] {
+    if (used == nfresh) {
+      const uint32_t want = static_cast<uint32_t>(std::min<size_t>(last - 1 - k, kBurstSize));
+      nfresh = rte_pktmbuf_alloc_bulk(m->pool, fresh, want) == 0 ? want : 0;
+      used = 0;
+    }
+    if (used == nfresh || !FillFloodCopy(fresh[used++], m, ctx_.indirect_pool)) [[unlikely]] {
       sc_.drops[SegmentDropSlot(DropReason::kNoMbuf)].Inc();
       continue;
     }
     ++copies;
-    Send(c, to, len, true);
+    Send(fresh[used - 1], to, len, true);
   }
+  if (used < nfresh) rte_pktmbuf_free_bulk(fresh + used, nfresh - used);
   sc_.replicated.Add(copies);
   Send(m, place(last - 1), len, true);
 }
@@ -250,46 +278,79 @@ bool SegmentRun::Suppress(const SegmentFrame& f) {
 }
 
 void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
-  // Sources at [2i], destinations at [2i + 1]: one bulk lookup for the run.
+  // One bulk lookup for the run, of its distinct MACs: frames of one conversation come
+  // in runs, so a MAC equal to the previous frame's source or destination is looked up
+  // once. src[i] / dst[i] index the frame's results.
   FdbKey keys[2 * kBurstSize];
   const FdbKey* key_ptrs[2 * kBurstSize];
-  uint64_t entries[2 * kBurstSize];
+  uint64_t found[2 * kBurstSize];
+  uint8_t src[kBurstSize], dst[kBurstSize];
+  uint32_t nkeys = 0;
+  const auto key_of = [&](const uint8_t* mac, uint8_t& slot, uint32_t prev_a, uint32_t prev_b) {
+    const FdbKey k = MakeFdbKey(seg_.id, mac);
+    if (prev_a < nkeys && keys[prev_a] == k) {
+      slot = static_cast<uint8_t>(prev_a);
+    } else if (prev_b < nkeys && keys[prev_b] == k) {
+      slot = static_cast<uint8_t>(prev_b);
+    } else {
+      keys[nkeys] = k;
+      key_ptrs[nkeys] = &keys[nkeys];
+      slot = static_cast<uint8_t>(nkeys++);
+    }
+  };
   for (uint16_t i = 0; i < n; ++i) {
     const auto* eth = rte_pktmbuf_mtod(frames[i].m, const EtherHdr*);
-    keys[2 * i] = MakeFdbKey(seg_.id, eth->src);
-    keys[2 * i + 1] = MakeFdbKey(seg_.id, eth->dst);
-    key_ptrs[2 * i] = &keys[2 * i];
-    key_ptrs[2 * i + 1] = &keys[2 * i + 1];
+    const uint32_t ps = i > 0 ? src[i - 1] : UINT32_MAX, pd = i > 0 ? dst[i - 1] : UINT32_MAX;
+    key_of(eth->src, src[i], ps, pd);
+    key_of(eth->dst, dst[i], pd, ps);
   }
   static_assert(2 * kBurstSize <= RTE_HASH_LOOKUP_BULK_MAX);
-  const uint64_t hits = ctx_.tables->LookupFdb(key_ptrs, 2 * n, entries);
+  uint64_t entries[2 * kBurstSize];
+  const uint64_t hits = ctx_.tables->LookupFdb(key_ptrs, nkeys, entries);
+  for (uint32_t k = 0; k < nkeys; ++k) found[k] = (hits >> k) & 1;
   now_s_ = ctx_.tables->fdb_now_s();
 
   uint64_t rx_bytes = 0;
+  // The last known-unicast decision: a frame with the same MACs from the same place goes
+  // the same way, without learning or resolving again.
+  uint32_t run_src = UINT32_MAX, run_dst = UINT32_MAX;
+  FdbPlace run_origin = 0, run_to = 0;
   for (uint16_t i = 0; i < n; ++i) {
     const SegmentFrame& f = frames[i];
     rte_mbuf* m = f.m;
     const uint32_t len = m->pkt_len;
     rx_bytes += len;
+    if (src[i] == run_src && dst[i] == run_dst && f.origin == run_origin) {
+      Send(m, run_to, len, false);
+      continue;
+    }
+    run_src = UINT32_MAX;
     const auto* eth = rte_pktmbuf_mtod(m, const EtherHdr*);
     if (IsUnicastMac(eth->src) && !IsZeroMac(eth->src)) {
-      Learn(f, eth->src, (hits >> (2 * i)) & 1, entries[2 * i]);
+      Learn(f, eth->src, found[src[i]], entries[src[i]]);
     }
     if (seg_.suppress && (eth->ether_type == kEtherTypeArp || eth->ether_type == kEtherTypeIpv6) &&
         Suppress(f)) [[unlikely]] {
       continue;
     }
-    if (!IsUnicastMac(eth->dst) || !((hits >> (2 * i + 1)) & 1)) {
+    if (!IsUnicastMac(eth->dst) || !found[dst[i]]) {
       Flood(m, f.origin, len);
       continue;
     }
-    const FdbPlace to = EntryPlace(entries[2 * i + 1]);
+    const FdbPlace to = EntryPlace(entries[dst[i]]);
     if (to == f.origin) [[unlikely]] {
       Drop(m, DropReason::kHairpin, false);
     } else if (IsRemotePlace(to) && IsRemotePlace(f.origin)) [[unlikely]] {
       Drop(m, DropReason::kSplitHorizon, false);
     } else {
       Send(m, to, len, false);
+      // Only a plain known-unicast frame starts a run (ARP/ND may need suppression).
+      if (!seg_.suppress) {
+        run_src = src[i];
+        run_dst = dst[i];
+        run_origin = f.origin;
+        run_to = to;
+      }
     }
   }
   sc_.rx_packets.Add(n);

@@ -10,6 +10,7 @@
 #include <gflags/gflags.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <unistd.h>
 #include <valgrind/callgrind.h>
@@ -43,6 +44,11 @@ struct Case {
   // Decap traffic spread over this many tunnels (VNI / key 100..), a different one for
   // each packet in turn; L2 tunnels are attached to VLANs 1.. of the access port.
   uint32_t tunnels = 1;
+  // A segment instead of an xconnect, with this many remote VTEPs (192.0.2.2, .3, ...):
+  // known unicast through static FDB entries, or with `bum` broadcast frames flooded to
+  // every remote (encap only: one copy per remote, counted per copy).
+  uint32_t segment_remotes = 0;
+  bool bum = false;
 };
 
 constexpr Case kCases[] = {
@@ -58,7 +64,16 @@ constexpr Case kCases[] = {
     {"gre-routed-seq-v4", TunnelType::kGre, false, 0, true, true, true},
     {"vxlan-v4-256t", TunnelType::kVxlan, false, 0, false, false, false, 256},
     {"gre-routed-v4-256t", TunnelType::kGre, false, 0, true, false, true, 256},
+    {"segment-vxlan-v4", TunnelType::kVxlan, false, 0, false, false, false, 1, 1},
+    {"segment-flood1-vxlan-v4", TunnelType::kVxlan, false, 0, false, false, false, 1, 1, true},
+    {"segment-flood8-vxlan-v4", TunnelType::kVxlan, false, 0, false, false, false, 1, 8, true},
+    {"segment-flood64-vxlan-v4", TunnelType::kVxlan, false, 0, false, false, false, 1, 64, true},
 };
+
+// The inner frames' MACs (InnerFrame): from the host behind the access port to one
+// behind the remote.
+constexpr const char* kLocalHost = "02:00:00:00:0a:01";
+constexpr const char* kRemoteHost = "02:00:00:00:0a:02";
 
 // The inner frame of flow `i`: Ethernet/IPv4/UDP, `size` bytes, from 10.0.0.1 to
 // 10.0.<i> (routed: from 10.0.<i> to 10.0.0.1, the one host behind the access port).
@@ -162,6 +177,19 @@ std::unique_ptr<Bench> Setup(const Case& c, rte_mempool* pool) {
   for (int o = 0; o < c.geneve_options; ++o) {
     s.options.push_back({static_cast<uint16_t>(0x0100 + o), 0x01, {1, 2, 3, 4}});
   }
+  if (c.segment_remotes != 0) {
+    Require(w.AddSegment(s));
+    Require(w.AddSegmentMember("t", 1, 0));
+    for (uint32_t r = 0; r < c.segment_remotes; ++r) {
+      const std::string ip = absl::StrCat("192.0.2.", 2 + r);
+      Require(w.AddNeighbor(*IpAddress::Parse(ip), *MacAddress::Parse("02:00:00:00:00:02"), 0));
+      Require(w.AddSegmentRemote("t", *IpAddress::Parse(ip)));
+    }
+    // Both hosts static: known unicast both ways, and no learn events in the way.
+    Require(w.AddFdb("t", *MacAddress::Parse(kLocalHost), 1, 0, std::nullopt));
+    Require(w.AddFdb("t", *MacAddress::Parse(kRemoteHost), 0, 0, *IpAddress::Parse("192.0.2.2")));
+    return b;
+  }
   Require(w.AddTunnel(s));
   for (uint32_t k = 1; k < c.tunnels; ++k) {
     TunnelSpec o = s;
@@ -238,6 +266,17 @@ void Run(const Case& c, rte_mempool* pool) {
     std::exit(1);
   }
   for (auto& p : outer) Mirror(p);
+  // A segment's decap input comes from the remote host to the local one.
+  const size_t inner_off = outer[0].size() - inner[0].size();
+  for (auto& p : outer) {
+    for (size_t i = 0; i < 6 && c.segment_remotes != 0; ++i) {
+      std::swap(p[inner_off + i], p[inner_off + 6 + i]);
+    }
+  }
+  // Flooding: broadcast frames.
+  for (auto& f : inner) {
+    if (c.bum) std::fill(f.begin(), f.begin() + 6, 0xFF);
+  }
   // Spread over the tunnels: packet i of a burst to tunnel (i * 7) % tunnels.
   for (size_t i = 0; i < outer.size() && c.tunnels > 1; ++i) {
     const uint32_t k = static_cast<uint32_t>(i * 7) % c.tunnels;
@@ -254,11 +293,13 @@ void Run(const Case& c, rte_mempool* pool) {
   }
 
   for (bool encap : {true, false}) {
+    if (c.bum && !encap) continue;
     const std::string name = std::string(encap ? "encap-" : "decap-") + c.name;
     if (!FLAGS_only.empty() && name.find(FLAGS_only) == std::string::npos) continue;
     const uint16_t rx_port = encap ? 1 : 0;
     const uint16_t tx_port = encap ? 0 : 1;
     uint64_t cycles = 0, forwarded = 0;
+    uint64_t sent_before = b->ctx.counters->ports[tx_port].tx_packets.Get();
     if (FLAGS_callgrind) CALLGRIND_ZERO_STATS;
     std::vector<std::vector<uint8_t>> input = encap ? inner : outer;
     for (uint32_t it = 0; it < FLAGS_bursts; ++it) {
@@ -278,11 +319,15 @@ void Run(const Case& c, rte_mempool* pool) {
       DispatchBurst(b->ctx, rx_port, m.data(), kBurstSize);
       if (FLAGS_callgrind) CALLGRIND_TOGGLE_COLLECT;
       cycles += rte_rdtsc_precise() - t0;
-      forwarded += b->ctx.tx[tx_port].count;
+      // What the burst sent at once (full tx buffers) and what it left buffered.
+      forwarded +=
+          b->ctx.counters->ports[tx_port].tx_packets.Get() - sent_before + b->ctx.tx[tx_port].count;
+      sent_before = b->ctx.counters->ports[tx_port].tx_packets.Get();
       Drain(b->ctx, tx_port, false);
     }
     if (FLAGS_callgrind) CALLGRIND_DUMP_STATS_AT(name.c_str());
-    const uint64_t packets = uint64_t{FLAGS_bursts} * kBurstSize;
+    // A flood sends one copy per remote: counted, and reported, per copy.
+    const uint64_t packets = uint64_t{FLAGS_bursts} * kBurstSize * (c.bum ? c.segment_remotes : 1);
     if (forwarded != packets) {
       std::fprintf(stderr, "%s: forwarded %lu of %lu\n", name.c_str(), forwarded, packets);
       for (int r = 0; r < kNumDropReasons; ++r) {
@@ -303,15 +348,36 @@ void Run(const Case& c, rte_mempool* pool) {
 int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   const std::string prefix = "--file-prefix=tundra_bench_" + std::to_string(getpid());
-  const char* eal[] = {"burst_bench",  "-l",         "0",   "--no-pci",
-                       "--no-huge",    "-m",         "512", "--log-level=error",
-                       prefix.c_str(), "--no-shconf"};
-  if (rte_eal_init(10, const_cast<char**>(eal)) < 0) {
+  // Two null ports (0 uplink, 1 access): a burst that sends more than a tx buffer holds
+  // (a flood to many remotes) sends the rest there, as it would to a NIC.
+  const char* eal[] = {"burst_bench",
+                       "-l",
+                       "0",
+                       "--no-pci",
+                       "--no-huge",
+                       "-m",
+                       "512",
+                       "--log-level=error",
+                       prefix.c_str(),
+                       "--no-shconf",
+                       "--vdev=net_null0,copy=0",
+                       "--vdev=net_null1,copy=0"};
+  if (rte_eal_init(12, const_cast<char**>(eal)) < 0) {
     std::fprintf(stderr, "EAL init failed\n");
     return 1;
   }
   rte_mempool* pool =
-      rte_pktmbuf_pool_create("bench", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+      rte_pktmbuf_pool_create("bench", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  for (uint16_t port = 0; port < 2; ++port) {
+    rte_eth_conf conf = {};
+    if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
+        rte_eth_rx_queue_setup(port, 0, 64, SOCKET_ID_ANY, nullptr, pool) != 0 ||
+        rte_eth_tx_queue_setup(port, 0, 64, SOCKET_ID_ANY, nullptr) != 0 ||
+        rte_eth_dev_start(port) != 0) {
+      std::fprintf(stderr, "null port %u setup failed\n", port);
+      return 1;
+    }
+  }
   for (const auto& c : tundra::kCases) tundra::Run(c, pool);
   rte_mempool_free(pool);
   rte_eal_cleanup();

@@ -73,14 +73,13 @@ size_t g_heap_baseline = 0;
   } while (0)
 
 // The observable state, as `show ... json` prints it: ports' configuration (role, MAC,
-// addresses, MTU), tunnels (with their cross-connects), routes and neighbors. The
+// addresses, MTU), tunnels (with their cross-connects), routes, neighbors, segments and
+// their FDBs. The
 // counters (`show port stats`, `show fwd stats`, per-tunnel stats) and `show mempool`
 // are left out: nothing moves them without traffic, and each show costs an engine pass.
 constexpr const char* kSnapshotCommands[] = {
-    "show port info all json",
-    "show tunnel json",
-    "show route json",
-    "show neigh json",
+    "show port info all json", "show tunnel json",  "show route json",
+    "show neigh json",         "show segment json", "show fdb json",
 };
 
 std::string Snapshot(cli::CommandEngine& engine) {
@@ -119,6 +118,9 @@ struct Instance {
     }
     AppOptions options;
     options.max_tunnels = kMaxTunnels;
+    // Small tables: an App is made for every input, and a million-entry FDB costs time.
+    options.max_segments = 64;
+    options.max_fdb_entries = 4096;
     absl::StatusOr<std::unique_ptr<App>> a = App::Create(options);
     FUZZ_CHECK(a.ok(), "App::Create: %s", std::string(a.status().message()).c_str());
     app = std::move(*a);

@@ -97,6 +97,27 @@ def seeds():
         "route del 10.1.2.0/24",
         "tunnel del r1",
     ]
+    s["segment"] = UPLINK_V4 + [
+        "segment add s1 type vxlan local 192.0.2.1 vni 300 udp-csum on",
+        "segment s1 member port 1 vlan 40",
+        "segment s1 member port 1",
+        "segment s1 remote 192.0.2.2",
+        "segment s1 remote 192.0.2.3",
+        "segment s1 ageing 30",
+        "segment s1 max-macs 100",
+        "segment s1 unknown-remote learn",
+        "segment s1 suppress on",
+        "fdb add s1 02:00:00:00:0a:01 port 1 vlan 40 ip 10.9.0.1",
+        "fdb add s1 02:00:00:00:0a:02 remote 192.0.2.3 ip fd00::2",
+        "fdb del s1 02:00:00:00:0a:01",
+        "segment add s2 type gretap local 192.0.2.1 key 9 seq on",
+        "segment s2 no remote 192.0.2.2",
+        "segment s1 no member port 1",
+        "fdb flush s1 learned",
+        "show segment s1 json",
+        "show fdb json",
+        "segment del s2",
+    ]
     s["deletes"] = UPLINK_V4 + [
         "tunnel add t1 type vxlan local 192.0.2.1 remote 192.0.2.2 vni 100",
         "xconnect add 1 tunnel t1",

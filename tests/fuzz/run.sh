@@ -4,14 +4,16 @@
 #   decap    decap_fuzz: the worker's parse/classify/decap and encap paths
 #   command  command_fuzz: the command grammar and config files (every line applies
 #            whole or changes nothing)
+#   segment  segment_fuzz: segments' flooding, learning and suppression with the control
+#            thread's side applied between bursts
 # Exits non-zero on any crash, invariant violation, leak or sanitizer report; writes a
-# JUnit report with one testcase per target, "fuzz_decap" and "fuzz_command" (skipped,
+# JUnit report with one testcase per target, "fuzz_decap", "fuzz_command", ... (skipped,
 # with the reason, where clang/libFuzzer is missing).
 #
 # Usage: tests/fuzz/run.sh [JUNIT_XML]          (or FUZZ_JUNIT=path)
 # Environment:
 #   FUZZ_SECONDS=60          fuzzing time in all, split evenly between the targets run
-#   FUZZ_TARGETS="decap command"  which targets (e.g. FUZZ_TARGETS=decap FUZZ_SECONDS=900)
+#   FUZZ_TARGETS="decap command segment"  which targets (e.g. FUZZ_TARGETS=decap FUZZ_SECONDS=900)
 #   FUZZ_BUILD_DIR=build-fuzz  the clang + ASan/UBSan + libFuzzer build directory
 #   FUZZ_ARTIFACTS=DIR       where crash inputs go (default $FUZZ_BUILD_DIR/fuzz-artifacts/TARGET)
 #   FUZZ_CORPUS=DIR          keep the corpora here (DIR/TARGET) instead of a temporary directory
@@ -23,7 +25,7 @@ root=$(pwd)
 
 junit=${1:-${FUZZ_JUNIT:-}}
 seconds=${FUZZ_SECONDS:-60}
-read -r -a targets <<<"${FUZZ_TARGETS:-decap command}"
+read -r -a targets <<<"${FUZZ_TARGETS:-decap command segment}"
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 PY=/usr/bin/python3  # Debian's scapy is installed for this interpreter
@@ -31,7 +33,7 @@ CXX_FUZZ=${CXX_FUZZ:-clang++}
 
 [ "${#targets[@]}" -gt 0 ] || { echo "fuzz: FUZZ_TARGETS names no target" >&2; exit 2; }
 for t in "${targets[@]}"; do
-  case "$t" in decap | command) ;; *) echo "fuzz: unknown target '$t' (decap, command)" >&2; exit 2 ;; esac
+  case "$t" in decap | command | segment) ;; *) echo "fuzz: unknown target '$t' (decap, command, segment)" >&2; exit 2 ;; esac
 done
 per_target=$((seconds / ${#targets[@]}))
 [ "$per_target" -ge 1 ] || per_target=1
@@ -63,7 +65,7 @@ add_case() {
       ;;
   esac
   if [ -n "$log" ] && [ -f "$log" ]; then
-    body+="<system-out>$(grep -E '^(stat::|#[0-9]+ +DONE|INFO: (Loaded|seed corpus))|(decap|command)_fuzz:' "$log" |
+    body+="<system-out>$(grep -E '^(stat::|#[0-9]+ +DONE|INFO: (Loaded|seed corpus))|(decap|command|segment)_fuzz:' "$log" |
       tail -n 40 | xml_escape)</system-out>"
   fi
   total_time=$((total_time + time))
@@ -171,6 +173,10 @@ run_target() {
       # Grammar keywords help mutation; inputs of a few dozen lines are enough to reach
       # any state (3 ports, 8 tunnels), and each line costs an engine pass or more.
       extra=(-dict="$root/tests/fuzz/command.dict" -max_len=2048)
+      ;;
+    segment)
+      "$PY" tests/fuzz/make_segment_corpus.py "$corpus" >>"$log" 2>&1
+      rc=$?
       ;;
   esac
   if [ $rc -ne 0 ]; then
