@@ -235,11 +235,7 @@ absl::Status TableWriter::DelSegmentMember(std::string_view name, uint16_t p, ui
   PublishSegment(seg);
   // Its MACs, static ones included, as the kernel's bridge forgets a port's.
   const FdbPlace place = LocalPlace(p, vlan);
-  std::vector<uint64_t> gone;
-  for (const auto& [mac, rec] : seg.fdb) {
-    if (EntryPlace(rec.entry) == place) gone.push_back(mac);
-  }
-  for (uint64_t mac : gone) EraseFdb(seg, mac);
+  EraseFdbWhere(seg, [place](uint64_t e) { return EntryPlace(e) == place; });
   return absl::OkStatus();
 }
 
@@ -319,11 +315,7 @@ absl::Status TableWriter::DelSegmentRemote(std::string_view name, const IpAddres
   RemoveRemoteTunnel(seg, index);
   PublishSegment(seg);
   const FdbPlace place = RemotePlace(id);
-  std::vector<uint64_t> gone;
-  for (const auto& [mac, rec] : seg.fdb) {
-    if (EntryPlace(rec.entry) == place) gone.push_back(mac);
-  }
-  for (uint64_t mac : gone) EraseFdb(seg, mac);
+  EraseFdbWhere(seg, [place](uint64_t e) { return EntryPlace(e) == place; });
   return absl::OkStatus();
 }
 
@@ -350,14 +342,12 @@ absl::Status TableWriter::SetSegmentUnknownRemote(std::string_view name, bool le
   PublishSegment(seg);
   if (!learn) {
     // What was learned from unknown remotes goes, and with it those remotes.
-    std::vector<uint64_t> gone;
-    for (const auto& [mac, rec] : seg.fdb) {
-      const FdbPlace place = EntryPlace(rec.entry);
+    EraseFdbWhere(seg, [&seg](uint64_t e) {
+      const FdbPlace place = EntryPlace(e);
       const SegmentRemoteRecord* r =
           IsRemotePlace(place) ? seg.RemoteById(PlaceTunnel(place)) : nullptr;
-      if (r != nullptr && r->learned) gone.push_back(mac);
-    }
-    for (uint64_t mac : gone) EraseFdb(seg, mac);
+      return r != nullptr && r->learned;
+    });
   }
   return absl::OkStatus();
 }
@@ -383,6 +373,15 @@ void TableWriter::SetHostBinding(SegmentRecord& seg, const IpAddress& ip, const 
 void TableWriter::EraseHostBinding(SegmentRecord& seg, const IpAddress& ip) {
   tables_.DeleteSegmentHost(seg.id, ip.family, ip.bytes.data());
   seg.hosts.erase(ip);
+}
+
+void TableWriter::EraseFdbWhere(SegmentRecord& seg,
+                                const std::function<bool(uint64_t entry)>& pred) {
+  std::vector<uint64_t> gone;
+  for (const auto& [mac, rec] : seg.fdb) {
+    if (pred(rec.entry)) gone.push_back(mac);
+  }
+  for (uint64_t mac : gone) EraseFdb(seg, mac);
 }
 
 void TableWriter::EraseFdb(SegmentRecord& seg, uint64_t mac) {
@@ -493,11 +492,7 @@ absl::Status TableWriter::FlushFdb(std::string_view segment, bool learned_only) 
   absl::StatusOr<SegmentRecord*> found = SegmentNamed(segment);
   if (!found.ok()) return found.status();
   SegmentRecord& seg = **found;
-  std::vector<uint64_t> gone;
-  for (const auto& [mac, rec] : seg.fdb) {
-    if (!learned_only || !EntryStatic(rec.entry)) gone.push_back(mac);
-  }
-  for (uint64_t mac : gone) EraseFdb(seg, mac);
+  EraseFdbWhere(seg, [learned_only](uint64_t e) { return !learned_only || !EntryStatic(e); });
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -197,6 +198,8 @@ class TableWriter {
   void RemoveRemoteTunnel(SegmentRecord& seg, size_t index);
   // Removes one FDB entry of `seg` (table and shadow), releasing a learned remote.
   void EraseFdb(SegmentRecord& seg, uint64_t mac);
+  // EraseFdb for every entry whose value (fdb.h) `pred` accepts.
+  void EraseFdbWhere(SegmentRecord& seg, const std::function<bool(uint64_t entry)>& pred);
   void SetHostBinding(SegmentRecord& seg, const IpAddress& ip, const MacAddress& mac,
                       bool is_static, uint32_t now_s);
   void EraseHostBinding(SegmentRecord& seg, const IpAddress& ip);

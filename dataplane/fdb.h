@@ -87,7 +87,6 @@ struct FdbLearnEvent {
 };
 static_assert(sizeof(FdbLearnEvent) % 8 == 0);
 
-inline bool IsUnicastMac(const uint8_t mac[6]) { return (mac[0] & 1) == 0; }
 inline bool IsZeroMac(const uint8_t mac[6]) {
   return (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0;
 }

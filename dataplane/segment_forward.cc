@@ -268,7 +268,7 @@ bool SegmentRun::Suppress(const SegmentFrame& f) {
   HostBinding b;
   if (SnoopHostBinding(f.m, b)) LearnHost(f, b);
   const auto* eth = rte_pktmbuf_mtod(f.m, const EtherHdr*);
-  if (IsRemotePlace(f.origin) || IsUnicastMac(eth->dst) ||
+  if (IsRemotePlace(f.origin) || !IsMulticastMac(eth->dst) ||
       !SuppressNeighborRequest(*ctx_.tables, seg_.id, f.m)) {
     return false;
   }
@@ -326,14 +326,14 @@ void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
     }
     run_src = UINT32_MAX;
     const auto* eth = rte_pktmbuf_mtod(m, const EtherHdr*);
-    if (IsUnicastMac(eth->src) && !IsZeroMac(eth->src)) {
+    if (!IsMulticastMac(eth->src) && !IsZeroMac(eth->src)) {
       Learn(f, eth->src, found[src[i]], entries[src[i]]);
     }
     if (seg_.suppress && (eth->ether_type == kEtherTypeArp || eth->ether_type == kEtherTypeIpv6) &&
         Suppress(f)) [[unlikely]] {
       continue;
     }
-    if (!IsUnicastMac(eth->dst) || !found[dst[i]]) {
+    if (IsMulticastMac(eth->dst) || !found[dst[i]]) {
       Flood(m, f.origin, len);
       continue;
     }

@@ -45,7 +45,7 @@ bool SnoopHostBinding(const rte_mbuf* m, HostBinding& out) {
     const auto* arp = reinterpret_cast<const ArpHdr*>(eth + 1);
     if (arp->hw_type != kArpHwEther || arp->proto_type != kEtherTypeIpv4 || arp->hw_len != 6 ||
         arp->proto_len != 4 || (arp->op != kArpOpRequest && arp->op != kArpOpReply) ||
-        std::memcmp(arp->spa, kUnspecified, 4) == 0 || !IsUnicastMac(arp->sha) ||
+        std::memcmp(arp->spa, kUnspecified, 4) == 0 || IsMulticastMac(arp->sha) ||
         IsZeroMac(arp->sha)) {
       return false;  // a probe (sender 0.0.0.0) binds nothing
     }
@@ -69,7 +69,7 @@ bool SnoopHostBinding(const rte_mbuf* m, HostBinding& out) {
     std::memcpy(out.ip, ip->src, 16);
   }
   if (mac == nullptr) mac = eth->src;
-  if (!IsUnicastMac(mac) || IsZeroMac(mac)) return false;
+  if (IsMulticastMac(mac) || IsZeroMac(mac)) return false;
   out.family = 6;
   std::memcpy(out.mac, mac, 6);
   return true;
