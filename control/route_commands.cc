@@ -54,6 +54,11 @@ absl::Status RegisterRouteCommands(cli::CommandEngine& engine, App& app) {
        [&app](const cli::Args& a, std::string&) {
          return app.writer().AddRoute(a.Prefix("prefix"), a.Word("tunnel"));
        }},
+      {"route replace <prefix:prefix> tunnel <tunnel:name>",
+       "Add a route, or move an existing one to another tunnel in one step.",
+       [&app](const cli::Args& a, std::string&) {
+         return app.writer().AddRoute(a.Prefix("prefix"), a.Word("tunnel"), true);
+       }},
       {"route del <prefix:prefix>", "Delete a route.",
        [&app](const cli::Args& a, std::string&) {
          return app.writer().DelRoute(a.Prefix("prefix"));

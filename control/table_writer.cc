@@ -360,15 +360,7 @@ absl::Status TableWriter::AddKnownGeneveOption(uint16_t option_class, uint8_t ty
   return absl::OkStatus();
 }
 
-absl::Status TableWriter::PublishRoutes() {
-  std::vector<std::pair<IpPrefix, uint32_t>> routes;
-  for (const auto& [text, route] : routes_) {
-    routes.emplace_back(route.first, tunnels_.find(route.second)->second.id);
-  }
-  return tables_.PublishRoutes(routes);
-}
-
-absl::Status TableWriter::AddRoute(const IpPrefix& prefix, std::string_view tunnel) {
+absl::Status TableWriter::AddRoute(const IpPrefix& prefix, std::string_view tunnel, bool replace) {
   auto it = tunnels_.find(tunnel);
   if (it == tunnels_.end()) {
     return absl::NotFoundError(absl::StrCat("no tunnel '", AsAbsl(tunnel), "'"));
@@ -380,24 +372,25 @@ absl::Status TableWriter::AddRoute(const IpPrefix& prefix, std::string_view tunn
   }
   const IpPrefix p = Normalized(prefix);
   const std::string text = p.ToString();
-  if (routes_.contains(text)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("route ", text, " already exists (via '", routes_[text].second, "')"));
+  auto existing = routes_.find(text);
+  if (existing != routes_.end() && !replace) {
+    return absl::AlreadyExistsError(absl::StrCat("route ", text, " already exists (via '",
+                                                 existing->second.second,
+                                                 "'; route replace changes its tunnel)"));
   }
+  // In place (Tables rule 7): a replaced route changes its tunnel in one step for workers.
+  if (absl::Status s = tables_.SetRoute(p, it->second.id); !s.ok()) return s;
   routes_[text] = {p, std::string(tunnel)};
-  if (absl::Status s = PublishRoutes(); !s.ok()) {
-    routes_.erase(text);
-    return s;
-  }
   return absl::OkStatus();
 }
 
 absl::Status TableWriter::DelRoute(const IpPrefix& prefix) {
   const IpPrefix p = Normalized(prefix);
-  if (routes_.erase(p.ToString()) == 0) {
-    return absl::NotFoundError(absl::StrCat("no route ", p.ToString()));
-  }
-  return PublishRoutes();
+  auto it = routes_.find(p.ToString());
+  if (it == routes_.end()) return absl::NotFoundError(absl::StrCat("no route ", p.ToString()));
+  if (absl::Status s = tables_.DeleteRoute(p); !s.ok()) return s;
+  routes_.erase(it);
+  return absl::OkStatus();
 }
 
 absl::Status TableWriter::DelTunnel(std::string_view name) {

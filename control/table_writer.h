@@ -141,7 +141,8 @@ class TableWriter {
   absl::Status AddKnownGeneveOption(uint16_t option_class, uint8_t type);
   const std::vector<uint32_t>& known_geneve_options() const { return known_options_; }
 
-  absl::Status AddRoute(const IpPrefix& prefix, std::string_view tunnel);
+  // `replace`: an existing route to the prefix is pointed at `tunnel` (else refused).
+  absl::Status AddRoute(const IpPrefix& prefix, std::string_view tunnel, bool replace = false);
   absl::Status DelRoute(const IpPrefix& prefix);
   // Routes by prefix text, with their tunnel names.
   const std::map<std::string, std::pair<IpPrefix, std::string>>& routes() const { return routes_; }
@@ -214,7 +215,6 @@ class TableWriter {
   Underlay UnderlayFor(const TunnelSpec& spec, uint16_t uplink) const;
   std::optional<uint16_t> UplinkOwning(const IpAddress& local) const;
   void RefUdpPort(uint16_t port, TunnelType type, int delta);
-  absl::Status PublishRoutes();
   void SetHost(const IpAddress& ip, const Neighbor& n);
 
   Tables& tables_;

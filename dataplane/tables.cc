@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 
@@ -32,14 +34,12 @@ absl::StatusOr<std::unique_ptr<Tables>> Tables::Create(const Config& config) {
   if (config.max_fdb_entries < 8) {
     return absl::InvalidArgumentError("max_fdb_entries must be at least 8");
   }
+  if (config.max_routes < 1 || config.max_routes > kMaxMaxRoutes) {
+    return absl::InvalidArgumentError("max_routes must be within 1..16777216");
+  }
   std::unique_ptr<Tables> t(new Tables(config));
   if (absl::Status s = t->Init(); !s.ok()) return s;
   return t;
-}
-
-RouteTable::~RouteTable() {
-  if (v4 != nullptr) rte_lpm_free(v4);
-  if (v6 != nullptr) rte_lpm6_free(v6);
 }
 
 absl::Status Tables::Init() {
@@ -168,7 +168,11 @@ Tables::~Tables() {
   if (segments_ != nullptr) {
     for (uint32_t id = 0; id <= config_.max_segments; ++id) delete segments_[id].load();
   }
-  delete routes_.load();
+  // Workers are gone; rte_lpm_free also drops the LPM's own defer queue, which uses qsbr_.
+  if (lpm4_ != nullptr) rte_lpm_free(lpm4_);
+  for (rte_lpm6* t : lpm6_) {
+    if (t != nullptr) rte_lpm6_free(t);
+  }
   if (tunnels_ != nullptr) {
     for (uint32_t id = 0; id <= config_.max_tunnels; ++id) delete tunnels_[id].load();
   }
@@ -309,36 +313,148 @@ void Tables::DeleteHost(uint8_t family, const uint8_t* ip) {
   if (rte_hash_del_key(hosts_, &k) >= 0) BumpHostGeneration();
 }
 
-absl::Status Tables::PublishRoutes(const std::vector<std::pair<IpPrefix, uint32_t>>& routes) {
-  auto table = std::make_unique<RouteTable>();
-  const int gen = route_generation_++;
-  const std::string v4_name = absl::StrCat("tundra_r4_", instance_, "_", gen);
-  const std::string v6_name = absl::StrCat("tundra_r6_", instance_, "_", gen);
+namespace {
+
+// tbl8 groups per table (1 KiB each). An IPv4 group serves one /24 that holds longer
+// routes; an IPv6 route past /24 needs a group for each further byte it shares with no
+// other route. One group per eight routes holds tables of mostly /24-or-shorter IPv4
+// routes and clustered IPv6 ones; the floors keep small tables useful.
+uint32_t Tbl8GroupsV4(uint32_t max_routes) { return std::max<uint32_t>(256, max_routes / 8); }
+uint32_t Tbl8GroupsV6(uint32_t max_routes) { return std::max<uint32_t>(4096, max_routes / 8); }
+
+uint32_t HostOrderV4(const IpPrefix& p) {
+  uint32_t a;
+  std::memcpy(&a, p.addr.bytes.data(), 4);
+  return rte_be_to_cpu_32(a);
+}
+
+absl::Status RouteError(int rc, const IpPrefix& p, uint32_t max_routes) {
+  if (rc == -ENOSPC) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("route table is full: ", max_routes, " ", p.addr.is_v4() ? "IPv4" : "IPv6",
+                     " routes or their tbl8 groups are in use (raise --max_routes)"));
+  }
+  return absl::InternalError(absl::StrCat("route ", p.ToString(), ": LPM error ", rc));
+}
+
+}  // namespace
+
+absl::Status Tables::CreateRouteTables() {
+  // Created once, at the first route: three 64 MiB tbl24 arrays are not worth holding in
+  // a tundra that routes nothing.
+  const std::string v4_name = absl::StrCat("tundra_r4_", instance_);
   rte_lpm_config c4 = {};
-  c4.max_rules = kMaxRoutes;
-  c4.number_tbl8s = 256;
-  table->v4 = rte_lpm_create(v4_name.c_str(), config_.socket, &c4);
-  rte_lpm6_config c6 = {};
-  c6.max_rules = kMaxRoutes;
-  c6.number_tbl8s = 1 << 12;
-  table->v6 = rte_lpm6_create(v6_name.c_str(), config_.socket, &c6);
-  if (table->v4 == nullptr || table->v6 == nullptr) {
-    return absl::ResourceExhaustedError("cannot allocate a route table");
+  c4.max_rules = config_.max_routes;
+  c4.number_tbl8s = Tbl8GroupsV4(config_.max_routes);
+  rte_lpm* lpm4 = rte_lpm_create(v4_name.c_str(), config_.socket, &c4);
+  if (lpm4 == nullptr) return absl::ResourceExhaustedError("cannot allocate the IPv4 route table");
+  rte_lpm_rcu_config rcu = {};
+  rcu.v = qsbr_;
+  rcu.mode = RTE_LPM_QSBR_MODE_DQ;  // why DQ and not SYNC: rule 7
+  if (rte_lpm_rcu_qsbr_add(lpm4, &rcu) != 0) {
+    rte_lpm_free(lpm4);
+    return absl::InternalError("rte_lpm_rcu_qsbr_add failed");
   }
-  for (const auto& [prefix, id] : routes) {
-    int rc;
-    if (prefix.addr.is_v4()) {
-      uint32_t a;
-      std::memcpy(&a, prefix.addr.bytes.data(), 4);
-      rc = rte_lpm_add(table->v4, rte_be_to_cpu_32(a), prefix.len, id);
-    } else {
-      rc = rte_lpm6_add(table->v6, prefix.addr.bytes.data(), prefix.len, id);
+  rte_lpm6* lpm6[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    const std::string v6_name = absl::StrCat("tundra_r6_", instance_, "_", i);
+    rte_lpm6_config c6 = {};
+    c6.max_rules = config_.max_routes;
+    c6.number_tbl8s = Tbl8GroupsV6(config_.max_routes);
+    lpm6[i] = rte_lpm6_create(v6_name.c_str(), config_.socket, &c6);
+  }
+  if (lpm6[0] == nullptr || lpm6[1] == nullptr) {
+    rte_lpm_free(lpm4);
+    for (rte_lpm6* t : lpm6) {
+      if (t != nullptr) rte_lpm6_free(t);
     }
-    if (rc != 0) return absl::ResourceExhaustedError("route table is full");
+    return absl::ResourceExhaustedError("cannot allocate the IPv6 route tables");
   }
-  const RouteTable* old = routes_.exchange(table.release(), std::memory_order_acq_rel);
-  if (old != nullptr) Retire(const_cast<RouteTable*>(old), &Delete<RouteTable>, kNoTunnel);
+  lpm4_ = lpm4;
+  for (int i = 0; i < 2; ++i) {
+    lpm6_[i] = lpm6[i];
+    route_views_[i] = RouteTable{lpm4, lpm6[i]};
+  }
+  active_v6_ = 0;
+  routes_.store(&route_views_[0], std::memory_order_release);
   return absl::OkStatus();
+}
+
+template <typename Change, typename Undo>
+absl::Status Tables::ChangeRoutesV6(const IpPrefix& p, Change change, Undo undo) {
+  const int standby = 1 - active_v6_;
+  // No worker reads the standby copy: the switch away from it waited a grace period.
+  // rte_lpm6_add checks for room before it writes, so a refused change left it as it was.
+  if (const int rc = change(lpm6_[standby]); rc != 0) return RouteError(rc, p, config_.max_routes);
+  const int old = active_v6_;
+  active_v6_ = standby;
+  routes_.store(&route_views_[standby], std::memory_order_release);
+  // Workers that loaded the old view before the store finish their burst with it first.
+  rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  if (change(lpm6_[old]) != 0) {
+    // Cannot happen: both copies took the same changes from the same empty start, and
+    // rte_lpm6 is deterministic. Should it anyway, put the copies back equal.
+    active_v6_ = old;
+    routes_.store(&route_views_[old], std::memory_order_release);
+    rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+    undo(lpm6_[standby]);
+    return absl::InternalError("the IPv6 route table copies disagree");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Tables::SetRoute(const IpPrefix& p, uint32_t id) {
+  // The LPMs keep 24-bit (IPv4) and 21-bit (IPv6) next hops; a larger id would alias.
+  const uint32_t max_hop = p.addr.is_v4() ? (1u << 24) - 1 : (1u << 21) - 1;
+  if (id == kNoTunnel || id > max_hop) {
+    return absl::OutOfRangeError(absl::StrCat("tunnel id ", id, " does not fit the ",
+                                              p.addr.is_v4() ? "IPv4" : "IPv6",
+                                              " route table's next hop (at most ", max_hop, ")"));
+  }
+  if (lpm4_ == nullptr) {
+    if (absl::Status s = CreateRouteTables(); !s.ok()) return s;
+  }
+  if (p.addr.is_v4()) {
+    const uint32_t ip = HostOrderV4(p);
+    // Replacing a next hop rewrites each table entry with one atomic store.
+    int rc = rte_lpm_add(lpm4_, ip, p.len, id);
+    if (rc == -ENOSPC && p.len > 24) {
+      // tbl8 groups that deletes freed wait in the LPM's defer queue for a grace period:
+      // wait it out here (the control thread, never a worker) and the retry reuses one.
+      rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+      rc = rte_lpm_add(lpm4_, ip, p.len, id);
+    }
+    if (rc == -EEXIST) return absl::OkStatus();  // the same next hop already
+    return rc == 0 ? absl::OkStatus() : RouteError(rc, p, config_.max_routes);
+  }
+  const uint8_t* ip = p.addr.bytes.data();
+  uint32_t old_id = 0;
+  const bool existed = rte_lpm6_is_rule_present(lpm6_[active_v6_], ip, p.len, &old_id) == 1;
+  return ChangeRoutesV6(
+      p, [&](rte_lpm6* t) { return rte_lpm6_add(t, ip, p.len, id); },
+      [&](rte_lpm6* t) {
+        (void)(existed ? rte_lpm6_add(t, ip, p.len, old_id) : rte_lpm6_delete(t, ip, p.len));
+      });
+}
+
+absl::Status Tables::DeleteRoute(const IpPrefix& p) {
+  const absl::Status not_found = absl::NotFoundError(absl::StrCat("no route ", p.ToString()));
+  if (lpm4_ == nullptr) return not_found;
+  if (p.addr.is_v4()) {
+    // In place: entries the route filled take the next shorter route's hop, one store
+    // each; a tbl8 group it empties goes to the LPM's defer queue.
+    const int rc = rte_lpm_delete(lpm4_, HostOrderV4(p), p.len);
+    if (rc == -EINVAL) return not_found;
+    return rc == 0 ? absl::OkStatus() : RouteError(rc, p, config_.max_routes);
+  }
+  const uint8_t* ip = p.addr.bytes.data();
+  uint32_t old_id = 0;
+  if (rte_lpm6_is_rule_present(lpm6_[active_v6_], ip, p.len, &old_id) != 1) return not_found;
+  // rte_lpm6_delete is incremental in 22.11 (the rule hash, the shorter rule's lookup
+  // over at most 127 depths, the entries the prefix covers): no rebuild.
+  return ChangeRoutesV6(
+      p, [&](rte_lpm6* t) { return rte_lpm6_delete(t, ip, p.len); },
+      [&](rte_lpm6* t) { (void)rte_lpm6_add(t, ip, p.len, old_id); });
 }
 
 void Tables::Reclaim() { rte_rcu_qsbr_dq_reclaim(dq_, UINT32_MAX, nullptr, nullptr, nullptr); }

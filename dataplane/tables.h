@@ -22,8 +22,21 @@
 //    (RW_CONCURRENCY_LF) and their own QSBR defer queues for deleted key slots. A
 //    neighbor's value (MAC and port) is packed into the hash's 64-bit data word, so an
 //    update is one atomic store.
-// 7. Routes are an immutable RouteTable (an rte_lpm and an rte_lpm6) rebuilt by the
-//    control thread on each change and published like a tunnel entry.
+// 7. Routes are changed in place, never rebuilt (a rebuild costs O(routes) and a 64 MB
+//    table per change). IPv4: one rte_lpm, created at the first route, registered with
+//    the LPM library's own RCU integration on our QSBR variable (rte_lpm_rcu_qsbr_add,
+//    defer-queue mode): rte_lpm_add / rte_lpm_delete write entries with single atomic
+//    stores, and a tbl8 group a delete frees is reused only after a grace period, so a
+//    worker inside a lookup never sees it recycled. Defer-queue mode rather than SYNC:
+//    SYNC waits a whole grace period inside every delete that frees a tbl8 group; the
+//    queue makes deletes wait for nothing, and an add that finds no free group waits once
+//    (SetRoute) only when groups are still queued. IPv6: rte_lpm6 has no RCU support in
+//    DPDK 22.11 and its writers may rewrite entries a lock-free reader is walking, so
+//    there are two identical copies. A change goes to the standby copy, which is then
+//    published (release store of the RouteTable view), the control thread waits out a
+//    grace period (rte_rcu_qsbr_synchronize: workers never wait), and the same change
+//    goes to the copy no worker can still be reading. Both RouteTable views share the
+//    one rte_lpm, so the workers' lookups are exactly those of a rebuilt table.
 // 8. TunnelState is the one piece of per-tunnel state workers write: GRE sequence
 //    numbers, updated with atomic read-modify-write because several workers may send
 //    or receive on one tunnel — once per run of a tunnel's packets in a burst, not per
@@ -88,11 +101,11 @@ struct alignas(RTE_CACHE_LINE_SIZE) TunnelState {
   std::atomic<bool> rx_seq_valid{false};
 };
 
-// The routes of routed access ports: destination prefix → gre tunnel id.
+// The routes of routed access ports: destination prefix → gre tunnel id. A view that
+// Tables owns (rule 7): v4 is the one rte_lpm, v6 one of the two rte_lpm6 copies.
 struct RouteTable {
   rte_lpm* v4 = nullptr;
   rte_lpm6* v6 = nullptr;
-  ~RouteTable();
 };
 
 // A host on a routed access port, as packed into the neighbor hash's data word.
@@ -132,7 +145,9 @@ inline HostKey MakeHostKey(uint8_t family, const uint8_t* ip) {
 }
 
 inline constexpr uint32_t kMaxHosts = 65536;
-inline constexpr uint32_t kMaxRoutes = 65536;
+// Routes per address family (--max_routes): room for 100k and more.
+inline constexpr uint32_t kDefaultMaxRoutes = 1u << 17;
+inline constexpr uint32_t kMaxMaxRoutes = 1u << 24;
 inline constexpr uint16_t kVlanUntagged = 0;
 inline constexpr uint16_t kVlanSlots = 4096;
 
@@ -142,6 +157,7 @@ class Tables {
     uint32_t max_tunnels = 65536;
     uint32_t max_segments = kDefaultMaxSegments;
     uint32_t max_fdb_entries = 1u << 20;
+    uint32_t max_routes = kDefaultMaxRoutes;  // per address family
     uint32_t max_workers = RTE_MAX_LCORE;
     int socket = SOCKET_ID_ANY;
   };
@@ -187,6 +203,11 @@ class Tables {
   uint32_t max_tunnels() const { return config_.max_tunnels; }
   uint32_t max_segments() const { return config_.max_segments; }
   uint32_t max_fdb_entries() const { return config_.max_fdb_entries; }
+  uint32_t max_routes() const { return config_.max_routes; }
+  // Tests: the view over IPv6 copy `i` (0 or 1); null before the first route.
+  const RouteTable* route_copy(int i) const {
+    return lpm4_ == nullptr ? nullptr : &route_views_[i];
+  }
 
   // ---- write side: the control thread only --------------------------------------
   void PublishPort(uint16_t port, std::unique_ptr<PortView> view);
@@ -204,8 +225,11 @@ class Tables {
   void ResetTunnelState(uint32_t id);
   absl::Status SetHost(uint8_t family, const uint8_t* ip, uint64_t packed);
   void DeleteHost(uint8_t family, const uint8_t* ip);
-  // Builds and publishes a route table from (prefix, tunnel id) pairs.
-  absl::Status PublishRoutes(const std::vector<std::pair<IpPrefix, uint32_t>>& routes);
+  // Adds a route to tunnel `id`, or points an existing one at it: one atomic change as
+  // workers see it. On error (a table full) nothing changed.
+  absl::Status SetRoute(const IpPrefix& prefix, uint32_t id);
+  // Deletes a route; destinations it covered fall back to the next shorter one.
+  absl::Status DeleteRoute(const IpPrefix& prefix);
   // Segments: ids 1..max_segments, published and removed like tunnels.
   uint32_t AllocateSegmentId();
   void PublishSegment(std::unique_ptr<Segment> segment);
@@ -237,6 +261,10 @@ class Tables {
   void Retire(void* object, void (*free)(void*), uint32_t id_to_release,
               uint32_t segment_to_release = 0);
   void BumpHostGeneration();
+  absl::Status CreateRouteTables();
+  // Applies an IPv6 route change to both copies (rule 7); `undo` reverts `change`.
+  template <typename Change, typename Undo>
+  absl::Status ChangeRoutesV6(const IpPrefix& p, Change change, Undo undo);
   // Publishes `entry` in `slot` and retires the entry it replaces (with the ids to free
   // after the grace period).
   template <typename T>
@@ -254,10 +282,13 @@ class Tables {
   HugeArray<std::atomic<const Segment*>> segments_;
   std::vector<uint32_t> free_segment_ids_;  // control thread only
   std::atomic<uint32_t> host_generation_{1};
-  std::atomic<const RouteTable*> routes_{nullptr};
+  std::atomic<const RouteTable*> routes_{nullptr};  // &route_views_[active_v6_] or null
+  rte_lpm* lpm4_ = nullptr;
+  rte_lpm6* lpm6_[2] = {};
+  RouteTable route_views_[2];
+  int active_v6_ = 0;
   HugeArray<TunnelState> states_;
   int instance_ = 0;
-  int route_generation_ = 0;
   std::unique_ptr<std::atomic<const PortView*>[]> ports_;
   HugeArray<std::atomic<const Tunnel*>> tunnels_;
   std::unique_ptr<std::atomic<uint32_t>[]> attachments_;
