@@ -46,6 +46,7 @@ absl::Status App::Init() {
   tc.max_tunnels = options_.max_tunnels;
   tc.max_segments = options_.max_segments;
   tc.max_fdb_entries = options_.max_fdb_entries;
+  tc.max_routes = options_.max_routes;
   tc.max_workers = static_cast<uint32_t>(worker_lcores_.size());
   tc.socket = static_cast<int>(rte_socket_id());
   absl::StatusOr<std::unique_ptr<Tables>> tables = Tables::Create(tc);

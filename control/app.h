@@ -27,6 +27,7 @@ struct AppOptions {
   uint32_t max_tunnels = 65536;
   uint32_t max_segments = 16384;
   uint32_t max_fdb_entries = 1u << 20;
+  uint32_t max_routes = kDefaultMaxRoutes;  // per address family
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
   uint32_t mbufs = 0;  // 0: sized from the queues

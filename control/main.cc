@@ -23,6 +23,9 @@ DEFINE_uint32(max_tunnels, 65536, "Capacity of the tunnel tables (1..16777216)")
 DEFINE_uint32(max_segments, 16384, "Capacity of the segment table (1..2147483647)");
 DEFINE_uint32(max_fdb_entries, 1u << 20,
               "Capacity of the FDB: MAC entries of every segment together (at least 8)");
+DEFINE_uint32(max_routes, tundra::kDefaultMaxRoutes,
+              "Routes of routed access ports per address family, IPv4 and IPv6 each "
+              "(1..16777216); the tables are allocated at the first route");
 DEFINE_uint32(rx_desc, 1024, "Rx descriptors per queue");
 DEFINE_uint32(tx_desc, 1024, "Tx descriptors per queue");
 DEFINE_uint32(mbufs, 0, "mbufs in the pool (0: sized from the ports' queues)");
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
   options.max_tunnels = FLAGS_max_tunnels;
   options.max_segments = FLAGS_max_segments;
   options.max_fdb_entries = FLAGS_max_fdb_entries;
+  options.max_routes = FLAGS_max_routes;
   options.rx_desc = static_cast<uint16_t>(FLAGS_rx_desc);
   options.tx_desc = static_cast<uint16_t>(FLAGS_tx_desc);
   options.mbufs = FLAGS_mbufs;
