@@ -12,8 +12,8 @@
 int main(int argc, char** argv) {
   const std::string prefix = "tundra_unit_" + std::to_string(getpid());
   std::string file_prefix = "--file-prefix=" + prefix;
-  // 512 MB: a route table holds a 64 MB rte_lpm, and while routes change the old table
-  // and its replacement live side by side until the grace period ends.
+  // 512 MB: the route tables (allocated at a Tables' first route) hold three 64 MB
+  // tbl24 arrays: an rte_lpm and two rte_lpm6 copies.
   char* eal_argv[] = {argv[0],
                       const_cast<char*>("-l"),
                       const_cast<char*>("0"),

@@ -3,15 +3,22 @@
 // written out field by field so the expected values are independent of tundra's code.
 #pragma once
 
+#include <pthread.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <sched.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "control/table_writer.h"
@@ -86,9 +93,11 @@ inline std::vector<uint8_t> InnerUdp4(uint16_t sport, uint16_t dport, size_t pay
 
 // Ports: 0 = uplink (192.0.2.1/24, 2001:db8::1/64, mac 02:..:01), 1 = access.
 struct Fixture {
-  explicit Fixture(uint32_t max_tunnels = 64) {
+  // max_routes: small, so the route tables stay small in the unit tests' EAL memory.
+  explicit Fixture(uint32_t max_tunnels = 64, uint32_t max_routes = 4096) {
     Tables::Config c;
     c.max_tunnels = max_tunnels;
+    c.max_routes = max_routes;
     c.max_workers = 2;
     c.max_segments = kMaxSegments;
     c.max_fdb_entries = 4096;
@@ -192,6 +201,38 @@ inline std::vector<uint8_t> Decap(Fixture& f, const std::vector<uint8_t>& frame)
   DecapBurst(f.ctx, 0, &m, 1);
   f.FreeDrops();
   return Take(f, 1);
+}
+
+// Runs `body` in a thread that plays a worker: RCU thread `id` of `q`, online, reporting
+// a quiescent state after each run of `body`, until `stop`. Returns once the first run
+// is done (bounded wait, no sleeps), so a test's writes meet a live reader.
+inline std::thread StartRcuReader(rte_rcu_qsbr* q, unsigned int id, std::atomic<bool>& stop,
+                                  std::function<void()> body) {
+  auto loops = std::make_shared<std::atomic<uint64_t>>(0);
+  std::thread reader([q, id, &stop, body = std::move(body), loops] {
+    // EAL pinned the main thread to one CPU and threads inherit that: run beside the
+    // writer, which may wait for this reader's grace period.
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
+    (void)pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+    rte_rcu_qsbr_thread_register(q, id);
+    rte_rcu_qsbr_thread_online(q, id);
+    while (!stop.load()) {
+      body();
+      rte_rcu_qsbr_quiescent(q, id);
+      loops->fetch_add(1);
+    }
+    rte_rcu_qsbr_thread_offline(q, id);
+    rte_rcu_qsbr_thread_unregister(q, id);
+  });
+  const auto started = std::chrono::steady_clock::now();
+  while (loops->load() == 0 &&
+         std::chrono::steady_clock::now() - started < std::chrono::seconds(10)) {
+    std::this_thread::yield();
+  }
+  REQUIRE(loops->load() > 0);
+  return reader;
 }
 
 }  // namespace tundra::testing
