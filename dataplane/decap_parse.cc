@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "dataplane/decap_shape.h"
+#include "dataplane/echo_reply.h"
 #include "dataplane/ip_input.h"
 #include "dataplane/mbuf_util.h"
 #include "dataplane/neighbor_reply.h"
@@ -106,7 +107,10 @@ ParseVerdict ParseOuter(const Tables& tables, const PortView& port, rte_mbuf* m,
     tp = ParseUdpTunnel(static_cast<TunnelType>(type), m, ip.l4_off + kUdpHdrLen);
     if (tp.drop != DropReason::kNone) return Fail(drop, tp.drop);
   } else {
-    return Fail(drop, DropReason::kNotTunnel);
+    // Not a tunnel packet; a ping of our VTEP address is answered (echo_reply.h).
+    const EchoVerdict echo = AnswerEcho(port, m, ip, drop);
+    if (echo == EchoVerdict::kReplied) return ParseVerdict::kReply;
+    return echo == EchoVerdict::kDrop ? ParseVerdict::kDrop : Fail(drop, DropReason::kNotTunnel);
   }
   tp.l4_off = ip.l4_off;
   out.key.type = static_cast<uint8_t>(tp.type);
@@ -198,7 +202,11 @@ void ParseStage(WorkerContext& ctx, const PortView& port, rte_mbuf** pkts, uint1
         ++npkts;
         break;
       case ParseVerdict::kReply:
-        ctx.counters->ports[rx_port].nd_replies.Inc();
+        if (IsEchoReply(m)) {
+          ctx.counters->ports[rx_port].echo_replies.Inc();
+        } else {
+          ctx.counters->ports[rx_port].nd_replies.Inc();
+        }
         ctx.Emit(rx_port, m);
         break;
       case ParseVerdict::kDrop:
