@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "dataplane/decap_shape.h"
+#include "dataplane/echo_reply.h"
 #include "dataplane/ip_input.h"
 #include "dataplane/mbuf_util.h"
 #include "dataplane/neighbor_reply.h"
@@ -64,6 +65,15 @@ ParseVerdict ParseOuterIp(const PortView& port, rte_mbuf* m, Be16 ether_type, Ip
   return ParseVerdict::kLookup;
 }
 
+// A packet for us that is no tunnel packet: a ping of our VTEP address is answered
+// (echo_reply.h). Kept out of line, off the tunnel parse.
+[[gnu::noinline, gnu::cold]] ParseVerdict ParseNotTunnel(const PortView& port, rte_mbuf* m,
+                                                         const IpInput& ip, DropReason& drop) {
+  const EchoVerdict echo = AnswerEcho(port, m, ip, drop);
+  if (echo == EchoVerdict::kReplied) return ParseVerdict::kReply;
+  return echo == EchoVerdict::kDrop ? ParseVerdict::kDrop : Fail(drop, DropReason::kNotTunnel);
+}
+
 }  // namespace
 
 ParseVerdict ParseOuter(const Tables& tables, const PortView& port, rte_mbuf* m, DecapFlow& out,
@@ -106,7 +116,7 @@ ParseVerdict ParseOuter(const Tables& tables, const PortView& port, rte_mbuf* m,
     tp = ParseUdpTunnel(static_cast<TunnelType>(type), m, ip.l4_off + kUdpHdrLen);
     if (tp.drop != DropReason::kNone) return Fail(drop, tp.drop);
   } else {
-    return Fail(drop, DropReason::kNotTunnel);
+    return ParseNotTunnel(port, m, ip, drop);
   }
   tp.l4_off = ip.l4_off;
   out.key.type = static_cast<uint8_t>(tp.type);
@@ -198,7 +208,11 @@ void ParseStage(WorkerContext& ctx, const PortView& port, rte_mbuf** pkts, uint1
         ++npkts;
         break;
       case ParseVerdict::kReply:
-        ctx.counters->ports[rx_port].nd_replies.Inc();
+        if (IsEchoReply(m)) {
+          ctx.counters->ports[rx_port].echo_replies.Inc();
+        } else {
+          ctx.counters->ports[rx_port].nd_replies.Inc();
+        }
         ctx.Emit(rx_port, m);
         break;
       case ParseVerdict::kDrop:

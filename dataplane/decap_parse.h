@@ -19,13 +19,14 @@ enum class ParseVerdict : uint8_t { kLookup, kDrop, kReply };
 
 // The full parser. Validates `m`'s outer headers against `port` (the uplink it arrived
 // on). kLookup: `flow` holds the key and remote, `parse` the rest; kDrop: `drop` says why; kReply:
-// `m` was rewritten into an ARP or neighbor reply to send back out of the same port.
+// `m` was rewritten into an ARP or neighbor reply, or an echo reply to a ping of our VTEP
+// address (echo_reply.h), to send back out of the same port.
 // Never reads past the packet; trims Ethernet padding.
 ParseVerdict ParseOuter(const Tables& tables, const PortView& port, rte_mbuf* m, DecapFlow& flow,
                         DecapParse& parse, DropReason& drop);
 
 // Parses a burst received on uplink `b.rx_port` into `b`. Packets dropped here, and
-// ARP/ND replies, are handed to `ctx` at once and do not enter the batch.
+// ARP/ND and echo replies, are handed to `ctx` at once and do not enter the batch.
 void ParseStage(WorkerContext& ctx, const PortView& port, rte_mbuf** pkts, uint16_t n,
                 DecapBatch& b);
 

@@ -13,7 +13,6 @@ namespace tundra {
 
 namespace {
 
-inline constexpr uint8_t kIpProtoIcmp = 1;
 inline constexpr uint16_t kIpv6MinMtu = 1280;  // RFC 8200 §5
 
 }  // namespace

@@ -2,7 +2,8 @@
 // into L3 (gre) tunnels. Stages over the burst:
 //   input    ARP and ND from hosts are learned (to the control thread) and answered for
 //            our address; IP packets pass IP input (ip_input.h, shared with decap) and
-//            must be for someone else
+//            must be for someone else, but pings of our address are answered
+//            (echo_reply.h)
 //   lookup   the destinations' longest-prefix match, in bulk (rte_lpm, rte_lpm6)
 //   forward  TTL / hop limit decremented (ip_ttl.h); a packet too big for the tunnel is
 //            fragmented (fragment.h) or answered with ICMP (icmp_error.h)

@@ -69,11 +69,13 @@ DROP_REASONS = (
     "bad-version", "bad-payload-type", "bad-option",
     "unknown-critical-option", "bad-gre-checksum", "seq-out-of-order",
     "seq-duplicate", "ecn-not-ect", "no-route", "ttl-exceeded",
+    # ping of our own addresses
+    "bad-icmp", "ip-options",
 )
 
 PORT_KEYS = ("port", "name", "role", "rx_packets", "rx_bytes", "tx_packets",
              "tx_bytes", "drops", "drop_reasons", "ethdev",
-             "punted")
+             "punted", "nd_replies", "echo_replies")
 ETHDEV_KEYS = ("ipackets", "opackets", "ibytes", "obytes", "imissed",
                "ierrors", "oerrors", "rx_nombuf")
 TUNNEL_KEYS = ("name", "type", "local", "remote", "encap_packets",

@@ -199,8 +199,8 @@ def _learned(neighbors, ip, mac, port=1):
 
 def resolve_gateways(r):
     """Each host resolves its gateway (v4 and v6) the ordinary way: by
-    sending to it. tundra routes and is no host, so the pings themselves get
-    no answer; what matters is the ARP/ND exchange they start."""
+    sending to it. tundra answers these pings (test_echo_ping.py covers
+    that); what matters here is the ARP/ND exchange they start."""
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda a: ping(*a, count=1, wait=1, timeout=5),
                       [(r.ns[side], r.gateway(side, fam)) for side in "AB" for fam in (4, 6)]))
