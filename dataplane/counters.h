@@ -62,6 +62,7 @@ struct PortCounters {
 #define TUNDRA_TUNNEL_DROPS(X) \
   X(kRemoteMismatch)           \
   X(kNoAttachment)             \
+  X(kNoUnderlayRoute)          \
   X(kNoNeighbor)               \
   X(kMtuExceeded)              \
   X(kNoHeadroom)               \
@@ -114,6 +115,7 @@ struct TunnelCounters {
   X(kUnknownRemote)             \
   X(kSplitHorizon)              \
   X(kHairpin)                   \
+  X(kNoUnderlayRoute)           \
   X(kNoNeighbor)                \
   X(kMtuExceeded)               \
   X(kNoHeadroom)                \

@@ -9,7 +9,7 @@
 #include "dataplane/echo_reply.h"
 #include "dataplane/ip_input.h"
 #include "dataplane/mbuf_util.h"
-#include "dataplane/neighbor_reply.h"
+#include "dataplane/neighbor_input.h"
 #include "dataplane/proto/ether.h"
 #include "dataplane/proto/ip.h"
 #include "dataplane/tunnel_parse.h"
@@ -45,9 +45,7 @@ ParseVerdict ParseOuterIp(const PortView& port, rte_mbuf* m, Be16 ether_type, Ip
   } else {
     if (DropReason r = CheckIpv6(m, kEtherHdrLen, ip); r != DropReason::kNone) return Fail(drop, r);
     const auto* ip6 = rte_pktmbuf_mtod_offset(m, const Ipv6Hdr*, kEtherHdrLen);
-    if (ip6->next_header == kIpProtoIcmpv6 && AnswerNeighborSolicit(port, m, kEtherHdrLen)) {
-      return ParseVerdict::kReply;
-    }
+    if (IsNeighborDiscovery(m, kEtherHdrLen)) return ParseVerdict::kNeighbor;
     if (!port.has_v6 || std::memcmp(ip6->dst, port.v6, 16) != 0) {
       return Fail(drop, ip6->next_header == kIpProtoIcmpv6 ? DropReason::kArpIgnored
                                                            : DropReason::kNotForUs);
@@ -88,9 +86,7 @@ ParseVerdict ParseOuter(const Tables& tables, const PortView& port, rte_mbuf* m,
   if (std::memcmp(eth->dst, port.mac, 6) != 0 && !IsMulticastMac(eth->dst)) {
     return Fail(drop, DropReason::kNotForUs);
   }
-  if (eth->ether_type == kEtherTypeArp) {
-    return AnswerArp(port, m) ? ParseVerdict::kReply : Fail(drop, DropReason::kArpIgnored);
-  }
+  if (eth->ether_type == kEtherTypeArp) return ParseVerdict::kNeighbor;
   if (eth->ether_type != kEtherTypeIpv4 && eth->ether_type != kEtherTypeIpv6) {
     return Fail(drop, DropReason::kNotForUs);
   }
@@ -207,13 +203,12 @@ void ParseStage(WorkerContext& ctx, const PortView& port, rte_mbuf** pkts, uint1
         shape.Fill(m, parse, p.flow);
         ++npkts;
         break;
-      case ParseVerdict::kReply:
-        if (IsEchoReply(m)) {
-          ctx.counters->ports[rx_port].echo_replies.Inc();
-        } else {
-          ctx.counters->ports[rx_port].nd_replies.Inc();
-        }
+      case ParseVerdict::kReply:  // ARP/ND are answered by UplinkNeighborInput
+        ctx.counters->ports[rx_port].echo_replies.Inc();
         ctx.Emit(rx_port, m);
+        break;
+      case ParseVerdict::kNeighbor:
+        UplinkNeighborInput(ctx, port, rx_port, m);
         break;
       case ParseVerdict::kDrop:
         ctx.Drop(rx_port, m, drop);

@@ -15,18 +15,18 @@
 
 namespace tundra {
 
-enum class ParseVerdict : uint8_t { kLookup, kDrop, kReply };
+enum class ParseVerdict : uint8_t { kLookup, kDrop, kReply, kNeighbor };
 
 // The full parser. Validates `m`'s outer headers against `port` (the uplink it arrived
 // on). kLookup: `flow` holds the key and remote, `parse` the rest; kDrop: `drop` says why; kReply:
-// `m` was rewritten into an ARP or neighbor reply, or an echo reply to a ping of our VTEP
-// address (echo_reply.h), to send back out of the same port.
+// `m` was rewritten into a reply to send back out of the same port; kNeighbor: `m` is ARP
+// or neighbor discovery, for UplinkNeighborInput (neighbor_input.h).
 // Never reads past the packet; trims Ethernet padding.
 ParseVerdict ParseOuter(const Tables& tables, const PortView& port, rte_mbuf* m, DecapFlow& flow,
                         DecapParse& parse, DropReason& drop);
 
-// Parses a burst received on uplink `b.rx_port` into `b`. Packets dropped here, and
-// ARP/ND and echo replies, are handed to `ctx` at once and do not enter the batch.
+// Parses a burst received on uplink `b.rx_port` into `b`. Packets dropped here, replies
+// (ARP/ND, echo), and ARP/ND taken in are handed to `ctx` at once and do not enter the batch.
 void ParseStage(WorkerContext& ctx, const PortView& port, rte_mbuf** pkts, uint16_t n,
                 DecapBatch& b);
 

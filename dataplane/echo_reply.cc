@@ -141,20 +141,4 @@ EchoVerdict AnswerEcho(const PortView& port, rte_mbuf* m, const IpInput& ip_in, 
   return EchoVerdict::kReplied;
 }
 
-bool IsEchoReply(const rte_mbuf* m) {
-  const auto* eth = rte_pktmbuf_mtod(m, const EtherHdr*);
-  // Replies carry neither IPv4 options nor IPv6 extension headers.
-  if (eth->ether_type == kEtherTypeIpv4) {
-    const auto* ip = reinterpret_cast<const Ipv4Hdr*>(eth + 1);
-    return ip->protocol == kIpProtoIcmp &&
-           reinterpret_cast<const IcmpEchoHdr*>(ip + 1)->type == kIcmpEchoReply;
-  }
-  if (eth->ether_type == kEtherTypeIpv6) {
-    const auto* ip = reinterpret_cast<const Ipv6Hdr*>(eth + 1);
-    return ip->next_header == kIpProtoIcmpv6 &&
-           reinterpret_cast<const IcmpEchoHdr*>(ip + 1)->type == kIcmpv6EchoReply;
-  }
-  return false;
-}
-
 }  // namespace tundra

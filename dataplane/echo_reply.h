@@ -33,8 +33,4 @@ enum class EchoVerdict : uint8_t {
 // before an ICMPv6 echo request are skipped and left out of the reply.
 EchoVerdict AnswerEcho(const PortView& port, rte_mbuf* m, const IpInput& ip, DropReason& drop);
 
-// Whether `m`, a reply the uplink's parser made in place (an ARP reply, a neighbor
-// advertisement or an echo reply), is an echo reply: which port counter it counts in.
-bool IsEchoReply(const rte_mbuf* m);
-
 }  // namespace tundra

@@ -53,7 +53,7 @@ bool AttachStage(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t
         id = kNoTunnel;
         drop = DropReason::kNoAttachment;
       } else {
-        drop = t->resolved ? DropReason::kNone : DropReason::kNoNeighbor;
+        drop = DropReason::kNone;  // an unresolved next hop drops in PushStage
       }
     }
     p.t = t;

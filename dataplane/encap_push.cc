@@ -42,6 +42,7 @@ void PushStage(WorkerContext& ctx, uint16_t rx_port, EncapPacket* pkts, uint16_t
   TxBuffer* tx = nullptr;
   uint32_t seq = 0;
   uint32_t seq_left = 0;
+  uint64_t nexthop = 0;
   for (uint16_t i = 0; i < n; ++i) {
     EncapPacket& p = pkts[i];
     if (p.drop != DropReason::kNone) [[unlikely]] {
@@ -53,6 +54,12 @@ void PushStage(WorkerContext& ctx, uint16_t rx_port, EncapPacket* pkts, uint16_t
       run_id = p.id;
       tx = &ctx.Tx(t.egress_port);
       seq_left = 0;
+      // Read once per run: the run's packets all go to the MAC of this moment.
+      nexthop = ctx.tables->PathNextHop(t.path);
+    }
+    if (nexthop == 0) [[unlikely]] {
+      ctx.Drop(rx_port, p.m, NoNextHopReason(*ctx.tables, t), p.id);
+      continue;
     }
     if (t.flags & kTunnelGreSequence) [[unlikely]] {
       if (seq_left == 0) {
@@ -66,7 +73,7 @@ void PushStage(WorkerContext& ctx, uint16_t rx_port, EncapPacket* pkts, uint16_t
       }
       --seq_left;
     }
-    rte_mbuf* out = PushTunnelHeader(t, p.m, seq++);
+    rte_mbuf* out = PushTunnelHeader(t, p.m, seq++, nexthop);
     if (out == nullptr) [[unlikely]] {
       ctx.Drop(rx_port, p.m, DropReason::kNoHeadroom, p.id);
       continue;

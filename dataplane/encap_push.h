@@ -46,6 +46,12 @@ inline bool FitsMtu(const Tunnel& t, uint32_t inner_len) {
   return inner_len + t.hdr_len - kEtherHdrLen <= t.max_l3_len;
 }
 
+// Why packets of `t` drop while its path has no next-hop word.
+inline DropReason NoNextHopReason(const Tables& tables, const Tunnel& t) {
+  return tables.path_nexthop_id(t.path) == 0 ? DropReason::kNoUnderlayRoute
+                                             : DropReason::kNoNeighbor;
+}
+
 // Fills in an inner L4 checksum that the rx port left to be completed
 // (RTE_MBUF_F_RX_L4_CKSUM_NONE: virtio/veth CHECKSUM_PARTIAL style).
 void CompleteInnerChecksum(rte_mbuf* m, uint16_t l3_off);
@@ -138,11 +144,12 @@ inline void FinishGre(const Tunnel& t, rte_mbuf* m, uint8_t* h, const InnerIp& i
 }
 
 // Prepends `t`'s header to `m` (the inner Ethernet frame, or for L3 tunnels the inner
-// IP packet) and finishes it; `seq` is its GRE sequence number when `t` sends them.
-// Returns the packet's head (a new segment when the header outgrew the headroom), or
-// nullptr (with `m` unchanged) when no mbuf was left for that.
+// IP packet) and finishes it; `seq` is its GRE sequence number when `t` sends them,
+// `nexthop` the word (tables.h PackNextHop) of the neighbor it goes to. Returns the
+// packet's head (a new segment when the header outgrew the headroom), or nullptr (with
+// `m` unchanged) when no mbuf was left for that.
 __attribute__((always_inline)) inline rte_mbuf* PushTunnelHeader(const Tunnel& t, rte_mbuf* m,
-                                                                 uint32_t seq) {
+                                                                 uint32_t seq, uint64_t nexthop) {
   const uint32_t inner_len = rte_pktmbuf_pkt_len(m);
   const uint8_t* inner = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint32_t avail = rte_pktmbuf_data_len(m);
@@ -175,6 +182,7 @@ __attribute__((always_inline)) inline rte_mbuf* PushTunnelHeader(const Tunnel& t
     return nullptr;
   uint8_t* h = rte_pktmbuf_mtod(m, uint8_t*);
   CopyTemplate(h, t.hdr.data(), t.hdr_len);
+  std::memcpy(h, &nexthop, 6);  // the destination MAC: bytes 0..5 of the word
 
   uint8_t* l3 = h + kEtherHdrLen;
   const uint16_t l3_total = static_cast<uint16_t>(inner_len + t.hdr_len - kEtherHdrLen);

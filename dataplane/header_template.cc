@@ -90,7 +90,7 @@ void BuildTunnel(const TunnelSpec& spec, const Underlay& underlay, uint32_t id,
   t.type = spec.type;
   t.outer_family = spec.remote.family;
   t.egress_port = underlay.port;
-  t.resolved = underlay.resolved;
+  t.path = underlay.path;
   t.max_l3_len = underlay.mtu;
   t.attachment = attachment;
   t.remote = spec.remote;

@@ -231,13 +231,15 @@ void RouteBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t 
       ctx.Drop(rx_port, m, DropReason::kNoRoute);
       continue;
     }
-    if (!t->resolved) [[unlikely]] {
-      ctx.Drop(rx_port, m, DropReason::kNoNeighbor, id);
-      continue;
-    }
     // The IP packet goes on, without its Ethernet header (IP input proved it is there).
+    // A packet whose tunnel has no next hop is dropped by the push stage, as on every path.
     const uint32_t len = rte_pktmbuf_pkt_len(m) - kEtherHdrLen;
     if (!FitsMtu(*t, len)) [[unlikely]] {
+      // Checked here too, so that an unsendable packet is one drop, not one per fragment.
+      if (tables.PathNextHop(t->path) == 0) {
+        ctx.Drop(rx_port, m, NoNextHopReason(tables, *t), id);
+        continue;
+      }
       // Packets before it leave first: a burst keeps its order on the wire.
       PushStage(ctx, rx_port, out, nout);
       nout = 0;

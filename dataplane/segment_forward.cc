@@ -210,8 +210,13 @@ void SegmentRun::Send(rte_mbuf* m, FdbPlace to, uint32_t len, bool copy) {
     cached_t_ = ctx_.tables->tunnel(id);
   }
   const Tunnel* t = cached_t_;
-  if (t == nullptr || !t->resolved) [[unlikely]] {
-    Drop(m, DropReason::kNoNeighbor, copy, t != nullptr ? id : kNoTunnel);
+  if (t == nullptr) [[unlikely]] {
+    Drop(m, DropReason::kNoNeighbor, copy);
+    return;
+  }
+  // Checked before the copy joins a push batch, so the segment counts it as a drop.
+  if (ctx_.tables->PathNextHop(t->path) == 0) [[unlikely]] {
+    Drop(m, NoNextHopReason(*ctx_.tables, *t), copy, id);
     return;
   }
   if (!FitsMtu(*t, len)) [[unlikely]] {

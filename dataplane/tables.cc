@@ -57,6 +57,14 @@ absl::Status Tables::Init() {
   for (uint32_t id = config_.max_segments; id >= 1; --id) free_segment_ids_.push_back(id);
   free_ids_.reserve(config_.max_tunnels);
   for (uint32_t id = config_.max_tunnels; id >= 1; --id) free_ids_.push_back(id);
+  // A path per tunnel at most (a segment's remotes are tunnels); a next hop per path,
+  // and room for static neighbors no tunnel uses (yet).
+  paths_ = MakeHugeArray<std::atomic<uint32_t>>(slots);
+  free_path_ids_ = free_ids_;
+  const uint32_t max_nexthops = config_.max_tunnels + kMaxStaticNeighbors;
+  nexthops_ = MakeHugeArray<std::atomic<uint64_t>>(max_nexthops + 1);
+  free_nexthop_ids_.reserve(max_nexthops);
+  for (uint32_t id = max_nexthops; id >= 1; --id) free_nexthop_ids_.push_back(id);
 
   const size_t qsbr_size = rte_rcu_qsbr_get_memsize(config_.max_workers);
   qsbr_ = static_cast<rte_rcu_qsbr*>(
@@ -196,19 +204,42 @@ void Tables::FreeRetired(void* self, void* elements, unsigned int n) {
   auto* tables = static_cast<Tables*>(self);
   auto* retired = static_cast<Retired*>(elements);
   for (unsigned int i = 0; i < n; ++i) {
-    if (retired[i].object != nullptr) retired[i].free(retired[i].object);
-    if (retired[i].id_to_release != kNoTunnel) {
-      tables->free_ids_.push_back(retired[i].id_to_release);
-    }
-    if (retired[i].segment_to_release != 0) {
-      tables->free_segment_ids_.push_back(retired[i].segment_to_release);
+    const Retired& r = retired[i];
+    if (r.object != nullptr) r.free(r.object);
+    switch (r.pool) {
+      case IdPool::kNone:
+        break;
+      case IdPool::kTunnel:
+        tables->free_ids_.push_back(r.id);
+        break;
+      case IdPool::kSegment:
+        tables->free_segment_ids_.push_back(r.id);
+        break;
+      case IdPool::kPath:
+        tables->free_path_ids_.push_back(r.id);
+        break;
+      case IdPool::kNextHop:
+        tables->free_nexthop_ids_.push_back(r.id);
+        break;
     }
   }
 }
 
 void Tables::Retire(void* object, void (*free)(void*), uint32_t id_to_release,
                     uint32_t segment_to_release) {
-  Retired r = {object, free, id_to_release, segment_to_release};
+  Retired r = {object, free, IdPool::kNone, 0};
+  if (id_to_release != kNoTunnel) {
+    r.pool = IdPool::kTunnel;
+    r.id = id_to_release;
+  } else if (segment_to_release != 0) {
+    r.pool = IdPool::kSegment;
+    r.id = segment_to_release;
+  }
+  Defer(r);
+}
+
+void Tables::Defer(const Retired& retired) {
+  Retired r = retired;
   if (rte_rcu_qsbr_dq_enqueue(dq_, &r) != 0) {
     // The queue is full even after reclaiming: wait out a grace period here instead.
     rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
@@ -219,6 +250,37 @@ void Tables::Retire(void* object, void (*free)(void*), uint32_t id_to_release,
 void Tables::PublishPort(uint16_t port, std::unique_ptr<PortView> view) {
   const PortView* old = ports_[port].exchange(view.release(), std::memory_order_acq_rel);
   if (old != nullptr) Retire(const_cast<PortView*>(old), &Delete<PortView>, kNoTunnel);
+}
+
+namespace {
+
+uint32_t TakeId(std::vector<uint32_t>& pool) {
+  if (pool.empty()) return 0;
+  const uint32_t id = pool.back();
+  pool.pop_back();
+  return id;
+}
+
+}  // namespace
+
+uint32_t Tables::AllocatePathId() {
+  if (free_path_ids_.empty()) Reclaim();
+  return TakeId(free_path_ids_);
+}
+
+uint32_t Tables::AllocateNextHopId() {
+  if (free_nexthop_ids_.empty()) Reclaim();
+  return TakeId(free_nexthop_ids_);
+}
+
+void Tables::ReleasePathId(uint32_t id) {
+  SetPath(id, 0);
+  Defer(Retired{nullptr, nullptr, IdPool::kPath, id});
+}
+
+void Tables::ReleaseNextHopId(uint32_t id) {
+  SetNextHop(id, 0);
+  Defer(Retired{nullptr, nullptr, IdPool::kNextHop, id});
 }
 
 uint32_t Tables::AllocateTunnelId() {

@@ -48,6 +48,13 @@
 //     FdbLearnEvents through a ring, including the refresh of an entry whose stamp is
 //     old, so ageing needs no per-hit write. The FDB clock (fdb_now_s) is a word the
 //     control thread advances once a second.
+// 11. Next hops. A tunnel names a path: its remote as reached from its uplink. A path
+//     names the next hop it goes through (the remote itself when on-link, else a route's
+//     gateway), and a next hop holds that neighbor's MAC. Both are single atomic words,
+//     so a neighbor's new MAC (one store) or a route change (one store per remote)
+//     re-points every tunnel behind it without rebuilding one, and a packet is sent with
+//     the old MAC or the new, never a mix. Path and next-hop ids are reused only after a
+//     grace period, like tunnel ids. Slot 0 of both is always 0: "none".
 // 9. Hosts carry a generation the control thread bumps (release) after every change;
 //    a worker's host cache (host_cache.h) trusts an entry only under the generation it
 //    read (acquire) at the start of its burst.
@@ -144,10 +151,21 @@ inline HostKey MakeHostKey(uint8_t family, const uint8_t* ip) {
   return k;
 }
 
+// A next hop's word: its MAC (byte i at bits 8i..8i+7) and kNextHopValid; 0 while the
+// neighbor is unresolved.
+inline constexpr uint64_t kNextHopValid = uint64_t{1} << 63;
+inline uint64_t PackNextHop(const uint8_t mac[6]) {
+  static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mac[i] is byte i of the word");
+  uint64_t v = 0;
+  std::memcpy(&v, mac, 6);
+  return v | kNextHopValid;
+}
+
 inline constexpr uint32_t kMaxHosts = 65536;
 // Routes per address family (--max_routes): room for 100k and more.
 inline constexpr uint32_t kDefaultMaxRoutes = 1u << 17;
 inline constexpr uint32_t kMaxMaxRoutes = 1u << 24;
+inline constexpr uint32_t kMaxStaticNeighbors = 65536;  // beyond one next hop per tunnel
 inline constexpr uint16_t kVlanUntagged = 0;
 inline constexpr uint16_t kVlanSlots = 4096;
 
@@ -198,6 +216,15 @@ class Tables {
   bool LookupSegmentHost(uint32_t segment, uint8_t family, const uint8_t* ip, uint8_t mac[6]) const;
   // Seconds on the FDB clock (the stamps of fdb.h count in these).
   uint32_t fdb_now_s() const { return fdb_now_s_.load(std::memory_order_relaxed); }
+  // The word (PackNextHop) of the next hop `path` goes through; 0 when the path has no
+  // route or its next hop is unresolved (path 0, none, gives 0 too).
+  uint64_t PathNextHop(uint32_t path) const {
+    return nexthops_[paths_[path].load(std::memory_order_relaxed)].load(std::memory_order_relaxed);
+  }
+  // The next hop id of `path`; 0 when it has no route.
+  uint32_t path_nexthop_id(uint32_t path) const {
+    return paths_[path].load(std::memory_order_relaxed);
+  }
 
   rte_rcu_qsbr* qsbr() const { return qsbr_; }
   uint32_t max_tunnels() const { return config_.max_tunnels; }
@@ -240,6 +267,19 @@ class Tables {
                               const uint8_t mac[6]);
   void DeleteSegmentHost(uint32_t segment, uint8_t family, const uint8_t* ip);
   void SetFdbNow(uint32_t now_s) { fdb_now_s_.store(now_s, std::memory_order_relaxed); }
+  // Paths and next hops (rule 11): ids from 1 (paths up to max_tunnels, next hops up to
+  // max_tunnels + kMaxStaticNeighbors); 0 when all are in use.
+  uint32_t AllocatePathId();
+  uint32_t AllocateNextHopId();
+  // The id goes back to its pool after a grace period; its word is zeroed now.
+  void ReleasePathId(uint32_t id);
+  void ReleaseNextHopId(uint32_t id);
+  void SetPath(uint32_t path, uint32_t nexthop) {
+    paths_[path].store(nexthop, std::memory_order_relaxed);
+  }
+  void SetNextHop(uint32_t nexthop, uint64_t word) {
+    nexthops_[nexthop].store(word, std::memory_order_relaxed);
+  }
   // Frees retired entries whose grace period has ended. Cheap; call it often.
   void Reclaim();
   // Blocks until every retired entry is freed (workers must be running or offline).
@@ -247,11 +287,13 @@ class Tables {
   uint32_t tunnels_in_use() const { return tunnels_in_use_; }
 
  private:
+  // The id pools whose ids are reused only after a grace period.
+  enum class IdPool : uint32_t { kNone, kTunnel, kSegment, kPath, kNextHop };
   struct Retired {
-    void* object;
+    void* object;  // freed with `free` when not null
     void (*free)(void*);
-    uint32_t id_to_release;       // kNoTunnel when none
-    uint32_t segment_to_release;  // 0 when none
+    IdPool pool;  // and `id` goes back to this pool
+    uint32_t id;
   };
   static_assert(sizeof(Retired) % 4 == 0);
   static void FreeRetired(void* self, void* elements, unsigned int n);
@@ -260,6 +302,8 @@ class Tables {
   absl::Status Init();
   void Retire(void* object, void (*free)(void*), uint32_t id_to_release,
               uint32_t segment_to_release = 0);
+  // Queues `r` for the end of the current grace period.
+  void Defer(const Retired& r);
   void BumpHostGeneration();
   absl::Status CreateRouteTables();
   // Applies an IPv6 route change to both copies (rule 7); `undo` reverts `change`.
@@ -288,6 +332,10 @@ class Tables {
   RouteTable route_views_[2];
   int active_v6_ = 0;
   HugeArray<TunnelState> states_;
+  HugeArray<std::atomic<uint32_t>> paths_;     // path id → next hop id
+  HugeArray<std::atomic<uint64_t>> nexthops_;  // next hop id → PackNextHop word
+  std::vector<uint32_t> free_path_ids_;        // control thread only
+  std::vector<uint32_t> free_nexthop_ids_;
   int instance_ = 0;
   std::unique_ptr<std::atomic<const PortView*>[]> ports_;
   HugeArray<std::atomic<const Tunnel*>> tunnels_;

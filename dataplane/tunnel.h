@@ -55,10 +55,12 @@ struct Attachment {
 struct alignas(RTE_CACHE_LINE_SIZE) Tunnel {
   uint32_t id = 0;
   TunnelType type = TunnelType::kVxlan;
-  uint8_t outer_family = 4;   // outer IP version: 4 or 6
-  bool resolved = false;      // template has the next hop's MAC; else encap drops
-  uint32_t flags = 0;         // TunnelFlag
-  uint16_t egress_port = 0;   // the uplink
+  uint8_t outer_family = 4;  // outer IP version: 4 or 6
+  uint32_t flags = 0;        // TunnelFlag
+  uint16_t egress_port = 0;  // the uplink
+  // Its remote as reached from the uplink (tables.h, rule 11): encap writes the path's
+  // next-hop MAC over the template's destination, and drops while there is none.
+  uint32_t path = 0;
   uint16_t hdr_len = 0;       // template bytes: Ethernet .. end of tunnel header
   uint16_t l3_len = 0;        // outer IP header bytes (20 or 40)
   uint16_t tun_off = 0;       // offset of the GENEVE/VXLAN/GRE header in the template

@@ -46,8 +46,8 @@ struct TunnelSpec {
 struct Underlay {
   uint16_t port = 0;                     // egress uplink
   MacAddress src_mac;                    // the uplink's MAC
-  MacAddress dst_mac;                    // the remote's (next hop's) MAC
-  bool resolved = false;                 // dst_mac known
+  MacAddress dst_mac;                    // the template's; encap writes the path's
+  uint32_t path = 0;                     // tables.h rule 11
   uint16_t mtu = 1500;                   // uplink MTU (largest outer IP packet)
   bool tx_ip_checksum_offload = false;   // the uplink computes IPv4 header checksums
   bool tx_udp_checksum_offload = false;  // the uplink computes UDP checksums

@@ -18,6 +18,7 @@ Worker::Worker(uint32_t index, const WorkerContext& shared, WorkerCounters* coun
   ctx_.punt_ring = shared.punt_ring;
   ctx_.learn_ring = shared.learn_ring;
   ctx_.fdb_ring = shared.fdb_ring;
+  ctx_.tx_ring = shared.tx_ring;
   ctx_.direct_pool = shared.direct_pool;
   ctx_.indirect_pool = shared.indirect_pool;
   ctx_.counters = counters;
@@ -41,6 +42,14 @@ void DispatchBurst(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t 
   } else {
     for (uint16_t i = 0; i < n; ++i) ctx.Drop(port, pkts[i], DropReason::kNoRole);
   }
+}
+
+void SendControlFrames(WorkerContext& ctx) {
+  rte_mbuf* frames[kBurstSize];
+  const unsigned n =
+      rte_ring_mc_dequeue_burst(ctx.tx_ring, reinterpret_cast<void**>(frames), kBurstSize, nullptr);
+  for (unsigned i = 0; i < n; ++i) ctx.Emit(frames[i]->port, frames[i]);
+  ctx.Flush();
 }
 
 void Worker::ProcessBurst(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t n) {
@@ -74,6 +83,10 @@ void Worker::Run() {
       wc.packets.Add(n);
       wc.bursts.Inc();
     }
+    // The control thread sends through whichever worker gets here first: it owns no tx
+    // queue. Empty is the common case, one read of the ring's indexes.
+    if (ctx_.tx_ring != nullptr && !rte_ring_empty(ctx_.tx_ring)) [[unlikely]]
+      SendControlFrames(ctx_);
     rte_rcu_qsbr_quiescent(qsbr, index_);
     if (idle) rte_pause();
   }

@@ -20,6 +20,9 @@ namespace tundra {
 // place where a path is chosen, once per burst. Leaves the output queued in `ctx`.
 void DispatchBurst(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t n);
 
+// Sends what the control thread queued on `ctx.tx_ring` (counted as the port's tx).
+void SendControlFrames(WorkerContext& ctx);
+
 struct RxQueue {
   uint16_t port;
   uint16_t queue;

@@ -23,16 +23,19 @@
 namespace tundra {
 
 // What a worker tells the control thread it learned: a host's IP and MAC seen in an
-// ARP or neighbor discovery packet on a routed access port.
+// ARP or neighbor discovery packet on a routed access port, or a neighbor's on an uplink
+// (neighbor_input.h).
 struct LearnEvent {
   uint8_t family;
   uint8_t mac[6];
-  uint8_t pad;
+  uint8_t flags;  // LearnFlag
   uint16_t port;
   uint16_t pad2;
   uint8_t ip[16];
 };
 static_assert(sizeof(LearnEvent) % 4 == 0);
+// A reply to tundra's own probe (ARP reply, solicited NA): proof the neighbor is there.
+inline constexpr uint8_t kLearnConfirmed = 1;
 
 // Adds a run of packets of one tunnel to its counters once, not packet by packet.
 template <Counter TunnelCounters::*kPackets, Counter TunnelCounters::*kBytes>
@@ -113,6 +116,8 @@ struct WorkerContext {
   rte_ring* punt_ring = nullptr;   // mbufs
   rte_ring* learn_ring = nullptr;  // LearnEvent elements
   rte_ring* fdb_ring = nullptr;    // FdbLearnEvent elements (fdb.h)
+  // From the control thread: frames to send (its neighbor probes), m->port the port.
+  rte_ring* tx_ring = nullptr;
   // segment_forward.cc: the learn events this worker may still send before the next
   // refill of its token bucket.
   uint32_t learn_tokens = 0;

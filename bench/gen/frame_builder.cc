@@ -112,7 +112,6 @@ absl::StatusOr<FrameTemplate> BuildTemplate(const GenSpec& spec, uint32_t stream
   Underlay under;
   under.src_mac = spec.src_mac;
   under.dst_mac = spec.dst_mac;
-  under.resolved = true;
   under.mtu = 9600;
   auto tunnel_entry = std::make_unique<Tunnel>();  // 400+ bytes, cache-line aligned
   BuildTunnel(ts, under, stream, Attachment{}, *tunnel_entry);

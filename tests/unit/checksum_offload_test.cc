@@ -54,7 +54,6 @@ Result EncapWith(const TunnelSpec& spec, Offload mode, const std::vector<uint8_t
   u.port = 0;
   u.src_mac = *MacAddress::Parse("02:00:00:00:00:01");
   u.dst_mac = *MacAddress::Parse("02:00:00:00:00:02");
-  u.resolved = true;
   u.tx_ip_checksum_offload = mode != Offload::kNone;
   u.tx_udp_checksum_offload = mode != Offload::kNone;
   u.tx_outer_offload = mode == Offload::kOuter;
@@ -62,7 +61,7 @@ Result EncapWith(const TunnelSpec& spec, Offload mode, const std::vector<uint8_t
   BuildTunnel(spec, u, 1, Attachment{1, 0, true}, *t);
   rte_mbuf* m = MbufFrom(inner);
   if (t->flags & kTunnelL3) rte_pktmbuf_adj(m, 14);
-  m = PushTunnelHeader(*t, m, 0);
+  m = PushTunnelHeader(*t, m, 0, PackNextHop(u.dst_mac.bytes.data()));
   REQUIRE(m != nullptr);
   Result r{{},
            m->ol_flags,

@@ -13,7 +13,6 @@ TEST_CASE("header template: lengths, offsets and the precomputed IPv4 sum", "[te
   Underlay u;
   u.src_mac = *MacAddress::Parse("02:00:00:00:00:01");
   u.dst_mac = *MacAddress::Parse("02:00:00:00:00:02");
-  u.resolved = true;
   Tunnel t4, t6;
   BuildTunnel(f.Vxlan("a", false, 1), u, 1, {}, t4);
   BuildTunnel(f.Vxlan("b", true, 1), u, 2, {}, t6);
