@@ -70,10 +70,18 @@ absl::Status App::Init() {
   // Sized for a few milliseconds of new MACs at the rate the control thread absorbs.
   fdb_ring_ = rte_ring_create_elem("tundra_fdb", sizeof(FdbLearnEvent), 16384,
                                    static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
+  // The other way: frames the control thread sends (neighbor probes) through a worker.
+  tx_ring_ =
+      rte_ring_create("tundra_ctrl_tx", 1024, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ);
   start_tsc_ = rte_get_tsc_cycles();
-  if (punt_ring_ == nullptr || learn_ring_ == nullptr || fdb_ring_ == nullptr) {
-    return absl::ResourceExhaustedError("cannot create the worker→control rings");
+  if (punt_ring_ == nullptr || learn_ring_ == nullptr || fdb_ring_ == nullptr ||
+      tx_ring_ == nullptr) {
+    return absl::ResourceExhaustedError("cannot create the worker↔control rings");
   }
+  writer_->nexthops().set_timing(options_.neighbor_timing);
+  writer_->nexthops().set_send([this](uint16_t port, const uint8_t* frame, uint16_t len) {
+    return SendFrame(port, frame, len);
+  });
   std::vector<const WorkerCounters*> views;
   for (const auto& c : counters_) views.push_back(c.get());
   stats_ = std::make_unique<Stats>(std::move(views), static_cast<uint16_t>(ports_.size()),
@@ -88,6 +96,11 @@ App::~App() {
   rte_ring_free(punt_ring_);
   rte_ring_free(learn_ring_);
   rte_ring_free(fdb_ring_);
+  if (tx_ring_ != nullptr) {
+    rte_mbuf* m;
+    while (rte_ring_sc_dequeue(tx_ring_, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+    rte_ring_free(tx_ring_);
+  }
   for (rte_mempool* pool : pools_) rte_mempool_free(pool);  // the indirect pool included
 }
 
@@ -112,11 +125,15 @@ void App::Poll() {
           e.family == 4 ? IpAddress::FromV4Bytes(e.ip) : IpAddress::FromV6Bytes(e.ip);
       MacAddress mac;
       std::copy(e.mac, e.mac + 6, mac.bytes.begin());
-      writer_->LearnNeighbor(ip, mac, e.port);
+      writer_->LearnNeighbor(ip, mac, e.port, (e.flags & kLearnConfirmed) != 0);
     }
   }
   // Null only when Init failed before creating the tables (the destructor still polls).
   if (tables_ != nullptr) {
+    // Stopped, nothing can send a probe: the next hops' timers wait for `start`.
+    if (running_) {
+      writer_->nexthops().Poll((rte_get_tsc_cycles() - start_tsc_) * 1000 / rte_get_tsc_hz());
+    }
     PollFdb();
     tables_->Reclaim();
   }
@@ -268,6 +285,7 @@ absl::Status App::Start() {
   shared.punt_ring = punt_ring_;
   shared.learn_ring = learn_ring_;
   shared.fdb_ring = fdb_ring_;
+  shared.tx_ring = tx_ring_;
   shared.direct_pool = pools_.front();
   shared.indirect_pool = indirect_pool_;
   for (size_t w = 0; w < nb_workers; ++w) {
@@ -284,7 +302,27 @@ absl::Status App::Start() {
     }
   }
   running_ = true;
+  // Probes due while nothing could send them go out now, not a backoff later.
+  writer_->nexthops().ProbeUnresolvedNow();
   return absl::OkStatus();
+}
+
+bool App::SendFrame(uint16_t port, const uint8_t* frame, uint16_t len) {
+  if (!running_ || pools_.empty()) return false;
+  rte_mbuf* m = rte_pktmbuf_alloc(pools_.front());
+  if (m == nullptr) return false;
+  char* data = rte_pktmbuf_append(m, len);
+  if (data == nullptr) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  std::memcpy(data, frame, len);
+  m->port = port;
+  if (rte_ring_sp_enqueue(tx_ring_, m) != 0) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  return true;
 }
 
 absl::Status App::Stop() {

@@ -31,6 +31,7 @@ struct AppOptions {
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
   uint32_t mbufs = 0;  // 0: sized from the queues
+  NeighborTiming neighbor_timing;
 };
 
 struct PortRuntime {
@@ -84,6 +85,9 @@ class App {
   absl::Status Init();
   absl::Status ConfigurePorts();
   void PollFdb();
+  // Queues `frame` for a worker to send on `port`; false when it cannot (not running,
+  // no mbuf, ring full).
+  bool SendFrame(uint16_t port, const uint8_t* frame, uint16_t len);
 
   AppOptions options_;
   std::vector<PortRuntime> ports_;
@@ -98,7 +102,8 @@ class App {
   rte_ring* punt_ring_ = nullptr;
   rte_ring* learn_ring_ = nullptr;
   rte_ring* fdb_ring_ = nullptr;
-  uint64_t start_tsc_ = 0;  // the FDB clock's zero
+  rte_ring* tx_ring_ = nullptr;  // control → workers: frames to send (m->port)
+  uint64_t start_tsc_ = 0;       // the FDB clock's zero
   uint64_t punted_ = 0;
   bool ports_configured_ = false;
   bool ports_closed_ = false;

@@ -28,6 +28,14 @@ DEFINE_uint32(max_routes, tundra::kDefaultMaxRoutes,
               "(1..16777216); the tables are allocated at the first route");
 DEFINE_uint32(rx_desc, 1024, "Rx descriptors per queue");
 DEFINE_uint32(tx_desc, 1024, "Tx descriptors per queue");
+DEFINE_uint32(neigh_reachable_ms, 30000,
+              "How long an answered underlay neighbor stays reachable; it is re-probed from "
+              "3/4 of that on (1..86400000)");
+DEFINE_uint32(neigh_retrans_ms, 1000,
+              "Interval between neighbor probes; unanswered resolution backs off doubling it, "
+              "up to 60 s (1..60000)");
+DEFINE_uint32(neigh_probes, 3,
+              "Unanswered probes after which a stale underlay neighbor is withdrawn (1..100)");
 DEFINE_uint32(mbufs, 0, "mbufs in the pool (0: sized from the ports' queues)");
 
 namespace {
@@ -62,6 +70,15 @@ int main(int argc, char** argv) {
     rte_eal_cleanup();
     return 1;
   }
+  if (FLAGS_neigh_reachable_ms == 0 || FLAGS_neigh_reachable_ms > 86400000 ||
+      FLAGS_neigh_retrans_ms == 0 || FLAGS_neigh_retrans_ms > 60000 || FLAGS_neigh_probes == 0 ||
+      FLAGS_neigh_probes > 100) {
+    std::fprintf(stderr,
+                 "error: --neigh_reachable_ms must be within 1..86400000, --neigh_retrans_ms "
+                 "within 1..60000 and --neigh_probes within 1..100\n");
+    rte_eal_cleanup();
+    return 1;
+  }
   if (FLAGS_rx_desc == 0 || FLAGS_rx_desc > 32768 || FLAGS_tx_desc == 0 || FLAGS_tx_desc > 32768) {
     std::fprintf(stderr, "error: --rx_desc and --tx_desc must be within 1..32768\n");
     rte_eal_cleanup();
@@ -76,6 +93,9 @@ int main(int argc, char** argv) {
   options.rx_desc = static_cast<uint16_t>(FLAGS_rx_desc);
   options.tx_desc = static_cast<uint16_t>(FLAGS_tx_desc);
   options.mbufs = FLAGS_mbufs;
+  options.neighbor_timing.reachable_ms = FLAGS_neigh_reachable_ms;
+  options.neighbor_timing.retrans_ms = FLAGS_neigh_retrans_ms;
+  options.neighbor_timing.probes = FLAGS_neigh_probes;
   absl::StatusOr<std::unique_ptr<tundra::App>> app = tundra::App::Create(options);
   if (!app.ok()) {
     absl::FPrintF(stderr, "error: %s\n", app.status().message());

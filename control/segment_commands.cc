@@ -72,10 +72,12 @@ std::string ShowSegments(const App& app, const cli::Args& a, bool json) {
       for (const SegmentRemoteRecord& r : seg.remotes) {
         const Tunnel* entry = app.tables().tunnel(r.id);
         const TunnelTotals rt = app.stats().Tunnel(r.id);
+        const std::optional<IpAddress> via = app.writer().nexthops().PathVia(r.path);
         j.BeginObject()
             .Field("ip", r.ip.ToString())
             .Field("learned", r.learned)
-            .Field("resolved", entry != nullptr && entry->resolved)
+            .Field("resolved", entry != nullptr && app.writer().nexthops().PathResolved(r.path))
+            .Field("next_hop", via ? via->ToString() : "")
             .Field("encap_packets", rt.encap_packets)
             .Field("decap_packets", rt.decap_packets)
             .EndObject();
@@ -111,8 +113,12 @@ std::string ShowSegments(const App& app, const cli::Args& a, bool json) {
     std::vector<std::string> remotes;
     for (const SegmentRemoteRecord& r : seg.remotes) {
       const Tunnel* entry = app.tables().tunnel(r.id);
-      remotes.push_back(absl::StrCat(r.ip.ToString(), r.learned ? " (learned)" : "",
-                                     entry != nullptr && entry->resolved ? "" : " UNRESOLVED"));
+      const std::optional<IpAddress> via = app.writer().nexthops().PathVia(r.path);
+      const bool resolved = entry != nullptr && app.writer().nexthops().PathResolved(r.path);
+      remotes.push_back(
+          absl::StrCat(r.ip.ToString(), r.learned ? " (learned)" : "",
+                       via && *via != r.ip ? absl::StrCat(" via ", via->ToString()) : "",
+                       resolved ? "" : " UNRESOLVED"));
     }
     absl::StrAppendFormat(
         &text,

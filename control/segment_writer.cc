@@ -106,11 +106,10 @@ void TableWriter::PublishSegmentTunnel(const SegmentRecord& seg,
   // that it is a complete entry.
   spec.remote = remote != nullptr ? remote->ip : seg.spec.local;
   auto t = std::make_unique<Tunnel>();
-  BuildTunnel(spec, UnderlayFor(spec, seg.uplink), remote != nullptr ? remote->id : seg.anchor,
-              Attachment{}, *t);
+  BuildTunnel(spec, UnderlayFor(seg.uplink, remote != nullptr ? remote->path : 0),
+              remote != nullptr ? remote->id : seg.anchor, Attachment{}, *t);
   t->segment = seg.id;
   t->segment_anchor = remote == nullptr;
-  if (remote == nullptr) t->resolved = false;
   t->decap_key = remote != nullptr ? remote->key : seg.anchor_key;
   tables_.PublishTunnel(std::move(t));
 }
@@ -253,10 +252,17 @@ absl::StatusOr<uint32_t> TableWriter::AddRemoteTunnel(SegmentRecord& seg, const 
     return absl::ResourceExhaustedError(
         absl::StrCat("all ", tables_.max_tunnels(), " tunnels are in use (raise --max_tunnels)"));
   }
+  absl::StatusOr<uint32_t> path = nexthops_.AcquirePath(seg.uplink, ip);
+  if (!path.ok()) {
+    tables_.RemoveTunnel(r.id);
+    return path.status();
+  }
+  r.path = *path;
   tables_.ResetTunnelState(r.id);
   PublishSegmentTunnel(seg, &r);
   if (absl::Status s = tables_.AddDecapKey(r.key, r.id); !s.ok()) {
     tables_.RemoveTunnel(r.id);
+    nexthops_.ReleasePath(r.path);
     return s;
   }
   names_by_key_.emplace(KeyBytes(r.key), absl::StrCat("segment '", seg.spec.name, "'"));
@@ -270,6 +276,7 @@ void TableWriter::RemoveRemoteTunnel(SegmentRecord& seg, size_t index) {
   (void)tables_.DeleteDecapKey(r.key);
   names_by_key_.erase(KeyBytes(r.key));
   tables_.RemoveTunnel(r.id);
+  nexthops_.ReleasePath(r.path);
 }
 
 absl::Status TableWriter::AddSegmentRemote(std::string_view name, const IpAddress& ip) {

@@ -252,7 +252,8 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
                    ? absl::StrCat("port ", rec.attachment.port, " vlan ", rec.attachment.vlan)
                    : absl::StrCat("port ", rec.attachment.port))
             : "none";
-    const bool resolved = entry && entry->resolved;
+    const bool resolved = entry != nullptr && app.writer().nexthops().PathResolved(rec.path);
+    const std::optional<IpAddress> via = app.writer().nexthops().PathVia(rec.path);
     if (json) {
       j.BeginObject()
           .Field("name", name)
@@ -270,6 +271,7 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
           .Field("uplink", rec.uplink)
           .Field("attachment", attach)
           .Field("resolved", resolved)
+          .Field("next_hop", via ? via->ToString() : "")
           .Field("overhead", overhead)
           .Field("inner_mtu", inner_mtu);
 #define X(member, name, text, meaning) j.Field(name, t.member);

@@ -12,20 +12,6 @@
 
 namespace tundra {
 
-namespace {
-
-// The prefix with the address bits past its length cleared: how routes are keyed.
-IpPrefix Normalized(IpPrefix p) {
-  const int bytes = p.addr.is_v4() ? 4 : 16;
-  for (int b = 0; b < bytes; ++b) {
-    const int keep = std::clamp(static_cast<int>(p.len) - b * 8, 0, 8);
-    p.addr.bytes[b] &= static_cast<uint8_t>(0xFF00 >> keep);
-  }
-  return p;
-}
-
-}  // namespace
-
 DecapKey MakeDecapKey(const TunnelSpec& spec) {
   DecapKey key;
   key.type = static_cast<uint8_t>(spec.type);
@@ -45,7 +31,8 @@ DecapKey MakeDecapKey(const TunnelSpec& spec) {
   return key;
 }
 
-TableWriter::TableWriter(Tables& tables, uint16_t nb_ports) : tables_(tables), ports_(nb_ports) {
+TableWriter::TableWriter(Tables& tables, uint16_t nb_ports)
+    : tables_(tables), ports_(nb_ports), nexthops_(tables, ports_) {
   for (uint16_t p = 0; p < nb_ports; ++p) PublishPortView(p);
 }
 
@@ -79,6 +66,7 @@ absl::Status TableWriter::SetPortRole(uint16_t p, PortRole role) {
   }
   pc.role = role;
   PublishPortView(p);
+  nexthops_.PortChanged(p);
   return absl::OkStatus();
 }
 
@@ -116,6 +104,7 @@ absl::Status TableWriter::SetPortAddress(uint16_t p, const IpPrefix& prefix) {
   }
   slot = prefix;
   PublishPortView(p);
+  nexthops_.PortChanged(p);
   return absl::OkStatus();
 }
 
@@ -154,13 +143,18 @@ absl::Status TableWriter::AddNeighbor(const IpAddress& ip, const MacAddress& mac
     return absl::InvalidArgumentError(
         absl::StrCat("'", mac.ToString(), "' is not a unicast MAC for a neighbor"));
   }
-  const Neighbor n{mac, p, false};
-  if (ports_[p].role == PortRole::kAccess) SetHost(ip, n);
-  neighbors_[ip] = n;
-  for (const auto& [name, rec] : tunnels_) {
-    if (rec.spec.remote == ip) PublishTunnel(rec);
+  // An address is a host of a routed access port or an underlay neighbor, not both.
+  if (ports_[p].role == PortRole::kUplink) {
+    if (auto it = neighbors_.find(ip); it != neighbors_.end()) {
+      tables_.DeleteHost(ip.family, ip.bytes.data());
+      neighbors_.erase(it);
+    }
+    return nexthops_.AddStatic(ip, mac, p);
   }
-  RepublishSegmentTunnels(UINT16_MAX, &ip, false);
+  (void)nexthops_.DelStatic(ip);
+  const Neighbor n{mac, p, false};
+  SetHost(ip, n);
+  neighbors_[ip] = n;
   return absl::OkStatus();
 }
 
@@ -168,8 +162,14 @@ void TableWriter::SetHost(const IpAddress& ip, const Neighbor& n) {
   (void)tables_.SetHost(ip.family, ip.bytes.data(), PackHost(n.mac.bytes.data(), n.port));
 }
 
-void TableWriter::LearnNeighbor(const IpAddress& ip, const MacAddress& mac, uint16_t p) {
-  if (p >= ports_.size() || ports_[p].role != PortRole::kAccess) return;
+void TableWriter::LearnNeighbor(const IpAddress& ip, const MacAddress& mac, uint16_t p,
+                                bool confirmed) {
+  if (p >= ports_.size()) return;
+  if (ports_[p].role == PortRole::kUplink) {
+    nexthops_.Learn(p, ip, mac, confirmed);
+    return;
+  }
+  if (ports_[p].role != PortRole::kAccess) return;
   auto it = neighbors_.find(ip);
   if (it != neighbors_.end() &&
       (!it->second.learned || (it->second.mac == mac && it->second.port == p))) {
@@ -182,17 +182,9 @@ void TableWriter::LearnNeighbor(const IpAddress& ip, const MacAddress& mac, uint
 
 absl::Status TableWriter::DelNeighbor(const IpAddress& ip) {
   auto it = neighbors_.find(ip);
-  if (it == neighbors_.end()) {
-    return absl::NotFoundError(absl::StrCat("no neighbor ", ip.ToString()));
-  }
-  if (ports_[it->second.port].role == PortRole::kAccess) {
-    tables_.DeleteHost(ip.family, ip.bytes.data());
-  }
+  if (it == neighbors_.end()) return nexthops_.DelStatic(ip);
+  tables_.DeleteHost(ip.family, ip.bytes.data());
   neighbors_.erase(it);
-  for (const auto& [name, rec] : tunnels_) {
-    if (rec.spec.remote == ip) PublishTunnel(rec);
-  }
-  RepublishSegmentTunnels(UINT16_MAX, &ip, false);
   return absl::OkStatus();
 }
 
@@ -206,27 +198,23 @@ std::optional<uint16_t> TableWriter::UplinkOwning(const IpAddress& local) const 
   return std::nullopt;
 }
 
-Underlay TableWriter::UnderlayFor(const TunnelSpec& spec, uint16_t uplink) const {
+Underlay TableWriter::UnderlayFor(uint16_t uplink, uint32_t path) const {
   const PortConfig& pc = ports_[uplink];
   Underlay u;
   u.port = uplink;
+  u.path = path;
   u.src_mac = pc.mac;
   u.mtu = pc.mtu;
   u.tx_ip_checksum_offload = pc.tx_ip_checksum_offload;
   u.tx_udp_checksum_offload = pc.tx_udp_checksum_offload;
   u.tx_outer_offload = pc.tx_outer_offload;
   u.known_options = known_options_;
-  auto it = neighbors_.find(spec.remote);
-  if (it != neighbors_.end() && it->second.port == uplink) {
-    u.dst_mac = it->second.mac;
-    u.resolved = true;
-  }
   return u;
 }
 
 void TableWriter::PublishTunnel(const TunnelRecord& rec) {
   auto t = std::make_unique<Tunnel>();
-  BuildTunnel(rec.spec, UnderlayFor(rec.spec, rec.uplink), rec.id, rec.attachment, *t);
+  BuildTunnel(rec.spec, UnderlayFor(rec.uplink, rec.path), rec.id, rec.attachment, *t);
   t->decap_key = rec.key;
   tables_.PublishTunnel(std::move(t));
 }
@@ -312,11 +300,17 @@ absl::Status TableWriter::AddTunnel(const TunnelSpec& spec) {
     return absl::ResourceExhaustedError(
         absl::StrCat("all ", tables_.max_tunnels(), " tunnels are in use (raise --max_tunnels)"));
   }
+  absl::StatusOr<uint32_t> path = nexthops_.AcquirePath(*uplink, spec.remote);
+  if (!path.ok()) {
+    tables_.RemoveTunnel(id);  // never published: gives the id back
+    return path.status();
+  }
   tables_.ResetTunnelState(id);
-  TunnelRecord rec{spec, id, *uplink, Attachment{}, key};
+  TunnelRecord rec{spec, id, *uplink, Attachment{}, key, *path};
   PublishTunnel(rec);
   if (absl::Status s = tables_.AddDecapKey(key, id); !s.ok()) {
     tables_.RemoveTunnel(id);
+    nexthops_.ReleasePath(*path);
     return s;
   }
   if (udp) RefUdpPort(udp_port, spec.type, +1);
@@ -370,7 +364,7 @@ absl::Status TableWriter::AddRoute(const IpPrefix& prefix, std::string_view tunn
         absl::StrCat("tunnel '", AsAbsl(tunnel), "' is ", TunnelTypeName(it->second.spec.type),
                      "; routes lead into L3 (type gre) tunnels, L2 tunnels use xconnect"));
   }
-  const IpPrefix p = Normalized(prefix);
+  const IpPrefix p = NormalizePrefix(prefix);
   const std::string text = p.ToString();
   auto existing = routes_.find(text);
   if (existing != routes_.end() && !replace) {
@@ -385,7 +379,7 @@ absl::Status TableWriter::AddRoute(const IpPrefix& prefix, std::string_view tunn
 }
 
 absl::Status TableWriter::DelRoute(const IpPrefix& prefix) {
-  const IpPrefix p = Normalized(prefix);
+  const IpPrefix p = NormalizePrefix(prefix);
   auto it = routes_.find(p.ToString());
   if (it == routes_.end()) return absl::NotFoundError(absl::StrCat("no route ", p.ToString()));
   if (absl::Status s = tables_.DeleteRoute(p); !s.ok()) return s;
@@ -418,6 +412,7 @@ absl::Status TableWriter::DelTunnel(std::string_view name) {
   (void)tables_.DeleteDecapKey(rec.key);
   names_by_key_.erase(KeyBytes(rec.key));
   tables_.RemoveTunnel(rec.id);
+  nexthops_.ReleasePath(rec.path);
   if (IsUdpTunnel(rec.spec.type)) RefUdpPort(TunnelUdpPort(rec.spec), rec.spec.type, -1);
   tunnels_.erase(it);
   return absl::OkStatus();

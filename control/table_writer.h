@@ -16,6 +16,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "control/nexthops.h"
+#include "control/port_config.h"
 #include "dataplane/fdb.h"
 #include "dataplane/proto/address.h"
 #include "dataplane/segment.h"
@@ -23,17 +25,6 @@
 #include "dataplane/tunnel_spec.h"
 
 namespace tundra {
-
-struct PortConfig {
-  PortRole role = PortRole::kNone;
-  MacAddress mac;
-  std::optional<IpPrefix> v4;
-  std::optional<IpPrefix> v6;
-  uint16_t mtu = 1500;
-  bool tx_ip_checksum_offload = false;
-  bool tx_udp_checksum_offload = false;
-  bool tx_outer_offload = false;  // outer (tunnel) checksum offloads
-};
 
 struct Neighbor {
   MacAddress mac;
@@ -47,19 +38,14 @@ struct TunnelRecord {
   uint16_t uplink = 0;
   Attachment attachment;
   DecapKey key;
-};
-
-struct AbslIpHash {
-  size_t operator()(const IpAddress& a) const {
-    return absl::HashOf(
-        a.family, std::string_view(reinterpret_cast<const char*>(a.bytes.data()), a.bytes.size()));
-  }
+  uint32_t path = 0;  // control/nexthops.h
 };
 
 // One remote VTEP of a segment: a tunnel of its own (dataplane/segment.h).
 struct SegmentRemoteRecord {
   IpAddress ip;
   uint32_t id = 0;  // its tunnel
+  uint32_t path = 0;
   DecapKey key;
   // Learned from an unknown remote (`unknown-remote learn`): not in the flood list, and
   // removed with the last FDB entry that sends to it.
@@ -135,7 +121,9 @@ class TableWriter {
   absl::Status AddNeighbor(const IpAddress& ip, const MacAddress& mac, uint16_t p);
   absl::Status DelNeighbor(const IpAddress& ip);
   // A host a worker saw in ARP/ND on a routed access port; static entries win.
-  void LearnNeighbor(const IpAddress& ip, const MacAddress& mac, uint16_t p);
+  // On an uplink, a next hop's (nexthops.h); `confirmed`: an answer to our probe.
+  void LearnNeighbor(const IpAddress& ip, const MacAddress& mac, uint16_t p,
+                     bool confirmed = false);
 
   // `geneve option known <class>:<type>`: a critical option every GENEVE tunnel accepts.
   absl::Status AddKnownGeneveOption(uint16_t option_class, uint8_t type);
@@ -144,6 +132,9 @@ class TableWriter {
   // `replace`: an existing route to the prefix is pointed at `tunnel` (else refused).
   absl::Status AddRoute(const IpPrefix& prefix, std::string_view tunnel, bool replace = false);
   absl::Status DelRoute(const IpPrefix& prefix);
+  bool HasRoute(const IpPrefix& prefix) const {
+    return routes_.contains(NormalizePrefix(prefix).ToString());
+  }
   // Routes by prefix text, with their tunnel names.
   const std::map<std::string, std::pair<IpPrefix, std::string>>& routes() const { return routes_; }
 
@@ -182,6 +173,9 @@ class TableWriter {
 
   // Tunnels by name, in name order (for `show`).
   const std::map<std::string, TunnelRecord, std::less<>>& tunnels() const { return tunnels_; }
+  NextHops& nexthops() { return nexthops_; }
+  const NextHops& nexthops() const { return nexthops_; }
+  // Hosts of routed access ports (underlay neighbors are in nexthops()).
   const absl::flat_hash_map<IpAddress, Neighbor, AbslIpHash>& neighbors() const {
     return neighbors_;
   }
@@ -212,7 +206,7 @@ class TableWriter {
   absl::Status CheckDecapKeyFree(const TunnelSpec& spec, const DecapKey& key) const;
   void PublishTunnel(const TunnelRecord& rec);
   void RebuildTunnelsOn(uint16_t uplink);
-  Underlay UnderlayFor(const TunnelSpec& spec, uint16_t uplink) const;
+  Underlay UnderlayFor(uint16_t uplink, uint32_t path) const;
   std::optional<uint16_t> UplinkOwning(const IpAddress& local) const;
   void RefUdpPort(uint16_t port, TunnelType type, int delta);
   void SetHost(const IpAddress& ip, const Neighbor& n);
@@ -231,6 +225,7 @@ class TableWriter {
   std::vector<uint32_t> known_options_;
   std::map<std::string, std::pair<IpPrefix, std::string>> routes_;
   std::map<std::string, SegmentRecord, std::less<>> segments_;
+  NextHops nexthops_;                                         // after ports_: it keeps a reference
   absl::flat_hash_map<uint32_t, std::string> segment_names_;  // segment id → name
   absl::flat_hash_map<uint32_t, std::string> members_;        // (port << 16 | vlan) → segment
   uint32_t fdb_entries_ = 0;
