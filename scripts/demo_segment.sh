@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# A three-VTEP segment: tundra and two Linux kernel VXLAN VTEPs on one underlay
-# LAN, a host behind tundra pinging and sending 1 MiB over TCP to the hosts
-# behind the kernels, and what each side learned (tundra's `show segment` and
-# `show fdb`, the kernels' `bridge fdb`). Needs root (network namespaces).
+# A three-VTEP segment: tundra and two Linux kernel VXLAN VTEPs, the second
+# behind a Linux router that tundra reaches with `route add ... via` and resolves
+# by ARP/ND itself (no `neigh add`), a host behind tundra pinging and sending
+# 1 MiB over TCP to the hosts behind the kernels, and what each side learned
+# (tundra's `show segment`, `show fdb`, `show route`, `show neigh`, the
+# kernels' `bridge fdb`). Needs root (network namespaces).
 #
 # Usage: scripts/demo_segment.sh [--underlay ipv4|ipv6] [--no-build]
 #   --underlay   underlay address family (ipv4)

@@ -2,12 +2,33 @@
 test_tunnel_drops): crafted inputs are dropped, counted under their named reason
 on the receiving port, and nothing is forwarded."""
 
+from scapy.layers.inet6 import ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, IPv6
+from scapy.layers.l2 import ARP, Ether
+
 from drop_cases import DROP_TUNNELS, base_config, batched_cases
 from harness import (ACCESS, UPLINK, UNDERLAYS, assert_frames_equal,
                      assert_io_counters, assert_nothing_forwarded,
                      assert_only_drops, assert_routed_frames_equal,
                      l3_packets, make_inner_frames, routed_out_frame,
                      tunnel_packet)
+
+
+def assert_resolution_asked(res, ul):
+    """With no static neighbor, tundra asked for the remote's MAC itself, from its
+    own addresses (scapy dissects the request)."""
+    asks = []
+    for f in res.probes(UPLINK):
+        p = Ether(f)
+        if ARP in p and p[ARP].pdst == ul.remote:
+            assert (p[Ether].dst, p[ARP].psrc, p[ARP].hwsrc) == (
+                "ff:ff:ff:ff:ff:ff", ul.local, ul.port_mac), p.show(dump=True)
+            asks.append(p)
+        elif ICMPv6ND_NS in p and p[ICMPv6ND_NS].tgt == ul.remote:
+            assert (p[IPv6].src, p[IPv6].hlim, p[ICMPv6NDOptSrcLLAddr].lladdr) == (
+                ul.local, 255, ul.port_mac), p.show(dump=True)
+            asks.append(p)
+    assert asks, "no ARP request / neighbor solicitation for %s: %s" % (
+        ul.remote, [Ether(f).summary() for f in res.outputs.get(UPLINK, [])])
 
 
 def run_batched(tundra, proto, fam):
@@ -51,6 +72,8 @@ def run_separate(tundra, tun, case, fam):
     res = tundra.run(case.make_config(ul, tun), {case.port: frames})
     assert_nothing_forwarded(res)
     assert_only_drops(res, {(case.port, case.reason): len(frames)})
+    if case.reason == "no-neighbor":
+        assert_resolution_asked(res, ul)
     assert_io_counters(res)
     for t in res.tunnels:
         assert t["encap_packets"] == 0 and t["decap_packets"] == 0, t

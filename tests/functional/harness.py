@@ -63,7 +63,7 @@ DROP_REASONS = (
     "bad-ip-checksum", "ip-fragment", "bad-udp-length", "bad-udp-checksum",
     "unknown-port", "bad-flags", "unknown-vni", "remote-mismatch",
     "unknown-remote", "no-attachment", "split-horizon", "hairpin",
-    "no-neighbor", "mtu-exceeded", "no-headroom", "no-mbuf",
+    "no-underlay-route", "no-neighbor", "mtu-exceeded", "no-headroom", "no-mbuf",
     "arp-ignored", "tx-full",
     # GENEVE / GRE / ECN / routed access (milestone 2)
     "bad-version", "bad-payload-type", "bad-option",
@@ -237,6 +237,16 @@ def lcore_args(workers: int) -> list[str]:
                                    for i in range(workers + 1))]
 
 
+def _is_probe(frame: bytes) -> bool:
+    """An ARP request (EtherType 0x0806, op 1) or an ICMPv6 neighbor solicitation
+    (0x86DD, next header 58, type 135) right after the Ethernet header: only sorts
+    frames; what they hold is judged by scapy where a test looks at them."""
+    if frame[12:14] == b"\x08\x06":
+        return frame[20:22] == b"\x00\x01"
+    return frame[12:14] == b"\x86\xdd" and len(frame) > 54 and frame[20] == 58 \
+        and frame[54] == 135
+
+
 @dataclass
 class RunResult:
     cmd: list[str]
@@ -304,7 +314,14 @@ class RunResult:
                              f"{self.tunnels}")
 
     def out(self, p: int) -> list[bytes]:
-        return self.outputs.get(p, [])
+        """What port p sent, less (on the uplink) tundra's own ARP requests and
+        neighbor solicitations for its next hops (control/nexthops.h): those go
+        out whenever a tunnel's remote has no static neighbor; probes() has them."""
+        frames = self.outputs.get(p, [])
+        return frames if p != UPLINK else [f for f in frames if not _is_probe(f)]
+
+    def probes(self, p: int = 0) -> list[bytes]:
+        return [f for f in self.outputs.get(p, []) if _is_probe(f)]
 
     def nonzero_drops(self) -> dict[tuple[int, str], int]:
         """{(port, reason): count} for every nonzero port drop counter."""
@@ -1245,7 +1262,7 @@ def assert_port_counters(res: RunResult, p: int, *, rx: int | None = None,
 def assert_io_counters(res: RunResult):
     """rx counters match what we fed in, tx counters match what came out."""
     for p in res.in_frames:
-        frames_in, frames_out = res.in_frames[p], res.out(p)
+        frames_in, frames_out = res.in_frames[p], res.outputs.get(p, [])  # probes too
         assert_port_counters(res, p, rx=len(frames_in),
                              rx_bytes=sum(map(len, frames_in)),
                              tx=len(frames_out),

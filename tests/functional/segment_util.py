@@ -42,7 +42,7 @@ SEGMENT_KEYS = (
     "tx_bytes", "flooded", "replicated", "learned", "moved", "aged",
     "limit_dropped", "learn_dropped", "drops", "drop_reasons")
 SEGMENT_DROP_REASONS = ("unknown-remote", "split-horizon", "hairpin",
-                        "no-neighbor", "mtu-exceeded", "no-headroom", "no-mbuf")
+                        "no-underlay-route", "no-neighbor", "mtu-exceeded", "no-headroom", "no-mbuf")
 # the segment drop reasons the port counters count too (received frames)
 PORT_SEGMENT_REASONS = ("unknown-remote", "split-horizon", "hairpin")
 REMOTE_KEYS = ("ip", "resolved", "encap_packets", "decap_packets")

@@ -17,7 +17,8 @@ def _port_lines(e):
              f"  rx {e['rx_packets']:20d} packets {e['rx_bytes']:20d} bytes",
              f"  tx {e['tx_packets']:20d} packets {e['tx_bytes']:20d} bytes",
              f"  drops {e['drops']:17d}   arp/nd replies {e['nd_replies']}   "
-             f"echo replies {e['echo_replies']}   punted {e['punted']}"]
+             f"arp/nd learned {e['nd_learned']}   echo replies {e['echo_replies']}   "
+             f"punted {e['punted']}"]
     lines += [f"    {r:<18s} {n}" for r, n in e["drop_reasons"].items() if n]
     hw = e["ethdev"]
     lines.append(f"  ethdev: ipackets {hw['ipackets']} opackets {hw['opackets']} "

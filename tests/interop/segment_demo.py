@@ -1,6 +1,7 @@
 """scripts/demo_segment.sh: a three-VTEP segment, shown step by step.
 
-Builds segment_topology.py's topology (tundra and two kernel VXLAN VTEPs),
+Builds segment_topology.py's topology (tundra and two kernel VXLAN VTEPs, one
+behind a Linux router; no static neighbor anywhere),
 pings from the host behind tundra to both kernels' hosts, moves 1 MiB over
 TCP, prints what tundra and the kernels learned, and tears everything down.
 Exit status: 0 pass, 1 fail, 77 cannot run here (no namespaces, no vxlan).
@@ -33,8 +34,8 @@ def main():
     fam = 4 if args.underlay == "ipv4" else 6
     failures = []
     with tempfile.TemporaryDirectory(prefix="tundra-segment-demo-") as work:
-        say("building: host h0 -- tundra -- underlay LAN -- kernel VTEPs v1, v2 (%s)"
-            % args.underlay)
+        say("building: host h0 -- tundra -- underlay LAN -- kernel VTEP v1, and router "
+            "-- kernel VTEP v2 (%s)" % args.underlay)
         v = ThreeVteps(work, fam)
         try:
             for i, k in ((1, "v1"), (2, "v2")):
@@ -50,7 +51,7 @@ def main():
             say("TCP 1 MiB h0 -> v1: %s" % ("ok (SHA-256 matches)" if err is None else err))
             if err is not None:
                 failures.append("tcp")
-            for what in ("segment blue", "fdb blue"):
+            for what in ("segment blue", "fdb blue", "route", "neigh"):
                 _, text = v.tundra.query("show %s" % what, "show mempool json",
                                          key="mempools")
                 say("tundra> show %s\n%s" % (what, text.rstrip()))

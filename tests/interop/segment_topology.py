@@ -1,30 +1,39 @@
 """The three-VTEP segment topology of test_segment_kernel.py and
-scripts/demo_segment.sh: tundra and two Linux kernel VXLAN VTEPs on one
-underlay LAN, a host behind tundra.
+scripts/demo_segment.sh: tundra and two Linux kernel VXLAN VTEPs, one of them
+behind a Linux router, a host behind tundra.
 
   ns host (h0)  192.168.50.1/24 fd50::1/64 ── veth ── tundra port 1 (segment member)
   tundra port 0 (uplink, VTEP A) ── veth ──┐
   ns v1: kernel vx0 (VTEP B) ── veth ──────┼── bridge in ns ul (the underlay LAN)
-  ns v2: kernel vx0 (VTEP C) ── veth ──────┘
+  ns rt: Linux router ── veth ─────────────┘
+  ns rt: Linux router ── veth ── ns v2: kernel vx0 (VTEP C), on a subnet of its own
   vx0 of v1 / v2: 192.168.50.2 / .3, fd50::2 / ::3; VNI 5000, learning on, all-zero
   FDB entries towards the two other VTEPs (the kernel's head-end replication).
 
-The kernels have no static FDB entry for tundra's hosts and tundra none for
-theirs: both sides learn from traffic. tundra knows its remotes' underlay MACs
-from `neigh add`. tundra runs in a namespace of its own (see
+Nobody has a static neighbor entry: tundra resolves v1 and the router with
+ARP / neighbor discovery and reaches v2 by `route add <v2's subnet> via
+<router>`; the kernels resolve tundra's VTEP address the same way. The kernels
+have no static FDB entry for tundra's hosts and tundra none for theirs: both
+sides learn from traffic. tundra runs in a namespace of its own (see
 tundra_proc.Tundra).
 """
+import ipaddress
 import os
 import pathlib
 
-from tundra_proc import Topology, Tundra, TundraError, describe, ns_mac, run
+from tundra_proc import Topology, Tundra, TundraError, describe, ns_mac, run, wait_until
 
 VNI = 5000
 PAYLOAD_LEN = 1 << 20
 UNDERLAYS = {
     # family: (tundra, v1, v2 underlay addresses, prefix length)
-    4: ("10.99.0.1", "10.99.0.2", "10.99.0.3", 24),
-    6: ("fd99::1", "fd99::2", "fd99::3", 64),
+    4: ("10.99.0.1", "10.99.0.2", "10.98.0.3", 24),
+    6: ("fd99::1", "fd99::2", "fd98::3", 64),
+}
+# family: (the router's address on the LAN, its address on v2's subnet, v2's subnet)
+ROUTERS = {
+    4: ("10.99.0.254", "10.98.0.254", "10.98.0.0/24"),
+    6: ("fd99::fe", "fd98::fe", "fd98::/64"),
 }
 OVERLAY4 = ("192.168.50.1", "192.168.50.2", "192.168.50.3")
 OVERLAY6 = ("fd50::1", "fd50::2", "fd50::3")
@@ -36,11 +45,13 @@ class ThreeVteps:
         self.fam = fam
         self.topo = Topology()
         tag = "s%d" % fam
-        self.ns = {k: "tundra-%s%s-%d" % (tag, k, pid) for k in ("h0", "tn", "ul", "v1", "v2")}
+        self.ns = {k: "tundra-%s%s-%d" % (tag, k, pid)
+                   for k in ("h0", "tn", "ul", "v1", "v2", "rt")}
         self.ifs = {k: "t%s%s%d" % (tag, k, pid) for k in
-                    ("acc", "hst", "up", "ub0", "v1e", "ub1", "v2e", "ub2")}
+                    ("acc", "hst", "up", "ub0", "v1e", "ub1", "rte", "ub2", "v2e", "rtf")}
         self.tundra = None
         self.baseline = None
+        self.drops_at_start = 0
         try:
             self._build(pathlib.Path(workdir))
         except BaseException:
@@ -50,13 +61,16 @@ class ThreeVteps:
     def _build(self, workdir):
         t, ns, i = self.topo, self.ns, self.ifs
         local, a1, a2, plen = UNDERLAYS[self.fam]
+        router_lan, router_far, far_net = ROUTERS[self.fam]
+        lan_net = str(ipaddress.ip_network("%s/%d" % (local, plen), strict=False))
         for n in ns.values():
             t.netns(n)
         t.veth(i["acc"], i["hst"])
         t.veth(i["up"], i["ub0"])
         t.veth(i["v1e"], i["ub1"])
-        t.veth(i["v2e"], i["ub2"])
-        # The underlay LAN: a bridge joining tundra's uplink and the two kernel VTEPs.
+        t.veth(i["rte"], i["ub2"])
+        t.veth(i["v2e"], i["rtf"])
+        # The underlay LAN: a bridge joining tundra's uplink, v1 and the router.
         run(["ip", "link", "add", "br0", "type", "bridge"], ns=ns["ul"])
         run(["ip", "link", "set", "br0", "up"], ns=ns["ul"])
         for port in ("ub0", "ub1", "ub2"):
@@ -64,6 +78,11 @@ class ThreeVteps:
             t.offloads_off(i[port], ns["ul"])
             run(["ip", "link", "set", i[port], "master", "br0"], ns=ns["ul"])
             run(["ip", "link", "set", i[port], "up"], ns=ns["ul"])
+        # The router between the LAN and v2's subnet.
+        t.host_end(i["rte"], ns["rt"], ["%s/%d" % (router_lan, plen)])
+        t.host_end(i["rtf"], ns["rt"], ["%s/%d" % (router_far, plen)])
+        run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], ns=ns["rt"])
+        run(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"], ns=ns["rt"])
         t.tundra_end(i["up"], ns=ns["tn"])
         t.tundra_end(i["acc"], ns=ns["tn"])
         # MTU: the kernel VTEPs' vx0 gets the underlay's 1500 minus the encapsulation;
@@ -73,11 +92,12 @@ class ThreeVteps:
                    mtu=overlay_mtu)
         self.host_mac = ns_mac(ns["h0"], i["hst"])
         self.vx_mac = {}
-        self.ul_mac = {}
-        for k, me, others, o4, o6 in (("v1", a1, (local, a2), OVERLAY4[1], OVERLAY6[1]),
-                                      ("v2", a2, (local, a1), OVERLAY4[2], OVERLAY6[2])):
+        for k, me, others, o4, o6, route in (
+                ("v1", a1, (local, a2), OVERLAY4[1], OVERLAY6[1], (far_net, router_lan)),
+                ("v2", a2, (local, a1), OVERLAY4[2], OVERLAY6[2], (lan_net, router_far))):
             dev = i["%se" % k]
             t.host_end(dev, ns[k], ["%s/%d" % (me, plen)])
+            run(["ip", "route", "add", route[0], "via", route[1]], ns=ns[k])
             run(["ip", "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local", me,
                  "dstport", "4789", "dev", dev], ns=ns[k])
             for dst in others:
@@ -88,7 +108,9 @@ class ThreeVteps:
             run(["ip", "addr", "add", "%s/24" % o4, "dev", "vx0"], ns=ns[k])
             run(["ip", "addr", "add", "%s/64" % o6, "dev", "vx0", "nodad"], ns=ns[k])
             self.vx_mac[k] = ns_mac(ns[k], "vx0")
-            self.ul_mac[k] = ns_mac(ns[k], dev)
+        self.router_mac = ns_mac(ns["rt"], i["rte"])
+        self.router_far_mac = ns_mac(ns["rt"], i["rtf"])
+        self.v1_mac = ns_mac(ns["v1"], i["v1e"])
 
         self.tundra = Tundra("seg%d" % self.fam, workdir, [i["up"], i["acc"]],
                              ["--lcores=0@0,1@1"], netns=ns["tn"])
@@ -97,19 +119,30 @@ class ThreeVteps:
         if len(info["ports"]) != 2:
             raise TundraError("%d ports probed, not 2:\n%s" % (len(info["ports"]),
                                                                  self.tundra.tail()))
+        # No `neigh add`: tundra resolves v1 and the router itself.
         cfg = ["port config 0 role uplink",
                "port config 0 address %s/%d" % (local, plen),
                "port config 1 role access",
-               "neigh add %s %s port 0" % (a1, self.ul_mac["v1"]),
-               "neigh add %s %s port 0" % (a2, self.ul_mac["v2"]),
+               "route add %s via %s" % (far_net, router_lan),
                "segment add blue type vxlan local %s vni %d" % (local, VNI),
                "segment blue member port 1",
                "segment blue remote %s" % a1,
                "segment blue remote %s" % a2,
                "start"]
         self.tundra.query(*cfg, "show segment json", key="segments", timeout=60)
+        # tundra asks for its next hops as it starts; it queues nothing meanwhile (a
+        # frame to an unresolved remote is a counted no-neighbor drop), so traffic
+        # waits for the answers.
+        if not wait_until(lambda: all(r["resolved"] for r in self.segment()["remotes"]), 10):
+            raise TundraError("remotes not resolved:\n%s" % self.diag())
+        # Frames the host sent before that (IPv6 router solicitations, MLD reports)
+        # were flooded to unresolved remotes: the tests count drops from here on.
+        self.drops_at_start = self.segment()["drops"]
         pools = self.tundra.show("mempool", "mempools")["mempools"]
         self.baseline = {p["name"]: p["in_use"] for p in pools}
+
+    def neighbors(self):
+        return self.tundra.show("neigh", "neighbors")["neighbors"]
 
     def segment(self):
         return self.tundra.show("segment blue", "segments")["segments"][0]
@@ -118,7 +151,8 @@ class ThreeVteps:
         return self.tundra.show("fdb blue", "fdb")["fdb"]
 
     def diag(self):
-        return describe(self.tundra, "segment blue", "fdb blue", "port stats all")
+        return describe(self.tundra, "segment blue", "fdb blue", "neigh", "route",
+                        "port stats all")
 
     def close(self):
         return self.topo.teardown(self.tundra)

@@ -194,7 +194,7 @@ class Tundra:
     namespace, so two processes whose pid XOR equals the XOR of two of their
     ifindexes collide ("could not set PACKET_FANOUT ... Invalid argument")."""
 
-    def __init__(self, name, workdir, ifaces, lcores, netns=None):
+    def __init__(self, name, workdir, ifaces, lcores, netns=None, flags=()):
         self.name = name
         self.prefix = "tundra_it_%s_%d" % (name, os.getpid())
         self.log_path = pathlib.Path(workdir) / ("%s.log" % name)
@@ -202,7 +202,7 @@ class Tundra:
                  for i, ifc in enumerate(ifaces)]
         pre = ["ip", "netns", "exec", netns] if netns else []
         self.cmd = [*pre, str(tundra_bin()), *lcores, "--no-pci", *eal_mem_args(),
-                    "--file-prefix=" + self.prefix, *vdevs, "--", "--interactive"]
+                    "--file-prefix=" + self.prefix, *vdevs, "--", "--interactive", *flags]
         self.proc = None
         self._log = None
 
