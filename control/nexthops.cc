@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/membership_report.h"
 #include "dataplane/neighbor_solicit.h"
+#include "dataplane/proto/igmp.h"
 
 namespace tundra {
 
@@ -17,6 +19,8 @@ std::string_view NeighborStateName(NeighborState s) {
       return "stale";
     case NeighborState::kStatic:
       return "static";
+    case NeighborState::kMulticast:
+      return "multicast";
   }
   return "?";
 }
@@ -84,6 +88,7 @@ bool NextHops::OnLink(uint16_t port, const IpAddress& ip) const {
 }
 
 std::optional<PortAddress> NextHops::NextHopFor(const PortAddress& path) const {
+  if (path.ip.is_multicast()) return path;  // sent to the group's own MAC
   const auto usable = [&](const IpAddress& ip) {
     auto it = neighbors_.find(PortAddress{path.port, ip});
     return (it != neighbors_.end() && it->second.state == NeighborState::kStatic) ||
@@ -113,9 +118,15 @@ UnderlayNeighbor* NextHops::Use(const PortAddress& key) {
     UnderlayNeighbor n;
     n.key = key;
     n.id = id;
+    if (key.ip.is_multicast()) {
+      n.state = NeighborState::kMulticast;
+      n.mac = MulticastMac(key.ip);
+      n.updated_ms = now_ms_;
+      n.unanswered = kUnsolicitedReports;  // joins still to send
+    }
     it = neighbors_.emplace(key, n).first;
     Publish(it->second);
-    Schedule(it->second, now_ms_);  // resolved before traffic needs it
+    Schedule(it->second, now_ms_);  // resolved (or joined) before traffic needs it
   }
   ++it->second.paths;
   return &it->second;
@@ -125,6 +136,7 @@ void NextHops::Unuse(const PortAddress& key) {
   auto it = neighbors_.find(key);
   if (it == neighbors_.end()) return;
   if (--it->second.paths > 0 || it->second.state == NeighborState::kStatic) return;
+  if (it->second.state == NeighborState::kMulticast) Report(it->second, kChangeToIncludeMode);
   tables_.ReleaseNextHopId(it->second.id);
   neighbors_.erase(it);  // its pending probe finds no entry and is skipped
 }
@@ -179,6 +191,10 @@ std::optional<IpAddress> NextHops::PathVia(uint32_t id) const {
 }
 
 absl::Status NextHops::AddStatic(const IpAddress& ip, const MacAddress& mac, uint16_t port) {
+  if (ip.is_multicast()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        ip.ToString(), " is a multicast address: its MAC is the group's own, not a neighbor's"));
+  }
   // One static entry per address: moving it to another port drops the old one first.
   for (const auto& [key, n] : neighbors_) {
     if (key.ip == ip && key.port != port && n.state == NeighborState::kStatic) {
@@ -231,7 +247,7 @@ void NextHops::Learn(uint16_t port, const IpAddress& ip, const MacAddress& mac, 
   auto it = neighbors_.find(PortAddress{port, ip});
   if (it == neighbors_.end()) return;
   UnderlayNeighbor& n = it->second;
-  if (n.state == NeighborState::kStatic) return;
+  if (n.state == NeighborState::kStatic || n.state == NeighborState::kMulticast) return;
   const bool changed = n.state == NeighborState::kIncomplete || n.mac != mac;
   if (confirmed) {
     n.state = NeighborState::kReachable;
@@ -268,10 +284,38 @@ void NextHops::Probe(UnderlayNeighbor& n, bool unicast) {
   }
 }
 
+void NextHops::Report(UnderlayNeighbor& n, uint8_t record_type) {
+  const PortConfig& pc = ports_[n.key.port];
+  if (pc.role != PortRole::kUplink) return;
+  uint8_t frame[kMembershipReportMax];
+  const uint16_t len = BuildMembershipReport(n.key.ip.family, pc.mac.bytes.data(),
+                                             pc.v4 ? pc.v4->addr.bytes.data() : nullptr,
+                                             n.key.ip.bytes.data(), record_type, frame);
+  ++n.probes_sent;
+  if (send_ && send_(n.key.port, frame, len)) {
+    ++probes_sent_;
+  } else {
+    ++probes_unsent_;
+  }
+}
+
 void NextHops::Expire(UnderlayNeighbor& n) {
   const uint64_t now = now_ms_;
   switch (n.state) {
     case NeighborState::kStatic:
+      return;
+    case NeighborState::kMulticast:
+      // Joined: the state-change report, repeated (RFC 3376 §5.1 / RFC 3810 §6.1, the
+      // robustness variable), then the current state at an interval well inside the
+      // routers' membership timeout, so membership lasts without answering queries.
+      if (n.unanswered > 0) {
+        --n.unanswered;
+        Report(n, kChangeToExcludeMode);
+        Schedule(n, now + (n.unanswered > 0 ? kUnsolicitedReportMs : kReportRefreshMs));
+      } else {
+        Report(n, kModeIsExclude);
+        Schedule(n, now + kReportRefreshMs);
+      }
       return;
     case NeighborState::kReachable:
       if (now < n.reachable_until_ms) {
@@ -320,8 +364,13 @@ void NextHops::Poll(uint64_t now_ms) {
 
 void NextHops::ProbeUnresolvedNow() {
   for (auto& [key, n] : neighbors_) {
-    if (n.state != NeighborState::kIncomplete) continue;
-    n.unanswered = 0;
+    if (n.state == NeighborState::kMulticast) {
+      n.unanswered = kUnsolicitedReports;  // join again: the earlier reports may not have left
+    } else if (n.state == NeighborState::kIncomplete) {
+      n.unanswered = 0;
+    } else {
+      continue;
+    }
     Schedule(n, now_ms_);
   }
 }
@@ -331,6 +380,10 @@ absl::Status NextHops::AddRoute(const IpPrefix& prefix, const IpAddress& gateway
     return absl::InvalidArgumentError(absl::StrCat("gateway ", gateway.ToString(), " and prefix ",
                                                    prefix.addr.ToString(), "/", prefix.len,
                                                    " are of different IP versions"));
+  }
+  if (gateway.is_multicast()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("gateway ", gateway.ToString(), " is a multicast address"));
   }
   bool reachable = false;
   for (uint16_t p = 0; p < ports_.size() && !reachable; ++p) {

@@ -20,6 +20,13 @@
 //               Probed every retrans; after `probes` unanswered ones it is withdrawn
 //               (incomplete).
 //   static      `neigh add`: never probed, never expires, wins over anything learned.
+//   multicast   a multicast group (a segment's `group`): its MAC is the group's own
+//               (RFC 1112 §6.4, RFC 2464 §7), never probed, never learned, never routed
+//               through a gateway. The uplink joins it: an IGMPv3 / MLDv2 report
+//               (dataplane/membership_report.h) at once and again after 1 s, then one
+//               every 60 s (routers forget a member after 260 s, RFC 3376 §8.4), and a
+//               leave when the last path goes. Queries are not answered: the periodic
+//               reports stand for the answers.
 // A next hop no path uses any more is forgotten (unless static).
 #pragma once
 
@@ -41,7 +48,7 @@
 
 namespace tundra {
 
-enum class NeighborState : uint8_t { kIncomplete, kReachable, kStale, kStatic };
+enum class NeighborState : uint8_t { kIncomplete, kReachable, kStale, kStatic, kMulticast };
 std::string_view NeighborStateName(NeighborState s);
 
 struct NeighborTiming {
@@ -71,7 +78,7 @@ struct UnderlayNeighbor {
   uint64_t updated_ms = 0;  // when its MAC was last learned or confirmed (its age)
   uint64_t reachable_until_ms = 0;
   uint32_t unanswered = 0;   // probes since the last answer
-  uint64_t probes_sent = 0;  // over its life
+  uint64_t probes_sent = 0;  // over its life (a group's: membership reports)
   uint32_t paths = 0;        // paths through it
   uint64_t schedule = 0;     // generation of its pending probe (ProbeQueue)
 };
@@ -111,6 +118,12 @@ inline IpPrefix NormalizePrefix(const IpPrefix& prefix) {
 
 class NextHops {
  public:
+  // A group's joins (state-change reports) and their spacing, and the interval of its
+  // current-state reports after them.
+  static constexpr uint32_t kUnsolicitedReports = 2;
+  static constexpr uint64_t kUnsolicitedReportMs = 1000;
+  static constexpr uint64_t kReportRefreshMs = 60000;
+
   // Sends one frame out of `port`; false when it could not be queued.
   using SendFn = std::function<bool(uint16_t port, const uint8_t* frame, uint16_t len)>;
 
@@ -178,6 +191,8 @@ class NextHops {
   void Publish(const UnderlayNeighbor& n);
   void Schedule(UnderlayNeighbor& n, uint64_t at_ms);
   void Probe(UnderlayNeighbor& n, bool unicast);
+  // Sends a membership report with one record of `record_type` for a group.
+  void Report(UnderlayNeighbor& n, uint8_t record_type);
   void Expire(UnderlayNeighbor& n);
   void ResolveWhere(const std::function<bool(const Path&)>& pred);
 

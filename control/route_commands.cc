@@ -41,7 +41,8 @@ absl::Status ShowNeighbors(const App& app, bool json, std::string& out) {
   j.BeginObject().BeginArray("neighbors");
   for (const auto& [key, n] : underlay) {
     const bool has_mac = n->state != NeighborState::kIncomplete;
-    const bool is_static = n->state == NeighborState::kStatic;
+    const bool is_static =
+        n->state == NeighborState::kStatic || n->state == NeighborState::kMulticast;
     const uint64_t age_s = is_static ? 0 : (nh.now_ms() - n->updated_ms) / 1000;
     const std::string mac = has_mac ? n->mac.ToString() : "";
     if (json) {
@@ -59,7 +60,9 @@ absl::Status ShowNeighbors(const App& app, bool json, std::string& out) {
       absl::StrAppendFormat(&out, "%-40s %-17s port %u %s", key.first,
                             has_mac ? mac : "(incomplete)", key.second,
                             NeighborStateName(n->state));
-      if (!is_static) {
+      if (n->state == NeighborState::kMulticast) {
+        absl::StrAppendFormat(&out, " reports %u", n->probes_sent);
+      } else if (!is_static) {
         absl::StrAppendFormat(&out, " age %us probes %u", has_mac ? age_s : 0, n->probes_sent);
       }
       out += '\n';

@@ -83,6 +83,9 @@ std::string ShowSegments(const App& app, const cli::Args& a, bool json) {
             .EndObject();
       }
       j.EndArray()
+          .Field("group", seg.group ? seg.group->ip.ToString() : "")
+          .Field("group_encap_packets",
+                 seg.group ? app.stats().Tunnel(seg.group->id).encap_packets : uint64_t{0})
           .Field("ageing", seg.ageing_s)
           .Field("max_macs", seg.max_macs)
           .Field("unknown_remote", seg.learn_unknown_remote ? "learn" : "drop")
@@ -123,15 +126,20 @@ std::string ShowSegments(const App& app, const cli::Args& a, bool json) {
     absl::StrAppendFormat(
         &text,
         "segment %s (id %u): %s local %s %s\n"
-        "  members: %s\n  remotes: %s\n"
+        "  members: %s\n  remotes: %s\n%s"
         "  macs %u (%u learned, %u static), ageing %s, max-macs %s, unknown-remote %s, "
         "suppress %s (%u IP bindings)\n",
         name, seg.id, TunnelTypeName(s.type), s.local.ToString(),
         IsUdpTunnel(s.type) ? absl::StrCat("vni ", s.vni, " dstport ", TunnelUdpPort(s))
                             : absl::StrCat("key ", s.key),
         members.empty() ? "none" : absl::StrJoin(members, ", "),
-        remotes.empty() ? "none" : absl::StrJoin(remotes, ", "), seg.fdb.size(), seg.learned_macs,
-        static_macs, seg.ageing_s ? absl::StrCat(seg.ageing_s, "s") : "off",
+        remotes.empty() ? "none" : absl::StrJoin(remotes, ", "),
+        seg.group ? absl::StrCat("  group: ", seg.group->ip.ToString(), " (",
+                                 app.stats().Tunnel(seg.group->id).encap_packets,
+                                 " packets flooded to it)\n")
+                  : "",
+        seg.fdb.size(), seg.learned_macs, static_macs,
+        seg.ageing_s ? absl::StrCat(seg.ageing_s, "s") : "off",
         seg.max_macs ? absl::StrCat(seg.max_macs) : "off",
         seg.learn_unknown_remote ? "learn" : "drop", seg.suppress ? "on" : "off", seg.hosts.size());
 #define X(member, name, format, meaning) absl::StrAppendFormat(&text, format, t.member);
@@ -249,8 +257,8 @@ absl::Status RegisterSegmentCommands(cli::CommandEngine& engine, App& app) {
                    return w.DelSegmentMember(a.Word("name"), Port(a), Vlan(a));
                  })},
       {"segment <name:name> remote <remote:ip>",
-       "Add a remote VTEP: flooded frames get a copy, and frames from it are accepted. Its MAC "
-       "comes from 'neigh add' as a tunnel's remote's does.",
+       "Add a remote VTEP: flooded frames get a copy (unless the segment has a group), and "
+       "frames from it are accepted. Its next hop is resolved as a tunnel's remote's is.",
        OnSegment(app,
                  [](TableWriter& w, const cli::Args& a) {
                    return w.AddSegmentRemote(a.Word("name"), a.Ip("remote"));
@@ -260,6 +268,20 @@ absl::Status RegisterSegmentCommands(cli::CommandEngine& engine, App& app) {
        OnSegment(app,
                  [](TableWriter& w, const cli::Args& a) {
                    return w.DelSegmentRemote(a.Word("name"), a.Ip("remote"));
+                 })},
+      {"segment <name:name> group <group:ip>",
+       "Flood to an underlay multicast group (RFC 7348 4.2) instead of to each remote: BUM "
+       "frames leave once, to the group's address and MAC, and packets to the group are "
+       "accepted as the segment's. Replaces an earlier group. Remotes still receive known "
+       "unicast and are accepted; 'unknown-remote learn' learns the others from the group.",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.SetSegmentGroup(a.Word("name"), a.Ip("group"));
+                 })},
+      {"segment <name:name> no group", "Flood to each remote again.",
+       OnSegment(app,
+                 [](TableWriter& w, const cli::Args& a) {
+                   return w.SetSegmentGroup(a.Word("name"), std::nullopt);
                  })},
       {"segment <name:name> ageing <ageing:1..65535|off>",
        "Remove learned MACs not seen for this many seconds (default 300; off: never).",

@@ -93,8 +93,12 @@ void TableWriter::PublishSegment(const SegmentRecord& seg) {
   s->learn_unknown_remote = seg.learn_unknown_remote;
   s->suppress = seg.suppress;
   s->members = seg.members;
-  for (const SegmentRemoteRecord& r : seg.remotes) {
-    if (!r.learned) s->remotes.push_back(r.id);
+  if (seg.group) {
+    s->remotes.push_back(seg.group->id);  // the remotes are reached through the group
+  } else {
+    for (const SegmentRemoteRecord& r : seg.remotes) {
+      if (!r.learned) s->remotes.push_back(r.id);
+    }
   }
   tables_.PublishSegment(std::move(s));
 }
@@ -122,6 +126,9 @@ void TableWriter::RepublishSegmentTunnels(uint16_t uplink, const IpAddress* remo
     if (remote == nullptr) PublishSegmentTunnel(seg, nullptr);
     for (const SegmentRemoteRecord& r : seg.remotes) {
       if (remote == nullptr || r.ip == *remote) PublishSegmentTunnel(seg, &r);
+    }
+    if (seg.group && (remote == nullptr || seg.group->ip == *remote)) {
+      PublishSegmentTunnel(seg, &*seg.group);
     }
   }
 }
@@ -186,6 +193,7 @@ absl::Status TableWriter::DelSegment(std::string_view name) {
     tables_.DeleteSegmentHost(seg.id, ip.family, ip.bytes.data());
   seg.hosts.clear();
   while (!seg.remotes.empty()) RemoveRemoteTunnel(seg, seg.remotes.size() - 1);
+  if (seg.group) ReleaseGroup(*seg.group, seg.group_key);
   tables_.RemoveTunnel(seg.anchor);
   tables_.RemoveSegment(seg.id);
   if (IsUdpTunnel(seg.spec.type)) RefUdpPort(TunnelUdpPort(seg.spec), seg.spec.type, -1);
@@ -238,6 +246,28 @@ absl::Status TableWriter::DelSegmentMember(std::string_view name, uint16_t p, ui
   return absl::OkStatus();
 }
 
+absl::Status TableWriter::BuildRemoteTunnel(const SegmentRecord& seg, SegmentRemoteRecord& r) {
+  r.id = tables_.AllocateTunnelId();
+  if (r.id == kNoTunnel) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("all ", tables_.max_tunnels(), " tunnels are in use (raise --max_tunnels)"));
+  }
+  absl::StatusOr<uint32_t> path = nexthops_.AcquirePath(seg.uplink, r.ip);
+  if (!path.ok()) {
+    tables_.RemoveTunnel(r.id);
+    return path.status();
+  }
+  r.path = *path;
+  tables_.ResetTunnelState(r.id);
+  PublishSegmentTunnel(seg, &r);
+  return absl::OkStatus();
+}
+
+void TableWriter::FreeRemoteTunnel(const SegmentRemoteRecord& r) {
+  tables_.RemoveTunnel(r.id);
+  nexthops_.ReleasePath(r.path);
+}
+
 absl::StatusOr<uint32_t> TableWriter::AddRemoteTunnel(SegmentRecord& seg, const IpAddress& ip,
                                                       bool learned) {
   SegmentRemoteRecord r;
@@ -247,22 +277,9 @@ absl::StatusOr<uint32_t> TableWriter::AddRemoteTunnel(SegmentRecord& seg, const 
   TunnelSpec spec = seg.spec;
   spec.remote = ip;
   if (absl::Status s = CheckDecapKeyFree(spec, r.key); !s.ok()) return s;
-  r.id = tables_.AllocateTunnelId();
-  if (r.id == kNoTunnel) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("all ", tables_.max_tunnels(), " tunnels are in use (raise --max_tunnels)"));
-  }
-  absl::StatusOr<uint32_t> path = nexthops_.AcquirePath(seg.uplink, ip);
-  if (!path.ok()) {
-    tables_.RemoveTunnel(r.id);
-    return path.status();
-  }
-  r.path = *path;
-  tables_.ResetTunnelState(r.id);
-  PublishSegmentTunnel(seg, &r);
+  if (absl::Status s = BuildRemoteTunnel(seg, r); !s.ok()) return s;
   if (absl::Status s = tables_.AddDecapKey(r.key, r.id); !s.ok()) {
-    tables_.RemoveTunnel(r.id);
-    nexthops_.ReleasePath(r.path);
+    FreeRemoteTunnel(r);
     return s;
   }
   names_by_key_.emplace(KeyBytes(r.key), absl::StrCat("segment '", seg.spec.name, "'"));
@@ -275,8 +292,7 @@ void TableWriter::RemoveRemoteTunnel(SegmentRecord& seg, size_t index) {
   seg.remotes.erase(seg.remotes.begin() + static_cast<ptrdiff_t>(index));
   (void)tables_.DeleteDecapKey(r.key);
   names_by_key_.erase(KeyBytes(r.key));
-  tables_.RemoveTunnel(r.id);
-  nexthops_.ReleasePath(r.path);
+  FreeRemoteTunnel(r);
 }
 
 absl::Status TableWriter::AddSegmentRemote(std::string_view name, const IpAddress& ip) {
@@ -291,6 +307,11 @@ absl::Status TableWriter::AddSegmentRemote(std::string_view name, const IpAddres
   if (ip == seg.spec.local) {
     return absl::InvalidArgumentError(
         absl::StrCat("remote ", ip.ToString(), " is the segment's own local address"));
+  }
+  if (ip.is_multicast()) {
+    return absl::InvalidArgumentError(absl::StrCat("remote ", ip.ToString(),
+                                                   " is a multicast address: 'segment ",
+                                                   AsAbsl(name), " group ", ip.ToString(), "'"));
   }
   for (SegmentRemoteRecord& r : seg.remotes) {
     if (r.ip != ip) continue;
@@ -323,6 +344,63 @@ absl::Status TableWriter::DelSegmentRemote(std::string_view name, const IpAddres
   PublishSegment(seg);
   const FdbPlace place = RemotePlace(id);
   EraseFdbWhere(seg, [place](uint64_t e) { return EntryPlace(e) == place; });
+  return absl::OkStatus();
+}
+
+void TableWriter::ReleaseGroup(const SegmentRemoteRecord& group, const DecapKey& key) {
+  (void)tables_.DeleteDecapKey(key);
+  names_by_key_.erase(KeyBytes(key));
+  FreeRemoteTunnel(group);
+}
+
+absl::Status TableWriter::SetSegmentGroup(std::string_view name,
+                                          const std::optional<IpAddress>& group) {
+  absl::StatusOr<SegmentRecord*> found = SegmentNamed(name);
+  if (!found.ok()) return found.status();
+  SegmentRecord& seg = **found;
+  if (!group) {
+    if (!seg.group) {
+      return absl::NotFoundError(absl::StrCat("segment '", AsAbsl(name), "' has no group"));
+    }
+    // The remotes are the flood list again before the group's tunnel goes.
+    const SegmentRemoteRecord old = *seg.group;
+    seg.group.reset();
+    PublishSegment(seg);
+    ReleaseGroup(old, seg.group_key);
+    seg.group_key = DecapKey{};
+    return absl::OkStatus();
+  }
+  const IpAddress& ip = *group;
+  if (!ip.is_multicast()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("group ", ip.ToString(), " is not a multicast address"));
+  }
+  if (ip.family != seg.spec.local.family) {
+    return absl::InvalidArgumentError(absl::StrCat("group ", ip.ToString(), " and local ",
+                                                   seg.spec.local.ToString(),
+                                                   " are of different IP versions"));
+  }
+  if (seg.group && seg.group->ip == ip) return absl::OkStatus();
+  DecapKey key = seg.anchor_key;
+  std::memset(key.local, 0, sizeof(key.local));
+  std::memcpy(key.local, ip.bytes.data(), ip.is_v4() ? 4 : 16);
+  if (absl::Status s = CheckDecapKeyFree(seg.spec, key); !s.ok()) return s;
+  SegmentRemoteRecord r;
+  r.ip = ip;
+  if (absl::Status s = BuildRemoteTunnel(seg, r); !s.ok()) return s;
+  if (absl::Status s = tables_.AddDecapKey(key, seg.anchor); !s.ok()) {
+    FreeRemoteTunnel(r);
+    return s;
+  }
+  // The new group is in place (decap accepts it, its tunnel is built) before the old
+  // one goes: BUM leaves by one or the other, never by neither.
+  std::optional<SegmentRemoteRecord> old = seg.group;
+  const DecapKey old_key = seg.group_key;
+  seg.group = r;
+  seg.group_key = key;
+  PublishSegment(seg);
+  names_by_key_.emplace(KeyBytes(key), absl::StrCat("segment '", seg.spec.name, "'"));
+  if (old) ReleaseGroup(*old, old_key);
   return absl::OkStatus();
 }
 

@@ -289,6 +289,12 @@ absl::Status TableWriter::AddTunnel(const TunnelSpec& spec) {
                                                    spec.remote.ToString(),
                                                    " are of different IP versions"));
   }
+  if (spec.remote.is_multicast()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("remote ", spec.remote.ToString(),
+                     " is a multicast address: a tunnel is point-to-point (a segment can "
+                     "flood to a group: 'segment <name> group <ip>')"));
+  }
   absl::StatusOr<uint16_t> uplink = CheckUnderlaySpec(spec);
   if (!uplink.ok()) return uplink.status();
   const bool udp = IsUdpTunnel(spec.type);

@@ -73,8 +73,13 @@ struct SegmentRecord {
   uint16_t uplink = 0;
   std::vector<SegmentMember> members;
   std::vector<SegmentRemoteRecord> remotes;  // in the order added, learned ones after
-  uint32_t ageing_s = 300;                   // 0: off
-  uint32_t max_macs = 0;                     // learned entries at most; 0: no limit
+  // `group` (RFC 7348 §4.2): BUM leaves once, by the group's own tunnel, instead of to
+  // each remote; decap finds the anchor under group_key too (the anchor's key with the
+  // group as the local address). The group's tunnel has no decap key of its own.
+  std::optional<SegmentRemoteRecord> group;
+  DecapKey group_key;
+  uint32_t ageing_s = 300;  // 0: off
+  uint32_t max_macs = 0;    // learned entries at most; 0: no limit
   bool learn_unknown_remote = false;
   bool suppress = false;
   absl::flat_hash_map<uint64_t, FdbRecord> fdb;  // MAC (48 bits) → entry
@@ -155,6 +160,8 @@ class TableWriter {
   absl::Status SetSegmentMaxMacs(std::string_view name, uint32_t max_macs);
   absl::Status SetSegmentUnknownRemote(std::string_view name, bool learn);
   absl::Status SetSegmentSuppress(std::string_view name, bool on);
+  // `segment <name> group <ip>` replaces the group; `no group` (nullopt) removes it.
+  absl::Status SetSegmentGroup(std::string_view name, const std::optional<IpAddress>& group);
   // A static FDB entry towards a member (p, vlan) or a remote (`remote` set).
   // `ip`: also a static IP → MAC binding for ARP/ND suppression.
   absl::Status AddFdb(std::string_view segment, const MacAddress& mac, uint16_t p, uint16_t vlan,
@@ -189,8 +196,14 @@ class TableWriter {
   // Publishes the segment's tunnel towards `remote`, or its anchor when null.
   void PublishSegmentTunnel(const SegmentRecord& seg, const SegmentRemoteRecord* remote);
   void RepublishSegmentTunnels(uint16_t uplink, const IpAddress* remote, bool geneve_only);
+  // A tunnel of the segment towards r.ip: its id, path and entry (r.id, r.path); no
+  // decap key yet. FreeRemoteTunnel undoes it.
+  absl::Status BuildRemoteTunnel(const SegmentRecord& seg, SegmentRemoteRecord& r);
+  void FreeRemoteTunnel(const SegmentRemoteRecord& r);
   absl::StatusOr<uint32_t> AddRemoteTunnel(SegmentRecord& seg, const IpAddress& ip, bool learned);
   void RemoveRemoteTunnel(SegmentRecord& seg, size_t index);
+  // Frees a group's tunnel, path and decap key (no longer in the flood list).
+  void ReleaseGroup(const SegmentRemoteRecord& group, const DecapKey& key);
   // Removes one FDB entry of `seg` (table and shadow), releasing a learned remote.
   void EraseFdb(SegmentRecord& seg, uint64_t mac);
   // EraseFdb for every entry whose value (fdb.h) `pred` accepts.

@@ -14,6 +14,10 @@ namespace {
 // No tunnel has the key. A GRE packet of the other kind (IP to a gretap tunnel,
 // Ethernet to a gre one) that reaches a tunnel carrying something else says so.
 DropReason NoTunnelReason(const Tables& tables, const DecapFlow& f, const TunnelParse& tp) {
+  // Sent to a multicast group no segment has (with this VNI/key): not ours.
+  const bool to_group =
+      f.key.family == 4 ? (f.key.local[0] & 0xF0) == 0xE0 : f.key.local[0] == 0xFF;
+  if (to_group) return DropReason::kNotForUs;
   if (!IsGreTunnel(tp.type)) return DropReason::kUnknownVni;
   DecapKey other = f.key;
   other.type =
@@ -43,15 +47,18 @@ bool CriticalOptionsUnderstood(const Tunnel& t, const rte_mbuf* m, const TunnelP
 }
 
 // A segment's packet: its VNI (or gre key) found the segment's anchor, which stands for
-// every remote. The remote VTEP it came from is a tunnel of its own, keyed with the
-// outer source too (gre keys always carry the source, so those find the remote's tunnel
-// at once and come here only when it is unknown). Returns the remote's tunnel, or the
-// anchor for an unknown remote the segment learns from, or nullptr (drop, f.drop set).
+// every remote (also when sent to the segment's group). The remote VTEP it came from is a tunnel of
+// its own, keyed with the outer source too (gre keys always carry the source, so those find the
+// remote's tunnel at once and come here only when it is unknown). Returns the remote's tunnel, or
+// the anchor for an unknown remote the segment learns from, or nullptr (drop, f.drop set).
 const Tunnel* SegmentRemote(const Tables& tables, DecapFlow& f, uint8_t family,
                             const Tunnel* anchor) {
   DecapKey k = f.key;
   std::memset(k.remote, 0, sizeof(k.remote));
   std::memcpy(k.remote, f.remote, family == 4 ? 4 : 16);
+  // A packet to the segment's group found the anchor under the group: the remotes are
+  // keyed with the VTEP's own address, the anchor's.
+  std::memcpy(k.local, anchor->decap_key.local, sizeof(k.local));
   const DecapKey* kp = &k;
   uint32_t id = kNoTunnel;
   tables.LookupDecap(&kp, 1, &id);

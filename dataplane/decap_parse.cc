@@ -28,14 +28,23 @@ ParseVerdict Fail(DropReason& drop, DropReason why) {
   return ParseVerdict::kDrop;
 }
 
-// IP input of the outer header, then what makes it ours: addressed to this uplink, not
-// a fragment. IPv6 neighbor solicitations for us are answered here.
+// A tunnel packet to a multicast group: a segment's `group` (RFC 7348 §4.2) takes it
+// if one has the group with the packet's VNI/key, found by the lookup (the key's local
+// address is the group); other packets to groups are not ours.
+inline bool ToGroup(bool multicast_dst, const IpInput& ip) {
+  return multicast_dst && (ip.protocol == kIpProtoUdp || ip.protocol == kIpProtoGre);
+}
+
+// IP input of the outer header, then what makes it ours: addressed to this uplink (or
+// to a multicast group, as above), not a fragment. IPv6 neighbor solicitations for us
+// are answered here.
 ParseVerdict ParseOuterIp(const PortView& port, rte_mbuf* m, Be16 ether_type, IpInput& ip,
                           DecapFlow& out, DecapParse& parse, DropReason& drop) {
   if (ether_type == kEtherTypeIpv4) {
     if (DropReason r = CheckIpv4(m, kEtherHdrLen, ip); r != DropReason::kNone) return Fail(drop, r);
     const auto* ip4 = rte_pktmbuf_mtod_offset(m, const Ipv4Hdr*, kEtherHdrLen);
-    if (!port.has_v4 || std::memcmp(ip4->dst, port.v4, 4) != 0) {
+    if (!port.has_v4 ||
+        (std::memcmp(ip4->dst, port.v4, 4) != 0 && !ToGroup((ip4->dst[0] & 0xF0) == 0xE0, ip))) {
       return Fail(drop, DropReason::kNotForUs);
     }
     if (ip4->is_fragment()) return Fail(drop, DropReason::kIpFragment);
@@ -46,13 +55,15 @@ ParseVerdict ParseOuterIp(const PortView& port, rte_mbuf* m, Be16 ether_type, Ip
     if (DropReason r = CheckIpv6(m, kEtherHdrLen, ip); r != DropReason::kNone) return Fail(drop, r);
     const auto* ip6 = rte_pktmbuf_mtod_offset(m, const Ipv6Hdr*, kEtherHdrLen);
     if (IsNeighborDiscovery(m, kEtherHdrLen)) return ParseVerdict::kNeighbor;
-    if (!port.has_v6 || std::memcmp(ip6->dst, port.v6, 16) != 0) {
-      return Fail(drop, ip6->next_header == kIpProtoIcmpv6 ? DropReason::kArpIgnored
-                                                           : DropReason::kNotForUs);
-    }
+    const bool to_us = port.has_v6 && std::memcmp(ip6->dst, port.v6, 16) == 0;
+    const bool maybe_group = port.has_v6 && !to_us && ip6->dst[0] == 0xFF;
+    const DropReason not_ours =
+        ip6->next_header == kIpProtoIcmpv6 ? DropReason::kArpIgnored : DropReason::kNotForUs;
+    if (!to_us && !maybe_group) return Fail(drop, not_ours);
     if (DropReason r = SkipIpv6ExtensionHeaders(m, ip); r != DropReason::kNone) {
       return Fail(drop, r);
     }
+    if (!to_us && !ToGroup(true, ip)) return Fail(drop, not_ours);
     parse.outer_ecn = ip6->traffic_class() & 0x03;
     std::memcpy(out.key.local, ip6->dst, 16);
     std::memcpy(out.remote, ip6->src, 16);

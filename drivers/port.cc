@@ -127,6 +127,9 @@ absl::StatusOr<PortState> ConfigureAndStartPort(uint16_t port_id, const PortCaps
   if (setup.promiscuous) {
     // Some vdevs (pcap) have no promiscuous switch and see everything anyway.
     rte_eth_promiscuous_enable(port_id);
+  } else {
+    // A segment's multicast group arrives to the group's MAC.
+    rte_eth_allmulticast_enable(port_id);
   }
   return st;
 }

@@ -30,6 +30,10 @@ struct IpAddress {
 
   bool is_v4() const { return family == 4; }
   bool is_v6() const { return family == 6; }
+  // 224.0.0.0/4 (RFC 5771) or ff00::/8 (RFC 4291 §2.7).
+  bool is_multicast() const {
+    return (family == 4 && (bytes[0] & 0xF0) == 0xE0) || (family == 6 && bytes[0] == 0xFF);
+  }
   bool operator==(const IpAddress&) const = default;
 
   static IpAddress V4(uint32_t host_order) {
@@ -133,5 +137,18 @@ struct MacAddress {
                            bytes[4], bytes[5]);
   }
 };
+
+// The Ethernet address an IP multicast group is sent to: 01:00:5e and the group's low 23
+// bits (RFC 1112 §6.4), or 33:33 and its low 32 bits (RFC 2464 §7).
+inline MacAddress MulticastMac(const IpAddress& group) {
+  MacAddress m;
+  if (group.is_v4()) {
+    m.bytes = {0x01,           0x00,          0x5E, static_cast<uint8_t>(group.bytes[1] & 0x7F),
+               group.bytes[2], group.bytes[3]};
+  } else {
+    m.bytes = {0x33, 0x33, group.bytes[12], group.bytes[13], group.bytes[14], group.bytes[15]};
+  }
+  return m;
+}
 
 }  // namespace tundra

@@ -247,6 +247,16 @@ def _is_probe(frame: bytes) -> bool:
         and frame[54] == 135
 
 
+def _is_report(frame: bytes) -> bool:
+    """An IGMP packet (IPv4 protocol 2) or an MLDv2 report (IPv6, hop-by-hop
+    header, ICMPv6 type 143): a segment group's membership report
+    (control/nexthops.h); only sorts frames, scapy judges them."""
+    if frame[12:14] == b"\x08\x00":
+        return len(frame) > 23 and frame[23] == 2
+    return frame[12:14] == b"\x86\xdd" and len(frame) > 62 and frame[20] == 0 \
+        and frame[54] == 58 and frame[62] == 143
+
+
 @dataclass
 class RunResult:
     cmd: list[str]
@@ -316,9 +326,14 @@ class RunResult:
     def out(self, p: int) -> list[bytes]:
         """What port p sent, less (on the uplink) tundra's own ARP requests and
         neighbor solicitations for its next hops (control/nexthops.h): those go
-        out whenever a tunnel's remote has no static neighbor; probes() has them."""
+        out whenever a tunnel's remote has no static neighbor; probes() has them;
+        and its multicast membership reports (a segment's group): reports()."""
         frames = self.outputs.get(p, [])
-        return frames if p != UPLINK else [f for f in frames if not _is_probe(f)]
+        return frames if p != UPLINK else [
+            f for f in frames if not _is_probe(f) and not _is_report(f)]
+
+    def reports(self, p: int = 0) -> list[bytes]:
+        return [f for f in self.outputs.get(p, []) if _is_report(f)]
 
     def probes(self, p: int = 0) -> list[bytes]:
         return [f for f in self.outputs.get(p, []) if _is_probe(f)]

@@ -37,7 +37,7 @@ MCAST6 = "33:33:00:00:00:01"
 
 SEGMENT_KEYS = (
     "name", "id", "type", "local", "vni", "key", "dstport", "members",
-    "remotes", "ageing", "max_macs", "unknown_remote", "macs",
+    "remotes", "group", "group_encap_packets", "ageing", "max_macs", "unknown_remote", "macs",
     "learned_macs", "static_macs", "rx_packets", "rx_bytes", "tx_packets",
     "tx_bytes", "flooded", "replicated", "learned", "moved", "aged",
     "limit_dropped", "learn_dropped", "drops", "drop_reasons")

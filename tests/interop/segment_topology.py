@@ -39,6 +39,47 @@ OVERLAY4 = ("192.168.50.1", "192.168.50.2", "192.168.50.3")
 OVERLAY6 = ("fd50::1", "fd50::2", "fd50::3")
 
 
+def underlay_bridge(t, ns, ports, *bridge_args):
+    """A bridge br0 in `ns` joining `ports` (moved there, offloads off)."""
+    run(["ip", "link", "add", "br0", "type", "bridge", *bridge_args], ns=ns)
+    run(["ip", "link", "set", "br0", "up"], ns=ns)
+    for port in ports:
+        run(["ip", "link", "set", port, "netns", ns])
+        t.offloads_off(port, ns)
+        run(["ip", "link", "set", port, "master", "br0"], ns=ns)
+        run(["ip", "link", "set", port, "up"], ns=ns)
+
+
+def kernel_vtep(t, ns, dev, addr, o4, o6, vni, vxlan_args, route=None, fdb_dsts=()):
+    """A kernel VXLAN VTEP: `dev` in `ns` with underlay address `addr` (ip/plen), vx0
+    on it (learning on, plus `vxlan_args`) with overlay addresses o4/24 and o6/64,
+    all-zero FDB entries towards `fdb_dsts`, an underlay route (prefix, gateway).
+    Returns vx0's MAC."""
+    t.host_end(dev, ns, [addr])
+    if route:
+        run(["ip", "route", "add", route[0], "via", route[1]], ns=ns)
+    run(["ip", "link", "add", "vx0", "type", "vxlan", "id", str(vni), "local",
+         addr.split("/")[0], "dstport", "4789", "dev", dev, *vxlan_args], ns=ns)
+    for dst in fdb_dsts:
+        run(["bridge", "fdb", "append", "00:00:00:00:00:00", "dev", "vx0", "dst", dst], ns=ns)
+    run(["sysctl", "-qw", "net.ipv6.conf.vx0.accept_dad=0"], ns=ns)
+    run(["ip", "link", "set", "vx0", "up"], ns=ns)
+    run(["ip", "addr", "add", "%s/24" % o4, "dev", "vx0"], ns=ns)
+    run(["ip", "addr", "add", "%s/64" % o6, "dev", "vx0", "nodad"], ns=ns)
+    return ns_mac(ns, "vx0")
+
+
+def start_tundra(name, workdir, ifaces, ns):
+    """tundra on `ifaces` (uplink, access) in `ns`, both ports probed."""
+    tundra = Tundra(name, workdir, ifaces, ["--lcores=0@0,1@1"], netns=ns)
+    tundra.start()
+    info = tundra.show("port info all", "ports", timeout=60)
+    if len(info["ports"]) != len(ifaces):
+        raise TundraError("%d ports probed, not %d:\n%s" % (len(info["ports"]), len(ifaces),
+                                                            tundra.tail()))
+    return tundra
+
+
 class ThreeVteps:
     def __init__(self, workdir, fam):
         pid = os.getpid()
@@ -71,13 +112,7 @@ class ThreeVteps:
         t.veth(i["rte"], i["ub2"])
         t.veth(i["v2e"], i["rtf"])
         # The underlay LAN: a bridge joining tundra's uplink, v1 and the router.
-        run(["ip", "link", "add", "br0", "type", "bridge"], ns=ns["ul"])
-        run(["ip", "link", "set", "br0", "up"], ns=ns["ul"])
-        for port in ("ub0", "ub1", "ub2"):
-            run(["ip", "link", "set", i[port], "netns", ns["ul"]])
-            t.offloads_off(i[port], ns["ul"])
-            run(["ip", "link", "set", i[port], "master", "br0"], ns=ns["ul"])
-            run(["ip", "link", "set", i[port], "up"], ns=ns["ul"])
+        underlay_bridge(t, ns["ul"], [i[p] for p in ("ub0", "ub1", "ub2")])
         # The router between the LAN and v2's subnet.
         t.host_end(i["rte"], ns["rt"], ["%s/%d" % (router_lan, plen)])
         t.host_end(i["rtf"], ns["rt"], ["%s/%d" % (router_far, plen)])
@@ -95,30 +130,14 @@ class ThreeVteps:
         for k, me, others, o4, o6, route in (
                 ("v1", a1, (local, a2), OVERLAY4[1], OVERLAY6[1], (far_net, router_lan)),
                 ("v2", a2, (local, a1), OVERLAY4[2], OVERLAY6[2], (lan_net, router_far))):
-            dev = i["%se" % k]
-            t.host_end(dev, ns[k], ["%s/%d" % (me, plen)])
-            run(["ip", "route", "add", route[0], "via", route[1]], ns=ns[k])
-            run(["ip", "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local", me,
-                 "dstport", "4789", "dev", dev], ns=ns[k])
-            for dst in others:
-                run(["bridge", "fdb", "append", "00:00:00:00:00:00", "dev", "vx0", "dst", dst],
-                    ns=ns[k])
-            run(["sysctl", "-qw", "net.ipv6.conf.vx0.accept_dad=0"], ns=ns[k])
-            run(["ip", "link", "set", "vx0", "up"], ns=ns[k])
-            run(["ip", "addr", "add", "%s/24" % o4, "dev", "vx0"], ns=ns[k])
-            run(["ip", "addr", "add", "%s/64" % o6, "dev", "vx0", "nodad"], ns=ns[k])
-            self.vx_mac[k] = ns_mac(ns[k], "vx0")
+            self.vx_mac[k] = kernel_vtep(
+                t, ns[k], i["%se" % k], "%s/%d" % (me, plen), o4, o6, VNI, [],
+                route=route, fdb_dsts=others)
         self.router_mac = ns_mac(ns["rt"], i["rte"])
         self.router_far_mac = ns_mac(ns["rt"], i["rtf"])
         self.v1_mac = ns_mac(ns["v1"], i["v1e"])
 
-        self.tundra = Tundra("seg%d" % self.fam, workdir, [i["up"], i["acc"]],
-                             ["--lcores=0@0,1@1"], netns=ns["tn"])
-        self.tundra.start()
-        info = self.tundra.show("port info all", "ports", timeout=60)
-        if len(info["ports"]) != 2:
-            raise TundraError("%d ports probed, not 2:\n%s" % (len(info["ports"]),
-                                                                 self.tundra.tail()))
+        self.tundra = start_tundra("seg%d" % self.fam, workdir, [i["up"], i["acc"]], ns["tn"])
         # No `neigh add`: tundra resolves v1 and the router itself.
         cfg = ["port config 0 role uplink",
                "port config 0 address %s/%d" % (local, plen),

@@ -17,6 +17,7 @@ import time
 
 import pytest
 from scapy.all import ARP, Ether, IP, IPv6, UDP, AsyncSniffer, Raw, conf, sendp
+from scapy.contrib.igmpv3 import IGMPv3, IGMPv3mr  # binds IGMPv3 before the sniffer dissects
 from scapy.layers.inet6 import (ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr,
                                 ICMPv6NDOptSrcLLAddr)
 from scapy.layers.vxlan import VXLAN
@@ -362,3 +363,80 @@ def test_static_neighbor_wins_and_is_never_probed(ul):
     time.sleep(RETRANS_MS / 1000 * 4)
     assert ul.neigh(SILENT4)["mac"] == "02:00:00:00:5a:5a"
     assert len(arp_requests(ul.captured(), SILENT4)) == mark, "a static neighbor was probed"
+
+
+GROUP4, GROUP6 = "239.1.2.3", "ff0e::1:2"
+
+
+def reports(pkts, group):
+    """IGMPv3 / MLDv2 reports from tundra naming `group`: (packet, record type)."""
+    from scapy.layers.inet6 import ICMPv6MLReport2
+    out = []
+    for p in pkts:
+        if p[Ether].src != PORT_MAC:
+            continue
+        if IGMPv3mr in p:
+            out += [(p, r.rtype) for r in p[IGMPv3mr].records if r.maddr == group]
+        elif ICMPv6MLReport2 in p:
+            out += [(p, r.rtype) for r in p[ICMPv6MLReport2].records if r.dst == group]
+    return out
+
+
+def check_report(p, family):
+    """Every field RFC 3376 §4.2 / RFC 3810 §5.2 fixes, checksums recomputed by
+    scapy."""
+    if family == 4:
+        ip = p[IP]
+        assert (p[Ether].dst, ip.src, ip.dst, ip.ttl, ip.tos) == \
+            ("01:00:5e:00:00:16", LOCAL4, "224.0.0.22", 1, 0xC0), p.show(dump=True)
+        assert ip.options and ip.options[0].option == 20, "no Router Alert: %r" % ip.options
+        fresh = Ether(bytes(p))
+        del fresh[IP].chksum
+        del fresh[IGMPv3].chksum
+        fresh = Ether(bytes(fresh))
+        assert (fresh[IP].chksum, fresh[IGMPv3].chksum) == (ip.chksum, p[IGMPv3].chksum)
+        assert p[IGMPv3].type == 0x22 and len(p[IGMPv3].payload.records) == 1
+    else:
+        from scapy.layers.inet6 import ICMPv6MLReport2, IPv6ExtHdrHopByHop, RouterAlert
+        ip = p[IPv6]
+        assert (p[Ether].dst, ip.dst, ip.hlim) == ("33:33:00:00:00:16", "ff02::16", 1), \
+            p.show(dump=True)
+        assert ip.src == "fe80::ff:fe00:a01", "MLD must come from the EUI-64 link-local: " + ip.src
+        assert RouterAlert in p[IPv6ExtHdrHopByHop], p.show(dump=True)
+        fresh = Ether(bytes(p))
+        del fresh[ICMPv6MLReport2].cksum
+        assert Ether(bytes(fresh))[ICMPv6MLReport2].cksum == p[ICMPv6MLReport2].cksum
+        assert len(p[ICMPv6MLReport2].records) == 1
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_segment_group_joins_and_leaves(ul, family):
+    """A segment's `group` makes the uplink join it: a state-change report
+    (CHANGE_TO_EXCLUDE, type 4) at once and a second ~1 s later, a leave
+    (CHANGE_TO_INCLUDE, type 3) on `no group`; the group's neighbor is
+    `multicast` with the group's own MAC and its report count."""
+    local, group, vni = (LOCAL4, GROUP4, 950) if family == 4 else (LOCAL6, GROUP6, 951)
+    name = "grp%d" % family
+    mark = len(ul.captured())
+    ul.tundra.query("segment add %s type vxlan local %s vni %d" % (name, local, vni),
+                    "segment %s group %s" % (name, group), "show segment json",
+                    key="segments")
+    wait_until(lambda: len(reports(ul.captured()[mark:], group)) >= 2, 10)
+    joins = reports(ul.captured()[mark:], group)
+    assert [t for _, t in joins[:2]] == [4, 4], [(p.time, t) for p, t in joins]
+    gap = joins[1][0].time - joins[0][0].time
+    assert 0.5 < gap < 3, "the second join should follow about 1 s later, not %.2f s" % gap
+    for p, _ in joins:
+        check_report(p, family)
+    n = ul.neigh(group)
+    want_mac = "01:00:5e:01:02:03" if family == 4 else "33:33:00:01:00:02"
+    assert (n["state"], n["mac"]) == ("multicast", want_mac), n
+    assert n["probes"] >= 2, n
+    mark = len(ul.captured())
+    ul.tundra.query("segment %s no group" % name, "segment del %s" % name,
+                    "show segment json", key="segments")
+    wait_until(lambda: reports(ul.captured()[mark:], group), 5)
+    leaves = reports(ul.captured()[mark:], group)
+    assert [t for _, t in leaves] == [3], leaves
+    check_report(leaves[0][0], family)
+    assert ul.neigh(group) is None, "the group's next hop outlived its segment"

@@ -195,4 +195,55 @@ TEST_CASE("a static neighbor is never probed and ignores what is learned", "[nex
   r.nh.ReleasePath(*path);
 }
 
+TEST_CASE("a multicast group: its own MAC, joined, refreshed, left; never resolved", "[nexthops]") {
+  Resolver r;
+  REQUIRE(r.nh.AddRoute(*IpPrefix::Parse("0.0.0.0/0"), Ip("192.0.2.254")).ok());
+  auto path = r.nh.AcquirePath(0, Ip("239.1.2.3"));
+  REQUIRE(path.ok());
+  // Not through the default route's gateway: the group itself, with RFC 1112's MAC.
+  CHECK(r.nh.PathVia(*path) == Ip("239.1.2.3"));
+  CHECK(r.Neigh("192.0.2.254") == nullptr);
+  const UnderlayNeighbor* n = r.Neigh("239.1.2.3");
+  REQUIRE(n != nullptr);
+  CHECK(n->state == NeighborState::kMulticast);
+  CHECK(n->mac == Mac("01:00:5e:01:02:03"));
+  CHECK(r.f.tables->PathNextHop(*path) == PackNextHop(n->mac.bytes.data()));
+  // IGMPv3 reports: record type at 14 + 24 + 8, group after the record header.
+  const auto records = [&] {
+    std::vector<int> types;
+    for (const Sent& s : r.sent) {
+      REQUIRE(s.frame.size() >= 60);
+      CHECK(s.frame[23] == 2);  // IGMP
+      CHECK(IpAddress::FromV4Bytes(&s.frame[14 + 24 + 8 + 4]) == Ip("239.1.2.3"));
+      types.push_back(s.frame[14 + 24 + 8]);
+    }
+    return types;
+  };
+  r.Advance(10);
+  CHECK(records() == std::vector<int>{4});  // joined at once
+  r.Advance(1000);
+  CHECK(records() == std::vector<int>{4, 4});  // and once more
+  r.Advance(59000);
+  CHECK(records() == std::vector<int>{4, 4});  // then the current state every 60 s
+  r.Advance(2000);
+  CHECK(records() == std::vector<int>{4, 4, 2});
+  r.Advance(60000);
+  CHECK(records() == std::vector<int>{4, 4, 2, 2});
+  // Nothing learned changes it; `neigh add` is refused for a group.
+  r.nh.Learn(0, Ip("239.1.2.3"), Mac("02:00:00:00:66:66"), true);
+  CHECK(r.Neigh("239.1.2.3")->mac == Mac("01:00:5e:01:02:03"));
+  CHECK(r.nh.AddStatic(Ip("239.1.2.3"), Mac("02:00:00:00:66:66"), 0).code() ==
+        absl::StatusCode::kInvalidArgument);
+  // IPv6: RFC 2464's MAC.
+  auto path6 = r.nh.AcquirePath(0, Ip("ff0e::1:2"));
+  REQUIRE(path6.ok());
+  CHECK(r.Neigh("ff0e::1:2")->mac == Mac("33:33:00:01:00:02"));
+  r.nh.ReleasePath(*path6);
+  // The last path gone: left, and forgotten.
+  r.sent.clear();
+  r.nh.ReleasePath(*path);
+  CHECK(records() == std::vector<int>{3});
+  CHECK(r.Neigh("239.1.2.3") == nullptr);
+}
+
 }  // namespace tundra::testing
