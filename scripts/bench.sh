@@ -6,7 +6,8 @@
 #   scripts/bench.sh [--quick] [--peer ovs] [--reps N] [--duration S] [--trial S]
 #                    [--protocols "..."] [--underlays "..."] [--sizes "..."]
 #                    [--tunnels "..."] [--directions "..."] [--no-memif]
-#                    [--workers "1 2"] [--churn LINES] [--out DIR]
+#                    [--workers "1 2"] [--churn LINES] [--fdb "1000 1000000"]
+#                    [--remotes "1 8 64"] [--no-segments | --only-segments] [--out DIR]
 #
 # Matrix (default): {encap, decap} × {vxlan, geneve0, geneve2 (2 options), gretap, gre
 # (key), greseq (key + seq)} × {v4, v6 underlay} × {64, 512, 1500 B inner} × {1, 1000, 1000000 tunnels}.
@@ -23,6 +24,11 @@
 # Plus, unless --quick: the loss-under-churn run (vxlan/v4 decap at 90 % of its NDR
 # while the control thread adds and deletes CHURN other tunnels) and scale-out by
 # workers (vxlan/v4 64 B decap, pcap with one rx queue per worker).
+# Segment cells (vxlan/v4 64 B, scripts/lib/bench_segment.py), unless --no-segments (and
+# not with --quick): known-unicast encap and decap through a segment with --fdb static
+# FDB entries, side by side with the 1-tunnel xconnect cells; BUM flooded to --remotes
+# remote VTEPs (cycles per copy); and the control thread's learning rate and next-hop
+# re-point time for 100k tunnels behind one gateway (build/bench/micro/control_bench).
 #
 # Writes under bench/results/ (or --out): latest.csv (one row per dataplane × cell),
 # latest.md (the table, the targets, churn, scale-out), latest.png (chart), machine.txt.
@@ -33,11 +39,12 @@ args=$(printf "%q " "$@")
 quick=0 reps=3 dur=3 trial=1 peer="" memif=1 churn=100000 workers="1 2" out=bench/results
 protocols="vxlan geneve0 geneve2 gretap gre greseq" underlays="v4 v6" sizes="64 512 1500"
 tunnel_counts="1 1000 1000000" directions="encap decap"
-usage() { sed -n '6,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+segments=1 fdb_sizes="1000 1000000" flood_remotes="1 8 64"
+usage() { sed -n '6,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; protocols="vxlan geneve2 greseq"; underlays=v4; sizes=64; tunnel_counts=1
-             dur=2; trial=0.5; churn=0; workers=""; shift ;;
+             dur=2; trial=0.5; churn=0; workers=""; segments=0; shift ;;
     --peer) [ "${2:-}" = ovs ] || usage; peer=ovs; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --duration) dur=$2; shift 2 ;;
@@ -50,6 +57,10 @@ while [ $# -gt 0 ]; do
     --no-memif) memif=0; shift ;;
     --workers) workers=$2; shift 2 ;;
     --churn) churn=$2; shift 2 ;;
+    --fdb) fdb_sizes=$2; shift 2 ;;
+    --remotes) flood_remotes=$2; shift 2 ;;
+    --no-segments) segments=0; shift ;;
+    --only-segments) segments=1; protocols=""; memif=0; churn=0; workers=""; shift ;;
     --out) out=$2; shift 2 ;;
     *) usage ;;
   esac
@@ -57,7 +68,7 @@ done
 
 bash scripts/install-deps.sh ${peer:+--$peer} >/dev/null
 [ -d build ] || meson setup build >/dev/null
-ninja -C build control/tundra bench/gen/tundra-gen >/dev/null
+ninja -C build control/tundra bench/gen/tundra-gen bench/micro/control_bench >/dev/null
 eval "$(bash scripts/hugepages.sh 512 2>/dev/null)"
 mem=${TUNDRA_EAL_MEM:---no-huge -m 512}
 export TUNDRA_EAL_MEM=$mem
@@ -77,9 +88,11 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$out"
 raw=$tmp/raw.csv        # one line per run: dataplane,protocol,direction,underlay,size,tunnels,mpps,cycles
+seg_raw=$tmp/segment.csv  # dataplane,cell,fdb,remotes,mpps,cycles (segment cells)
 memif_raw=$tmp/memif.csv
 extra=$tmp/extra.txt    # churn and scale-out lines for the report
 : >"$raw"
+: >"$seg_raw"
 : >"$memif_raw"
 : >"$extra"
 
@@ -99,8 +112,9 @@ extra=$tmp/extra.txt    # churn and scale-out lines for the report
 max_tunnels() { echo $(($1 + 65536)); }
 
 # tundra on pcap → null: prints "mpps cycles" (median-free: one run).
-run_tundra() {  # PCAP DIRECTION CONFIG TUNNELS [WORKERS]
-  local pcap=$1 dir=$2 cfg=$3 tunnels=$4 nw=${5:-1} up acc lcores q
+run_tundra() {  # PCAP DIRECTION CONFIG TUNNELS [WORKERS [EXTRA_TIMEOUT_S [FLAG...]]]
+  local pcap=$1 dir=$2 cfg=$3 tunnels=$4 nw=${5:-1} more=${6:-0} up acc lcores q
+  shift $(($# < 6 ? $# : 6))
   # port 0 = uplink, port 1 = access; the pcap feeds the side the direction reads, one
   # rx queue per worker (RSS is not needed: each queue replays the whole pcap).
   local src="net_pcap0" sink="net_null0,no-rx=1"
@@ -111,10 +125,10 @@ run_tundra() {  # PCAP DIRECTION CONFIG TUNNELS [WORKERS]
   # (sleeping) control thread.
   lcores="0@0"
   for q in $(seq "$nw"); do lcores="$lcores,$q@$((q % 2))"; done
-  local timeout_s=$((dur + 60 + tunnels / 20000))
+  local timeout_s=$((dur + 60 + tunnels / 20000 + more))
   timeout "$timeout_s" taskset -c 0,1 build/control/tundra --lcores="$lcores" --no-pci $mem \
     --file-prefix=tbench_t --log-level=error --vdev="$up" --vdev="$acc" -- --config="$cfg" \
-    --max_tunnels="$(max_tunnels "$tunnels")" 2>"$tmp/tundra.err" | $PY -c '
+    --max_tunnels="$(max_tunnels "$tunnels")" "$@" 2>"$tmp/tundra.err" | $PY -c '
 import json, sys
 dur = float(sys.argv[1])
 fwd = ports = None
@@ -231,7 +245,56 @@ for nw in $workers; do
   done
 done
 
+if [ "$segments" = 1 ]; then
+  echo "== segments: vxlan/v4 64 B, known unicast and flooding, beside the xconnect cells" >&2
+  seg_py="$PY scripts/lib/bench_segment.py"
+  for dir in encap decap; do
+    make_pcap vxlan v4 "$dir" 64 1 "$tmp/xc-$dir.pcap"
+    $cell_py config vxlan v4 "$dir" 1 --measure-ms $((dur * 1000)) >"$tmp/xc-$dir.cfg"
+    for fdb in $fdb_sizes; do
+      $seg_py pcap "ku-$dir" "$tmp/ku-$dir-$fdb.pcap" --fdb "$fdb"
+      $seg_py config "ku-$dir" --fdb "$fdb" --measure-ms $((dur * 1000)) >"$tmp/ku-$dir-$fdb.cfg"
+    done
+    # Interleaved per rep: the xconnect cell, then the segment cell at each FDB size.
+    for _r in $(seq "$reps"); do
+      read -r mpps cyc < <(run_tundra "$tmp/xc-$dir.pcap" "$dir" "$tmp/xc-$dir.cfg" 1)
+      echo "tundra,xconnect-$dir,0,1,$mpps,$cyc" | tee -a "$seg_raw" >&2
+      for fdb in $fdb_sizes; do
+        # --max_fdb_entries: room for the static entries and the learned hosts.
+        read -r mpps cyc < <(run_tundra "$tmp/ku-$dir-$fdb.pcap" "$dir" "$tmp/ku-$dir-$fdb.cfg" 1 1 \
+          $((fdb / 20000)) --max_fdb_entries=$((fdb + 65536)))
+        echo "tundra,ku-$dir,$fdb,1,$mpps,$cyc" | tee -a "$seg_raw" >&2
+      done
+    done
+  done
+  for remotes in $flood_remotes; do
+    $PY scripts/lib/bench_segment.py pcap bum-encap "$tmp/bum.pcap"
+    $seg_py config bum-encap --remotes "$remotes" --measure-ms $((dur * 1000)) >"$tmp/bum.cfg"
+    for _r in $(seq "$reps"); do
+      read -r mpps cyc < <(run_tundra "$tmp/bum.pcap" encap "$tmp/bum.cfg" "$remotes")
+      echo "tundra,bum-encap,0,$remotes,$mpps,$cyc" | tee -a "$seg_raw" >&2
+      read -r mpps cyc < <(run_testpmd "$tmp/bum.pcap")
+      echo "testpmd,bum-encap,0,$remotes,$mpps,$cyc" | tee -a "$seg_raw" >&2
+    done
+  done
+  echo "== control thread: learning rate, next-hop re-point (build/bench/micro/control_bench)" >&2
+  for _r in $(seq "$reps"); do
+    taskset -c 0 build/bench/micro/control_bench --macs=1000000 --tunnels=100000 |
+      tee -a "$tmp/control.jsonl" >&2
+  done
+  $PY - "$tmp/control.jsonl" >>"$extra" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o["case"] == "learn":
+        print("learn", o["macs"], "%.0f" % o["macs_per_second"])
+    else:
+        print(o["case"], o["tunnels"], o["us"])
+PY
+fi
+
 $PY scripts/lib/bench_report.py --raw "$raw" --memif "$memif_raw" --extra "$extra" \
+  --segments "$seg_raw" \
   --machine "$out/machine.txt" --out "$out" --command "scripts/bench.sh $args"
 if command -v gnuplot >/dev/null; then
   gnuplot -e "datafile='$out/chart.dat'; outfile='$out/latest.png'" bench/chart.gp 2>/dev/null &&

@@ -33,10 +33,96 @@ def fmt(v, digits=2):
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def segment_section(path, extra, out):
+    """The segment cells (scripts/lib/bench_segment.py) and the control thread's figures
+    (bench/micro/control_bench.cc): tables, targets checked, and segments.csv."""
+    runs = {}  # (dataplane, cell, fdb, remotes) → [(mpps, cycles)], in rep order
+    for line in open(path):
+        f = line.strip().split(",")
+        if len(f) == 6:
+            runs.setdefault(tuple(f[:4]), []).append((num(f[4]), num(f[5])))
+    med = {k: (median(r[0] for r in v), median(r[1] for r in v)) for k, v in runs.items()}
+    with open(os.path.join(out, "segments.csv"), "w") as f:
+        f.write("dataplane,cell,fdb,remotes,mpps,cycles_per_packet,runs\n")
+        for k in sorted(runs):
+            f.write(",".join(k) + f",{fmt(med[k][0], 3)},{fmt(med[k][1])},{len(runs[k])}\n")
+
+    def diffs(a, b):  # median of per-rep cycle differences b - a
+        ra, rb = runs.get(a, []), runs.get(b, [])
+        return median(y[1] - x[1] for x, y in zip(ra, rb)
+                      if x[1] is not None and y[1] is not None)
+
+    md = ["\n### Segments (vxlan/v4 64 B, single process, one worker)\n",
+          "Known unicast through a segment (static FDB entries, 256 flows over the table), "
+          "beside the 1-tunnel xconnect cell of the same direction in the same reps; "
+          "Δ = the median of per-rep differences.\n",
+          "| cell | FDB entries | Mpps | cycles/packet | Δ cycles vs xconnect |",
+          "|---|---|---|---|---|"]
+    targets = []
+    for d in ("encap", "decap"):
+        xc = ("tundra", f"xconnect-{d}", "0", "1")
+        if xc in med:
+            md.append(f"| xconnect {d} | – | {fmt(med[xc][0], 3)} | {fmt(med[xc][1])} | – |")
+        sizes = sorted({k[2] for k in med if k[1] == f"ku-{d}"}, key=int)
+        for fdb in sizes:
+            k = ("tundra", f"ku-{d}", fdb, "1")
+            delta = diffs(xc, k)
+            md.append(f"| segment {d} | {fdb} | {fmt(med[k][0], 3)} | {fmt(med[k][1])} | "
+                      f"{fmt(delta)} |")
+            if fdb == sizes[0] and delta is not None:
+                targets.append(f"| segment known-unicast {d} within 10 cycles/packet of xconnect "
+                               f"| {delta:+.1f} | {'yes' if delta <= 10 else 'no'} |")
+        if len(sizes) >= 2:
+            small, big = ("tundra", f"ku-{d}", sizes[0], "1"), ("tundra", f"ku-{d}", sizes[-1], "1")
+            if med[small][0] and med[big][0]:
+                loss = 100 * (1 - med[big][0] / med[small][0])
+                targets.append(f"| segment {d}: {sizes[-1]} FDB entries ≤ 10 % slower than "
+                               f"{sizes[0]} | {loss:.1f} % fewer Mpps | "
+                               f"{'yes' if loss <= 10 else 'no'} |")
+    bum = sorted({int(k[3]) for k in med if k[1] == "bum-encap" and k[0] == "tundra"})
+    if bum:
+        md += ["\nBroadcast from the member, flooded to R remote VTEPs (R copies a frame, each "
+               "with its own outer header; the frame's bytes shared). Per copy = cycles per "
+               "frame / R; over the floor = (cycles per frame − testpmd io's cycles per "
+               "packet on the same pcap) / R.\n",
+               "| remotes | frames Mpps | copies Mpps | cycles/frame | cycles/copy | "
+               "floor cycles | per copy over the floor |", "|---|---|---|---|---|---|---|"]
+        for r in bum:
+            t, fl = med.get(("tundra", "bum-encap", "0", str(r))), med.get(
+                ("testpmd", "bum-encap", "0", str(r)))
+            if t is None or t[0] is None or t[1] is None:
+                continue
+            over = (t[1] - fl[1]) / r if fl and fl[1] is not None else None
+            md.append(f"| {r} | {fmt(t[0] / r, 3)} | {fmt(t[0], 3)} | {fmt(t[1])} | "
+                      f"{fmt(t[1] / r)} | {fmt(fl[1] if fl else None)} | {fmt(over)} |")
+            if over is not None:
+                targets.append(f"| BUM to {r} remotes: ≤ 60 cycles per copy over the floor | "
+                               f"{over:.1f} | {'yes' if over <= 60 else 'no'} |")
+    learn = [num(e[2]) for e in extra if e[0] == "learn"]
+    mac = [num(e[2]) for e in extra if e[0] == "repoint-mac"]
+    route = [num(e[2]) for e in extra if e[0] == "repoint-route"]
+    if learn:
+        n = next(e[1] for e in extra if e[0] == "learn")
+        md.append(f"\nControl thread (`build/bench/micro/control_bench`, medians of "
+                  f"{len(learn)}): learns {fmt(median(learn) / 1e6)} M new MACs/s ({n} MACs "
+                  "through a ring into the FDB)")
+        targets.append(f"| learning: ≥ 1M new MACs/s absorbed by the control thread | "
+                       f"{median(learn) / 1e6:.2f} M/s | {'yes' if median(learn) >= 1e6 else 'no'} |")
+    if mac and route:
+        t = next(e[1] for e in extra if e[0] == "repoint-mac")
+        md.append(f"and re-points {t} tunnels behind one gateway in {fmt(median(mac), 1)} µs "
+                  f"(the gateway's new MAC: one next-hop word) or {fmt(median(route) / 1000)} ms "
+                  "(`route replace` to another gateway: one path word per tunnel).")
+    if targets:
+        md += ["\n| segment target | measured | met |", "|---|---|---|"] + targets
+    return md
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("raw", "memif", "extra", "machine", "out", "command"):
         ap.add_argument("--" + a, required=True)
+    ap.add_argument("--segments", help="the segment cells' raw runs (scripts/bench.sh)")
     a = ap.parse_args()
 
     runs = {}
@@ -174,6 +260,8 @@ def main():
             m = median(scale[nw])
             md.append(f"| {nw} | {fmt(m)} | {fmt(m / base if base else None)} | "
                       f"{fmt(m / (base * nw) if base else None)} |")
+    if a.segments and os.path.getsize(a.segments) > 0:
+        md += segment_section(a.segments, extra, a.out)
     with open(os.path.join(a.out, "latest.md"), "w") as f:
         f.write("\n".join(md) + "\n")
 

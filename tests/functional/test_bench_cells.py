@@ -47,3 +47,35 @@ def test_bench_cell_traffic_is_forwarded(tmp_path, proto, underlay, direction, t
         # L2 tunnels deliver on their VLANs: 256 tunnels in use, each on its own tag.
         vlans = {int.from_bytes(f[14:16], "big") & 0x0FFF for f in out}
         assert out[0][12:14] == b"\x81\x00" and len(vlans) == 256
+
+
+SEGMENT = [sys.executable, str(REPO / "scripts" / "lib" / "bench_segment.py")]
+
+
+@pytest.mark.parametrize("cell,remotes", [("ku-encap", 1), ("ku-decap", 1), ("bum-encap", 8)])
+def test_segment_cell_traffic_is_forwarded(tmp_path, cell, remotes):
+    """The segment cells (scripts/lib/bench_segment.py): known unicast goes whole to the
+    one place the FDB says, a broadcast once to each of the R remotes, nothing dropped;
+    scapy reads the copies' outer destinations."""
+    from scapy.layers.inet import IP
+    from scapy.layers.l2 import Ether
+    from scapy.layers.vxlan import VXLAN
+    pcap = tmp_path / "cell.pcap"
+    subprocess.run(SEGMENT + ["pcap", cell, str(pcap), "--fdb", "1000"], check=True)
+    frames = read_pcap(pcap)
+    assert len(frames) == 256
+    config = subprocess.run(SEGMENT + ["config", cell, "--fdb", "1000", "--remotes",
+                                       str(remotes), "--setup-only"],
+                            check=True, capture_output=True, text=True).stdout.splitlines()
+    rx_port = 0 if cell == "ku-decap" else 1
+    res = Tundra(tmp_path).run(config, {rx_port: frames}, decode_as=("udp.port==1024-1300,data",))
+    assert res.nonzero_drops() == {}, res.describe()
+    out = res.out(1 - rx_port)
+    assert len(out) == len(frames) * remotes, res.describe()
+    if cell == "ku-decap":
+        assert sorted(out) == sorted(bytes(Ether(f)[VXLAN].payload) for f in frames)
+        return
+    dsts = [Ether(f)[IP].dst for f in out]
+    assert all(Ether(f)[VXLAN].vni == 100 for f in out)
+    want = ["192.0.2.%d" % (2 + r) for r in range(remotes)]
+    assert sorted(set(dsts)) == sorted(want) and all(dsts.count(d) == 256 for d in want), dsts
