@@ -542,7 +542,8 @@ absl::Status TableWriter::AddFdb(std::string_view segment, const MacAddress& mac
   }
   const uint32_t now = tables_.fdb_now_s();
   const uint64_t entry = FdbEntry(place, true, now);
-  if (absl::Status s = tables_.SetFdb(MakeFdbKey(seg.id, mac.bytes.data()), entry); !s.ok()) {
+  if (absl::Status s = tables_.SetFdb(MakeFdbKey(seg.id, mac.bytes.data()), entry, replaces);
+      !s.ok()) {
     return s;
   }
   if (replaces) {
@@ -622,7 +623,9 @@ void TableWriter::LearnFdb(const FdbLearnEvent& e, uint32_t now_s) {
     return;
   }
   const uint64_t entry = FdbEntry(place, false, now_s);
-  if (!tables_.SetFdb(MakeFdbKey(seg.id, e.mac), entry).ok()) {
+  // A move changes what workers may have cached; a refresh only renews the stamp.
+  const bool moves = !is_new && EntryPlace(it->second.entry) != place;
+  if (!tables_.SetFdb(MakeFdbKey(seg.id, e.mac), entry, moves).ok()) {
     ++seg.limit_dropped;
     return;
   }

@@ -72,7 +72,9 @@ class SegmentRun {
   void Forward(SegmentFrame* frames, uint16_t n);
 
  private:
-  void Learn(const SegmentFrame& f, const uint8_t* src, bool found, uint64_t entry);
+  // Hands what frame `f` says of its source to the control thread; true when that is
+  // a refresh of `entry` (the caller renews its cached copy).
+  bool Learn(const SegmentFrame& f, const uint8_t* src, bool found, uint64_t entry);
   void LearnHost(const SegmentFrame& f, const HostBinding& b);
   void Enqueue(const FdbLearnEvent& e);
   // Snoops an ARP/ND frame's binding and answers a member's request from the segment's
@@ -116,19 +118,19 @@ bool SegmentRun::TakeLearnToken() {
   return true;
 }
 
-void SegmentRun::Learn(const SegmentFrame& f, const uint8_t* src, bool found, uint64_t entry) {
+bool SegmentRun::Learn(const SegmentFrame& f, const uint8_t* src, bool found, uint64_t entry) {
   FdbLearnKind kind;
   if (!found) {
     kind = FdbLearnKind::kNew;
   } else if (EntryStatic(entry)) {
-    return;  // static entries win over what traffic says
+    return false;  // static entries win over what traffic says
   } else if (EntryPlace(entry) != f.origin) {
     kind = FdbLearnKind::kMove;
   } else if (seg_.refresh_s != 0 &&
              static_cast<uint16_t>(now_s_ - EntryStamp(entry)) >= seg_.refresh_s) {
     kind = FdbLearnKind::kRefresh;
   } else {
-    return;
+    return false;
   }
   FdbLearnEvent e = {};
   e.segment = seg_.id;
@@ -138,6 +140,7 @@ void SegmentRun::Learn(const SegmentFrame& f, const uint8_t* src, bool found, ui
   e.place = f.origin;
   if (f.origin == kFdbUnknownRemote) std::memcpy(e.ip, f.remote_ip, 16);
   Enqueue(e);
+  return kind == FdbLearnKind::kRefresh;
 }
 
 void SegmentRun::LearnHost(const SegmentFrame& f, const HostBinding& b) {
@@ -309,10 +312,34 @@ void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
     key_of(eth->src, src[i], ps, pd);
     key_of(eth->dst, dst[i], pd, ps);
   }
+  // The worker's cache first (fdb_cache.h); what it lacks in one bulk lookup, cached.
   static_assert(2 * kBurstSize <= RTE_HASH_LOOKUP_BULK_MAX);
+  FdbCache& cache = ctx_.fdb_cache;
+  const uint64_t generation = ctx_.tables->fdb_generation();
   uint64_t entries[2 * kBurstSize];
-  const uint64_t hits = ctx_.tables->LookupFdb(key_ptrs, nkeys, entries);
-  for (uint32_t k = 0; k < nkeys; ++k) found[k] = (hits >> k) & 1;
+  uint32_t slots[2 * kBurstSize];
+  const FdbKey* miss_keys[2 * kBurstSize];
+  uint8_t miss_of[2 * kBurstSize];
+  uint32_t nmiss = 0;
+  for (uint32_t k = 0; k < nkeys; ++k) {
+    slots[k] = FdbCache::Slot(keys[k]);
+    found[k] = cache.Find(slots[k], keys[k], generation, entries[k]);
+    if (!found[k]) {
+      miss_keys[nmiss] = key_ptrs[k];
+      miss_of[nmiss++] = static_cast<uint8_t>(k);
+    }
+  }
+  if (nmiss != 0) {
+    uint64_t miss_entries[2 * kBurstSize];
+    const uint64_t hits = ctx_.tables->LookupFdb(miss_keys, nmiss, miss_entries);
+    for (uint32_t j = 0; j < nmiss; ++j) {
+      if (!((hits >> j) & 1)) continue;
+      const uint32_t k = miss_of[j];
+      found[k] = 1;
+      entries[k] = miss_entries[j];
+      cache.Set(slots[k], keys[k], generation, entries[k]);
+    }
+  }
   now_s_ = ctx_.tables->fdb_now_s();
 
   uint64_t rx_bytes = 0;
@@ -331,8 +358,13 @@ void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
     }
     run_src = UINT32_MAX;
     const auto* eth = rte_pktmbuf_mtod(m, const EtherHdr*);
-    if (!IsMulticastMac(eth->src) && !IsZeroMac(eth->src)) {
-      Learn(f, eth->src, found[src[i]], entries[src[i]]);
+    if (!IsMulticastMac(eth->src) && !IsZeroMac(eth->src) &&
+        Learn(f, eth->src, found[src[i]], entries[src[i]])) {
+      // Asked for a refresh: this worker's copy is renewed as the control thread's
+      // will be, so it asks again only a refresh interval later.
+      const uint32_t k = src[i];
+      entries[k] = FdbEntry(EntryPlace(entries[k]), false, now_s_);
+      cache.Set(slots[k], keys[k], generation, entries[k]);
     }
     if (seg_.suppress && (eth->ether_type == kEtherTypeArp || eth->ether_type == kEtherTypeIpv6) &&
         Suppress(f)) [[unlikely]] {

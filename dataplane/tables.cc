@@ -558,16 +558,25 @@ void Tables::PublishSegment(std::unique_ptr<Segment> segment) {
 
 void Tables::RemoveSegment(uint32_t id) { Swap<Segment>(segments_[id], nullptr, kNoTunnel, id); }
 
-absl::Status Tables::SetFdb(const FdbKey& key, uint64_t entry) {
+absl::Status Tables::SetFdb(const FdbKey& key, uint64_t entry, bool changes) {
   static_assert(sizeof(void*) == sizeof(uint64_t), "the FDB value is the hash's data word");
   if (rte_hash_add_key_data(fdb_, &key, reinterpret_cast<void*>(entry)) != 0) {
     return absl::ResourceExhaustedError(absl::StrCat("the FDB is full (", config_.max_fdb_entries,
                                                      " entries; raise --max_fdb_entries)"));
   }
+  if (changes) BumpFdbGeneration();
   return absl::OkStatus();
 }
 
-void Tables::DeleteFdb(const FdbKey& key) { (void)rte_hash_del_key(fdb_, &key); }
+void Tables::DeleteFdb(const FdbKey& key) {
+  if (rte_hash_del_key(fdb_, &key) >= 0) BumpFdbGeneration();
+}
+
+void Tables::BumpFdbGeneration() {
+  // 64 bits: never wraps, so a slot filled long ago can never look current again.
+  fdb_generation_.store(fdb_generation_.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_release);
+}
 
 namespace {
 

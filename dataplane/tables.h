@@ -47,7 +47,10 @@
 //     store. Workers never write it: what they learn goes to the control thread as
 //     FdbLearnEvents through a ring, including the refresh of an entry whose stamp is
 //     old, so ageing needs no per-hit write. The FDB clock (fdb_now_s) is a word the
-//     control thread advances once a second.
+//     control thread advances once a second. The FDB generation changes (release)
+//     after every change of an existing entry other than a refresh (a move, a
+//     removal, static over learned); a worker's FDB cache (fdb_cache.h) trusts an
+//     entry only under the generation it read (acquire) at the start of its burst.
 // 11. Next hops. A tunnel names a path: its remote as reached from its uplink. A path
 //     names the next hop it goes through (the remote itself when on-link, else a route's
 //     gateway), and a next hop holds that neighbor's MAC. Both are single atomic words,
@@ -214,6 +217,8 @@ class Tables {
   uint64_t LookupFdb(const FdbKey** keys, uint32_t n, uint64_t* entries) const;
   // The MAC of tenant address `ip` (4 or 16 bytes) in a segment (segment_suppress.h).
   bool LookupSegmentHost(uint32_t segment, uint8_t family, const uint8_t* ip, uint8_t mac[6]) const;
+  // Changes after every FDB change but a new entry or a refresh (rule 10); never 0.
+  uint64_t fdb_generation() const { return fdb_generation_.load(std::memory_order_acquire); }
   // Seconds on the FDB clock (the stamps of fdb.h count in these).
   uint32_t fdb_now_s() const { return fdb_now_s_.load(std::memory_order_relaxed); }
   // The word (PackNextHop) of the next hop `path` goes through; 0 when the path has no
@@ -261,7 +266,9 @@ class Tables {
   uint32_t AllocateSegmentId();
   void PublishSegment(std::unique_ptr<Segment> segment);
   void RemoveSegment(uint32_t id);
-  absl::Status SetFdb(const FdbKey& key, uint64_t entry);
+  // `changes`: the key exists and the entry is more than a refresh of it (another
+  // place, static over learned): workers' cached copies go (rule 10).
+  absl::Status SetFdb(const FdbKey& key, uint64_t entry, bool changes = false);
   void DeleteFdb(const FdbKey& key);
   absl::Status SetSegmentHost(uint32_t segment, uint8_t family, const uint8_t* ip,
                               const uint8_t mac[6]);
@@ -305,6 +312,7 @@ class Tables {
   // Queues `r` for the end of the current grace period.
   void Defer(const Retired& r);
   void BumpHostGeneration();
+  void BumpFdbGeneration();
   absl::Status CreateRouteTables();
   // Applies an IPv6 route change to both copies (rule 7); `undo` reverts `change`.
   template <typename Change, typename Undo>
@@ -323,6 +331,7 @@ class Tables {
   rte_hash* fdb_ = nullptr;
   rte_hash* segment_hosts_ = nullptr;
   std::atomic<uint32_t> fdb_now_s_{0};
+  std::atomic<uint64_t> fdb_generation_{1};
   HugeArray<std::atomic<const Segment*>> segments_;
   std::vector<uint32_t> free_segment_ids_;  // control thread only
   std::atomic<uint32_t> host_generation_{1};

@@ -17,6 +17,7 @@
 #include "dataplane/decap_batch.h"
 #include "dataplane/decap_classify.h"
 #include "dataplane/decap_shape.h"
+#include "dataplane/fdb_cache.h"
 #include "dataplane/host_cache.h"
 #include "dataplane/tables.h"
 
@@ -105,9 +106,10 @@ struct WorkerContext {
   DecapBatch decap;
   // Decap's same-shape match (decap_shape.h): its masks outlive a burst.
   DecapShape decap_shape;
-  // The caches in front of shared tables: decap_classify.h, host_cache.h.
+  // The caches in front of shared tables: decap_classify.h, host_cache.h, fdb_cache.h.
   DecapCache decap_cache;
   HostCache host_cache;
+  FdbCache fdb_cache;
   // neighbor_solicit.cc: the host last solicited and when, so a stream of packets to an
   // unresolved host asks once, not once per packet.
   uint8_t last_solicit_ip[16] = {};

@@ -229,6 +229,64 @@ TEST_CASE("segment: learning, moves, static precedence and max-macs", "[segment]
   CHECK(f.seg().limit_dropped == 1);
 }
 
+TEST_CASE("segment: the worker's FDB cache follows every change at the next burst",
+          "[segment][fdb-cache]") {
+  SegmentFixture f;
+  const auto to_b = [&] { return f.In({Frame(kHostB, kHostA, 10)}); };
+  REQUIRE(f.writer->AddFdb("s1", kHostB, 0, 0, *IpAddress::Parse("192.0.2.2")).ok());
+  auto out = to_b();
+  REQUIRE(out.size() == 1);
+  CHECK(RemoteOf(out[0]) == 2);
+  out = to_b();  // now from the cache
+  REQUIRE(out.size() == 1);
+  CHECK(RemoteOf(out[0]) == 2);
+  const uint64_t g = f.tables->fdb_generation();
+  // A static entry replaced: another place at once.
+  REQUIRE(f.writer->AddFdb("s1", kHostB, 0, 0, *IpAddress::Parse("192.0.2.3")).ok());
+  CHECK(f.tables->fdb_generation() != g);
+  out = to_b();
+  REQUIRE(out.size() == 1);
+  CHECK(RemoteOf(out[0]) == 3);
+  // Deleted: flooded (2 remotes, VLAN 20).
+  REQUIRE(f.writer->DelFdb("s1", kHostB).ok());
+  CHECK(to_b().size() == 3);
+  // Learned, then moved by traffic: forwarded to where it moved.
+  f.Drain();
+  f.In({FromRemote(2, Frame(kHostA, kHostB))}, 0);
+  f.Drain();
+  out = to_b();
+  REQUIRE(out.size() == 1);
+  CHECK(RemoteOf(out[0]) == 2);
+  f.In({Frame(kHostA, kHostB, 20)});
+  CHECK(f.Drain() == 1);  // the move
+  out = to_b();
+  REQUIRE(out.size() == 1);
+  CHECK(VlanOf(out[0]) == 20);
+  // A new entry needs no bump: learning a MAC leaves the generation alone.
+  const uint64_t before = f.tables->fdb_generation();
+  f.In({Frame(kHostB, kHostC, 20)});
+  CHECK(f.Drain() == 1);
+  CHECK(f.tables->fdb_generation() == before);
+}
+
+TEST_CASE("segment: a refresh is asked for once per refresh interval, cache or not",
+          "[segment][fdb-cache]") {
+  SegmentFixture f;
+  REQUIRE(f.writer->SetSegmentAgeing("s1", 10).ok());  // refresh after 1 s
+  f.tables->SetFdbNow(100);
+  f.In({Frame(kHostC, kHostA, 10)});
+  CHECK(f.Drain(100) == 1);
+  f.In({Frame(kHostC, kHostA, 10)});  // cached, fresh: nothing
+  CHECK(f.Drain(100) == 0);
+  f.tables->SetFdbNow(103);
+  f.In({Frame(kHostC, kHostA, 10)});
+  f.In({Frame(kHostC, kHostA, 10)});  // the cached copy is renewed with the request
+  CHECK(f.Drain(103) == 1);
+  CHECK(f.Entry(kHostA)->seen_s == 103);
+  f.In({Frame(kHostC, kHostA, 10)});
+  CHECK(f.Drain(103) == 0);
+}
+
 TEST_CASE("segment: ageing removes idle entries; traffic refreshes busy ones",
           "[segment][ageing]") {
   SegmentFixture f;
