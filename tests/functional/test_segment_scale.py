@@ -1,7 +1,7 @@
 """Segments at the sizes README states: head-end replication to 1000 remote VTEPs
 of one segment (every copy checked by scapy, short and long frames, no mbuf
-left behind), and 16384 segments at once, the first and the last of them
-carrying traffic both ways."""
+left behind), 16384 segments at once, the first and the last of them
+carrying traffic both ways, and 1 000 000 FDB entries."""
 import ipaddress
 
 from scapy.layers.inet import IP, UDP
@@ -92,3 +92,37 @@ def test_16384_segments_at_once(tundra):
     assert sorted(s["name"] for s in segs) == ["s1", f"s{n}"]
     for s in segs:
         assert (s["rx_packets"], s["tx_packets"]) == (2, 2), s
+
+
+def fdb_mac(i: int) -> str:
+    return "02:f1:%02x:%02x:%02x:%02x" % ((i >> 24) & 0xFF, (i >> 16) & 0xFF, (i >> 8) & 0xFF,
+                                          i & 0xFF)
+
+
+def test_one_million_fdb_entries(tundra):
+    """1 000 000 static FDB entries in one segment (the README's total, within
+    --max_fdb_entries' default of 1 048 576): all accepted, and frames to 64 of
+    them spread over the whole table each leave exactly where its entry says
+    (the member port, or encapsulated to the one remote), judged by scapy."""
+    n, hot = 1_000_000, 64
+    remote = remote_ip(0)
+    cfg = base_config() + [f"neigh add {remote} {remote_mac(0)} port 0",
+                           f"segment add big type vxlan local {LOCAL} vni 4243",
+                           "segment big member port 1", f"segment big remote {remote}"]
+    # Even entries behind the remote, odd ones at the member (the traffic comes in
+    # from the member, so those are hairpins: dropped and counted).
+    cfg += [f"fdb add big {fdb_mac(i)} remote {remote}" if i % 2 == 0 else
+            f"fdb add big {fdb_mac(i)} port 1" for i in range(n)]
+    targets = [(i * (n // hot)) | (k & 1) for k, i in enumerate(range(hot))]
+    frames = [bytes(Ether(dst=fdb_mac(i), src=MEMBER_MAC) / IP(src="172.16.0.1", dst="172.16.0.2")
+                    / UDP(sport=1000 + k, dport=2000) / Raw(b"m" * 20))
+              for k, i in enumerate(targets)]
+    res = tundra.run(cfg, {ACCESS: frames}, show=["show segment big json"])
+    seg = [o for o in res.json_objs if "segments" in o][-1]["segments"][0]
+    # (+ the member's host once its learn event is applied)
+    assert seg["static_macs"] == n and seg["macs"] in (n, n + 1), seg
+    out = [Ether(p) for p in res.out(UPLINK)]
+    want = [f for f, i in zip(frames, targets) if i % 2 == 0]
+    assert sorted(bytes(p[VXLAN].payload) for p in out) == sorted(want), len(out)
+    assert all(p[IP].dst == remote and p[VXLAN].vni == 4243 for p in out)
+    assert seg["drop_reasons"]["hairpin"] == hot - len(want), seg["drop_reasons"]
