@@ -25,21 +25,6 @@ std::string_view NeighborStateName(NeighborState s) {
   return "?";
 }
 
-IpAddress MaskAddress(const IpAddress& ip, uint8_t len) {
-  IpAddress m = ip;
-  const size_t width = ip.is_v4() ? 4 : 16;
-  for (size_t b = 0; b < width; ++b) {
-    const int bits = std::clamp(static_cast<int>(len) - static_cast<int>(8 * b), 0, 8);
-    m.bytes[b] &= static_cast<uint8_t>(0xFF00 >> bits);
-  }
-  return m;
-}
-
-bool PrefixContains(const IpPrefix& prefix, const IpAddress& ip) {
-  return ip.family == prefix.addr.family &&
-         MaskAddress(ip, prefix.len) == MaskAddress(prefix.addr, prefix.len);
-}
-
 // ---- UnderlayRouteTable --------------------------------------------------------------
 
 void UnderlayRouteTable::Set(const IpPrefix& prefix, const IpAddress& gateway) {

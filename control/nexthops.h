@@ -108,14 +108,6 @@ class UnderlayRouteTable {
   size_t size_ = 0;
 };
 
-// The first `len` bits of `ip`, the rest zero.
-IpAddress MaskAddress(const IpAddress& ip, uint8_t len);
-bool PrefixContains(const IpPrefix& prefix, const IpAddress& ip);
-// `prefix` with the address bits past its length cleared: how routes are keyed.
-inline IpPrefix NormalizePrefix(const IpPrefix& prefix) {
-  return IpPrefix{MaskAddress(prefix.addr, prefix.len), prefix.len};
-}
-
 class NextHops {
  public:
   // A group's joins (state-change reports) and their spacing, and the interval of its

@@ -5,22 +5,11 @@
 
 #include <cstring>
 
+#include "dataplane/proto/address.h"
 #include "dataplane/proto/ether.h"
 #include "dataplane/proto/ip.h"
 
 namespace tundra {
-
-namespace {
-
-bool InPrefix(const uint8_t* addr, const uint8_t* net, uint8_t plen) {
-  for (int b = 0; plen > 0; ++b, plen = plen > 8 ? plen - 8 : 0) {
-    const uint8_t mask = static_cast<uint8_t>(0xFF00 >> (plen > 8 ? 8 : plen));
-    if ((addr[b] ^ net[b]) & mask) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 uint16_t BuildSolicit(uint8_t family, const uint8_t src_mac[6], const uint8_t* src_ip,
                       const uint8_t* target, const uint8_t* dst_mac, uint8_t* frame) {

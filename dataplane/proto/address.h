@@ -138,6 +138,36 @@ struct MacAddress {
   }
 };
 
+// Whether the first `plen` bits of `addr` and `net` (4 or 16 bytes each) agree.
+inline bool InPrefix(const uint8_t* addr, const uint8_t* net, uint8_t plen) {
+  for (int b = 0; plen > 0; ++b, plen = plen > 8 ? plen - 8 : 0) {
+    const uint8_t mask = static_cast<uint8_t>(0xFF00 >> (plen > 8 ? 8 : plen));
+    if ((addr[b] ^ net[b]) & mask) return false;
+  }
+  return true;
+}
+
+inline bool PrefixContains(const IpPrefix& prefix, const IpAddress& ip) {
+  return ip.family == prefix.addr.family &&
+         InPrefix(ip.bytes.data(), prefix.addr.bytes.data(), prefix.len);
+}
+
+// The first `len` bits of `ip`, the rest zero.
+inline IpAddress MaskAddress(const IpAddress& ip, uint8_t len) {
+  IpAddress m = ip;
+  const size_t width = ip.is_v4() ? 4 : 16;
+  for (size_t b = 0; b < width; ++b) {
+    const int bits = std::clamp(static_cast<int>(len) - static_cast<int>(8 * b), 0, 8);
+    m.bytes[b] &= static_cast<uint8_t>(0xFF00 >> bits);
+  }
+  return m;
+}
+
+// `prefix` with the address bits past its length cleared: how routes are keyed.
+inline IpPrefix NormalizePrefix(const IpPrefix& prefix) {
+  return IpPrefix{MaskAddress(prefix.addr, prefix.len), prefix.len};
+}
+
 // The Ethernet address an IP multicast group is sent to: 01:00:5e and the group's low 23
 // bits (RFC 1112 §6.4), or 33:33 and its low 32 bits (RFC 2464 §7).
 inline MacAddress MulticastMac(const IpAddress& group) {
