@@ -53,18 +53,19 @@ absl::Status Tables::Init() {
   attachments_ = std::make_unique<std::atomic<uint32_t>[]>(RTE_MAX_ETHPORTS * kVlanSlots);
   udp_types_ = std::make_unique<std::atomic<uint8_t>[]>(65536);
   segments_ = MakeHugeArray<std::atomic<const Segment*>>(config_.max_segments + 1);
-  free_segment_ids_.reserve(config_.max_segments);
-  for (uint32_t id = config_.max_segments; id >= 1; --id) free_segment_ids_.push_back(id);
-  free_ids_.reserve(config_.max_tunnels);
-  for (uint32_t id = config_.max_tunnels; id >= 1; --id) free_ids_.push_back(id);
   // A path per tunnel at most (a segment's remotes are tunnels); a next hop per path,
   // and room for static neighbors no tunnel uses (yet).
   paths_ = MakeHugeArray<std::atomic<uint32_t>>(slots);
-  free_path_ids_ = free_ids_;
   const uint32_t max_nexthops = config_.max_tunnels + kMaxStaticNeighbors;
   nexthops_ = MakeHugeArray<std::atomic<uint64_t>>(max_nexthops + 1);
-  free_nexthop_ids_.reserve(max_nexthops);
-  for (uint32_t id = max_nexthops; id >= 1; --id) free_nexthop_ids_.push_back(id);
+  for (const auto& [pool, max] :
+       {std::pair{IdPool::kTunnel, config_.max_tunnels},
+        std::pair{IdPool::kSegment, config_.max_segments},
+        std::pair{IdPool::kPath, config_.max_tunnels}, std::pair{IdPool::kNextHop, max_nexthops}}) {
+    std::vector<uint32_t>& ids = FreeIds(pool);
+    ids.reserve(max);
+    for (uint32_t id = max; id >= 1; --id) ids.push_back(id);  // 1 is taken first
+  }
 
   const size_t qsbr_size = rte_rcu_qsbr_get_memsize(config_.max_workers);
   qsbr_ = static_cast<rte_rcu_qsbr*>(
@@ -206,22 +207,7 @@ void Tables::FreeRetired(void* self, void* elements, unsigned int n) {
   for (unsigned int i = 0; i < n; ++i) {
     const Retired& r = retired[i];
     if (r.object != nullptr) r.free(r.object);
-    switch (r.pool) {
-      case IdPool::kNone:
-        break;
-      case IdPool::kTunnel:
-        tables->free_ids_.push_back(r.id);
-        break;
-      case IdPool::kSegment:
-        tables->free_segment_ids_.push_back(r.id);
-        break;
-      case IdPool::kPath:
-        tables->free_path_ids_.push_back(r.id);
-        break;
-      case IdPool::kNextHop:
-        tables->free_nexthop_ids_.push_back(r.id);
-        break;
-    }
+    if (r.pool != IdPool::kNone) tables->FreeIds(r.pool).push_back(r.id);
   }
 }
 
@@ -252,26 +238,18 @@ void Tables::PublishPort(uint16_t port, std::unique_ptr<PortView> view) {
   if (old != nullptr) Retire(const_cast<PortView*>(old), &Delete<PortView>, kNoTunnel);
 }
 
-namespace {
-
-uint32_t TakeId(std::vector<uint32_t>& pool) {
-  if (pool.empty()) return 0;
-  const uint32_t id = pool.back();
-  pool.pop_back();
+uint32_t Tables::TakeId(IdPool pool) {
+  std::vector<uint32_t>& ids = FreeIds(pool);
+  if (ids.empty()) Reclaim();
+  if (ids.empty()) return 0;
+  const uint32_t id = ids.back();
+  ids.pop_back();
   return id;
 }
 
-}  // namespace
+uint32_t Tables::AllocatePathId() { return TakeId(IdPool::kPath); }
 
-uint32_t Tables::AllocatePathId() {
-  if (free_path_ids_.empty()) Reclaim();
-  return TakeId(free_path_ids_);
-}
-
-uint32_t Tables::AllocateNextHopId() {
-  if (free_nexthop_ids_.empty()) Reclaim();
-  return TakeId(free_nexthop_ids_);
-}
+uint32_t Tables::AllocateNextHopId() { return TakeId(IdPool::kNextHop); }
 
 void Tables::ReleasePathId(uint32_t id) {
   SetPath(id, 0);
@@ -284,12 +262,8 @@ void Tables::ReleaseNextHopId(uint32_t id) {
 }
 
 uint32_t Tables::AllocateTunnelId() {
-  if (free_ids_.empty()) {
-    Reclaim();
-    if (free_ids_.empty()) return kNoTunnel;
-  }
-  uint32_t id = free_ids_.back();
-  free_ids_.pop_back();
+  const uint32_t id = TakeId(IdPool::kTunnel);
+  if (id == 0) return kNoTunnel;
   ++tunnels_in_use_;
   return id;
 }
@@ -541,15 +515,7 @@ uint64_t Tables::LookupFdb(const FdbKey** keys, uint32_t n, uint64_t* entries) c
   return hits;
 }
 
-uint32_t Tables::AllocateSegmentId() {
-  if (free_segment_ids_.empty()) {
-    Reclaim();
-    if (free_segment_ids_.empty()) return 0;
-  }
-  const uint32_t id = free_segment_ids_.back();
-  free_segment_ids_.pop_back();
-  return id;
-}
+uint32_t Tables::AllocateSegmentId() { return TakeId(IdPool::kSegment); }
 
 void Tables::PublishSegment(std::unique_ptr<Segment> segment) {
   const uint32_t id = segment->id;

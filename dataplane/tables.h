@@ -68,6 +68,7 @@
 #include <rte_lpm6.h>
 #include <rte_rcu_qsbr.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -295,7 +296,7 @@ class Tables {
 
  private:
   // The id pools whose ids are reused only after a grace period.
-  enum class IdPool : uint32_t { kNone, kTunnel, kSegment, kPath, kNextHop };
+  enum class IdPool : uint32_t { kNone, kTunnel, kSegment, kPath, kNextHop, kCount };
   struct Retired {
     void* object;  // freed with `free` when not null
     void (*free)(void*);
@@ -311,6 +312,10 @@ class Tables {
               uint32_t segment_to_release = 0);
   // Queues `r` for the end of the current grace period.
   void Defer(const Retired& r);
+  // The free ids of `pool` (control thread only); taking one from an empty pool
+  // reclaims what a grace period has freed first. 0 when none is left.
+  std::vector<uint32_t>& FreeIds(IdPool pool) { return free_ids_[static_cast<size_t>(pool)]; }
+  uint32_t TakeId(IdPool pool);
   void BumpHostGeneration();
   void BumpFdbGeneration();
   absl::Status CreateRouteTables();
@@ -333,7 +338,6 @@ class Tables {
   std::atomic<uint32_t> fdb_now_s_{0};
   std::atomic<uint64_t> fdb_generation_{1};
   HugeArray<std::atomic<const Segment*>> segments_;
-  std::vector<uint32_t> free_segment_ids_;  // control thread only
   std::atomic<uint32_t> host_generation_{1};
   std::atomic<const RouteTable*> routes_{nullptr};  // &route_views_[active_v6_] or null
   rte_lpm* lpm4_ = nullptr;
@@ -343,14 +347,12 @@ class Tables {
   HugeArray<TunnelState> states_;
   HugeArray<std::atomic<uint32_t>> paths_;     // path id → next hop id
   HugeArray<std::atomic<uint64_t>> nexthops_;  // next hop id → PackNextHop word
-  std::vector<uint32_t> free_path_ids_;        // control thread only
-  std::vector<uint32_t> free_nexthop_ids_;
   int instance_ = 0;
   std::unique_ptr<std::atomic<const PortView*>[]> ports_;
   HugeArray<std::atomic<const Tunnel*>> tunnels_;
   std::unique_ptr<std::atomic<uint32_t>[]> attachments_;
   std::unique_ptr<std::atomic<uint8_t>[]> udp_types_;
-  std::vector<uint32_t> free_ids_;  // control thread only
+  std::array<std::vector<uint32_t>, static_cast<size_t>(IdPool::kCount)> free_ids_;
   uint32_t tunnels_in_use_ = 0;
 };
 
