@@ -82,9 +82,10 @@ def test_100k_routes_load_forward_and_fall_back(tundra):
     assert len(routes) == N - len(dels) + len(COVER)
     assert routes[f"{v4_net(1)}.0/24"] == "odd" and f"{v4_net(4)}.0/24" not in routes
     assert routes[f"{v6_net(2)}::/48"] == "even" and f"{v6_net(8)}::/48" not in routes
-    # The whole run (EAL, 100k adds, 25k deletes, traffic) stays well inside a
-    # test's budget: the old rebuild-per-change took hours for this.
-    assert took < 30, f"{N} route adds took {took:.1f} s in all"
+    # No timing is asserted (ASan, a loaded CI machine): the figure goes to the log,
+    # and bench/route_scale.py measures it. The old rebuild-per-change took hours for
+    # this run; the harness's run timeout would catch that.
+    print(f"{N} route adds, {len(dels)} deletes and the traffic took {took:.1f} s")
 
 
 def test_routes_change_while_traffic_flows(tundra):
