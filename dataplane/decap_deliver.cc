@@ -5,6 +5,7 @@
 #include "dataplane/mbuf_util.h"
 #include "dataplane/route_deliver.h"
 #include "dataplane/segment_forward.h"
+#include "dataplane/segment_unicast.h"
 #include "dataplane/vlan_tag.h"
 
 namespace tundra {
@@ -19,15 +20,30 @@ struct OtherPackets {
   uint16_t nsegment = 0;
 };
 
-// A packet of a segment's flow: stripped, counted against the remote it came from, and
-// handed to the segment's FDB stage.
-void ToSegment(WorkerContext& ctx, const DecapFlow& f, uint8_t family, rte_mbuf* m,
-               OtherPackets& o) {
+// A packet of a segment's flow: stripped and counted against the remote it came from;
+// known unicast to a member goes out now (segment_unicast.h), the rest to SegmentForward.
+__attribute__((always_inline)) inline void ToSegment(WorkerContext& ctx, uint16_t rx_port,
+                                                     const DecapFlow& f, uint8_t family,
+                                                     rte_mbuf* m, DecapTally& tally,
+                                                     SegmentUnicast& unicast, OtherPackets& o) {
   StripFront(m, f.strip);
-  TunnelCounters& tc = ctx.counters->tunnels[f.id];
-  tc.decap_packets.Inc();
-  tc.decap_bytes.Add(m->pkt_len);
+  const uint32_t len = m->pkt_len;
+  tally.Add(f.id, len);
   m->ol_flags = 0;
+  const FdbPlace to = f.unknown_remote ? kFdbNoPlace
+                                       : unicast.Resolve(f.segment, RemotePlace(f.id),
+                                                         rte_pktmbuf_mtod(m, const EtherHdr*));
+  if (to != kFdbNoPlace) {  // a member: never a remote, from a remote (split horizon)
+    const uint16_t vlan = PlaceVlan(to);
+    if (vlan != kVlanUntagged && !PushVlanTag(m, vlan)) [[unlikely]] {
+      ctx.counters->segments[f.segment].drops[SegmentDropSlot(DropReason::kNoHeadroom)].Inc();
+      ctx.Drop(rx_port, m, DropReason::kNoHeadroom);
+      return;
+    }
+    unicast.Count(f.segment, len);
+    ctx.Emit(PlacePort(to), m);
+    return;
+  }
   SegmentFrame& s = o.segment[o.nsegment++];
   s.m = m;
   s.segment = f.segment;
@@ -40,10 +56,10 @@ void ToSegment(WorkerContext& ctx, const DecapFlow& f, uint8_t family, rte_mbuf*
   }
 }
 
-// The packets of one flow that cannot be bridged: dropped, punted, routed or handed to a
-// segment.
-void DeliverOther(WorkerContext& ctx, uint16_t rx_port, const DecapFlow& f, uint8_t family,
-                  const DecapPacket& p, OtherPackets& o) {
+// The packets of one flow that are neither bridged nor a segment's: dropped, punted or
+// routed.
+void DeliverOther(WorkerContext& ctx, uint16_t rx_port, const DecapFlow& f, const DecapPacket& p,
+                  OtherPackets& o) {
   rte_mbuf* m = p.m;
   if (p.drop != DropReason::kNone || f.action == FlowAction::kDrop) {
     const DropReason reason = p.drop != DropReason::kNone ? p.drop : f.drop;
@@ -51,8 +67,6 @@ void DeliverOther(WorkerContext& ctx, uint16_t rx_port, const DecapFlow& f, uint
       ctx.counters->segments[f.segment].drops[SegmentDropSlot(reason)].Inc();
     }
     ctx.Drop(rx_port, m, reason, f.id);
-  } else if (f.action == FlowAction::kSegment) {
-    ToSegment(ctx, f, family, m, o);
   } else if (f.action == FlowAction::kPunt) {
     ctx.counters->tunnels[f.id].oam_packets.Inc();
     ctx.Punt(rx_port, m);
@@ -71,6 +85,7 @@ void DeliverStage(WorkerContext& ctx, DecapBatch& b) {
   const uint16_t rx_port = b.rx_port;
   OtherPackets other;
   DecapTally tally(*ctx.counters);
+  SegmentUnicast unicast(ctx);
   // The current run's flow, and what its packets need, hoisted out of the loop.
   uint8_t run_flow = UINT8_MAX;
   const DecapFlow* f = nullptr;
@@ -84,7 +99,11 @@ void DeliverStage(WorkerContext& ctx, DecapBatch& b) {
     }
     rte_mbuf* m = p.m;
     if (p.drop != DropReason::kNone || f->action != FlowAction::kBridge) [[unlikely]] {
-      DeliverOther(ctx, rx_port, *f, b.parses[f->parse].family, p, other);
+      if (p.drop == DropReason::kNone && f->action == FlowAction::kSegment) {
+        ToSegment(ctx, rx_port, *f, b.parses[f->parse].family, m, tally, unicast, other);
+      } else {
+        DeliverOther(ctx, rx_port, *f, p, other);
+      }
       continue;
     }
     StripFront(m, f->strip);

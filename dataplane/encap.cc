@@ -4,6 +4,7 @@
 #include "dataplane/encap_push.h"
 #include "dataplane/proto/ether.h"
 #include "dataplane/segment_forward.h"
+#include "dataplane/segment_unicast.h"
 #include "dataplane/vlan_tag.h"
 
 namespace tundra {
@@ -12,7 +13,7 @@ namespace {
 
 // Each frame's tunnel (xconnect) by its port and VLAN. A frame of a segment member is
 // marked kNoAttachment with its segment in `id` (kAttachSegment set), for
-// DivertSegmentFrames; returns whether there was one.
+// SegmentAttachStage; returns whether there was one.
 bool AttachStage(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t n,
                  EncapPacket* out) {
   const Tables& tables = *ctx.tables;
@@ -69,32 +70,58 @@ bool AttachStage(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t
   return segments;
 }
 
-// Moves the frames AttachStage marked as a segment's out of `pkts` (compacted) into
-// `seg`, their member's VLAN tag stripped; returns how many stayed.
-uint16_t DivertSegmentFrames(const Tables& tables, uint16_t rx_port, EncapPacket* pkts, uint16_t n,
-                             SegmentFrame* seg, uint16_t& nseg) {
-  uint16_t kept = 0;
+// The frames AttachStage marked as a segment's, their member's VLAN tag stripped:
+// known unicast to a remote VTEP that can take it now goes into that remote's tunnel in
+// place, with the burst's other frames (segment_unicast.h); the rest move to `seg`,
+// their slots left with no mbuf. Returns how many moved.
+uint16_t SegmentAttachStage(WorkerContext& ctx, uint16_t rx_port, EncapPacket* pkts, uint16_t n,
+                            SegmentFrame* seg) {
+  const Tables& tables = *ctx.tables;
+  SegmentUnicast unicast(ctx);
+  uint16_t nseg = 0;
   for (uint16_t i = 0; i < n; ++i) {
     EncapPacket& p = pkts[i];
-    if (!(p.id & kAttachSegment) || p.drop != DropReason::kNoAttachment) {
-      pkts[kept++] = p;
-      continue;
-    }
+    if (!(p.id & kAttachSegment) || p.drop != DropReason::kNoAttachment) continue;
+    rte_mbuf* m = p.m;
     // The member is the frame's VLAN when that is attached, else the whole port.
-    const auto* eth = rte_pktmbuf_mtod(p.m, const EtherHdr*);
+    const auto* eth = rte_pktmbuf_mtod(m, const EtherHdr*);
     uint16_t vlan = kVlanUntagged;
     if (eth->ether_type == kEtherTypeVlan) {
       vlan = reinterpret_cast<const VlanTag*>(eth->src + 6)->tci.host() & kVlanIdMask;
       if (tables.attachment(rx_port, vlan) == p.id) {
-        StripVlanTag(p.m);
+        StripVlanTag(m);
       } else {
         vlan = kVlanUntagged;
       }
     }
+    const uint32_t segment = p.id & ~kAttachSegment;
+    const FdbPlace origin = LocalPlace(rx_port, vlan);
+    const FdbPlace to = unicast.Resolve(segment, origin, rte_pktmbuf_mtod(m, const EtherHdr*));
+    if (IsRemotePlace(to) && to != kFdbNoPlace) {
+      // What SegmentForward would count as the segment's drop goes there instead.
+      const uint32_t id = PlaceTunnel(to);
+      const Tunnel* t = tables.tunnel(id);
+      const uint32_t len = rte_pktmbuf_pkt_len(m);
+      if (t != nullptr && tables.PathNextHop(t->path) != 0 && FitsMtu(*t, len)) [[likely]] {
+        p = EncapPacket{m, t, id, len, DropReason::kNone};
+        unicast.Count(segment, len);
+        continue;
+      }
+    }
     SegmentFrame& f = seg[nseg++];  // a member's frame: no outer source to record
-    f.m = p.m;
-    f.segment = p.id & ~kAttachSegment;
-    f.origin = LocalPlace(rx_port, vlan);
+    f.m = m;
+    f.segment = segment;
+    f.origin = origin;
+    p.m = nullptr;
+  }
+  return nseg;
+}
+
+// Removes the slots SegmentAttachStage left with no mbuf; returns how many stay.
+uint16_t Compact(EncapPacket* pkts, uint16_t n) {
+  uint16_t kept = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (pkts[i].m != nullptr) pkts[kept++] = pkts[i];
   }
   return kept;
 }
@@ -103,12 +130,13 @@ uint16_t DivertSegmentFrames(const Tables& tables, uint16_t rx_port, EncapPacket
 
 void EncapBurst(WorkerContext& ctx, uint16_t rx_port, rte_mbuf** pkts, uint16_t n) {
   EncapPacket batch[kBurstSize];
+  if (!AttachStage(ctx, rx_port, pkts, n, batch)) [[likely]] {
+    PushStage(ctx, rx_port, batch, n);
+    return;
+  }
   SegmentFrame seg[kBurstSize];
-  uint16_t nseg = 0;
-  uint16_t nencap = n;
-  if (AttachStage(ctx, rx_port, pkts, n, batch)) [[unlikely]]
-    nencap = DivertSegmentFrames(*ctx.tables, rx_port, batch, n, seg, nseg);
-  PushStage(ctx, rx_port, batch, nencap);
+  const uint16_t nseg = SegmentAttachStage(ctx, rx_port, batch, n, seg);
+  PushStage(ctx, rx_port, batch, nseg == 0 ? n : Compact(batch, n));
   if (nseg != 0) SegmentForward(ctx, rx_port, seg, nseg);
 }
 

@@ -80,6 +80,10 @@ class SegmentRun {
   // Snoops an ARP/ND frame's binding and answers a member's request from the segment's
   // bindings (segment_suppress.h); true when `m` went back as the answer.
   bool Suppress(const SegmentFrame& f);
+  // Caches a known-unicast frame's conversation for segment_unicast.h, once its source
+  // needs no learn event.
+  void Remember(const SegmentFrame& f, const EtherHdr* eth, FdbPlace to, bool src_found,
+                uint64_t src_entry, uint64_t generation);
   void Flood(rte_mbuf* m, FdbPlace origin, uint32_t len);
   void Send(rte_mbuf* m, FdbPlace to, uint32_t len, bool copy);
   void Drop(rte_mbuf* m, DropReason reason, bool copy, uint32_t tunnel_id = kNoTunnel);
@@ -285,6 +289,22 @@ bool SegmentRun::Suppress(const SegmentFrame& f) {
   return true;
 }
 
+void SegmentRun::Remember(const SegmentFrame& f, const EtherHdr* eth, FdbPlace to, bool src_found,
+                          uint64_t src_entry, uint64_t generation) {
+  const bool fixed =
+      IsMulticastMac(eth->src) || IsZeroMac(eth->src) || (src_found && EntryStatic(src_entry));
+  // A source just learned or moved is not in the FDB as it is here yet: not before the
+  // control thread has taken the event does a frame of it need nothing more.
+  if (f.origin == kFdbUnknownRemote ||
+      (!fixed && !(src_found && EntryPlace(src_entry) == f.origin))) {
+    return;
+  }
+  const ConversationCache::Key key = ConversationCache::KeyOf(seg_.id, eth);
+  ctx_.conversation_cache.Insert(
+      ConversationCache::SetOf(key), key, generation,
+      Conversation{PackPlace(to), PackPlace(f.origin), EntryStamp(src_entry), fixed});
+}
+
 void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
   // One bulk lookup for the run, of its distinct MACs: frames of one conversation come
   // in runs, so a MAC equal to the previous frame's source or destination is looked up
@@ -322,7 +342,7 @@ void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
   uint8_t miss_of[2 * kBurstSize];
   uint32_t nmiss = 0;
   for (uint32_t k = 0; k < nkeys; ++k) {
-    slots[k] = FdbCache::Slot(keys[k]);
+    slots[k] = FdbCache::SetOf(keys[k]);
     found[k] = cache.Find(slots[k], keys[k], generation, entries[k]);
     if (!found[k]) {
       miss_keys[nmiss] = key_ptrs[k];
@@ -337,7 +357,7 @@ void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
       const uint32_t k = miss_of[j];
       found[k] = 1;
       entries[k] = miss_entries[j];
-      cache.Set(slots[k], keys[k], generation, entries[k]);
+      cache.Insert(slots[k], keys[k], generation, entries[k]);
     }
   }
   now_s_ = ctx_.tables->fdb_now_s();
@@ -364,7 +384,7 @@ void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
       // will be, so it asks again only a refresh interval later.
       const uint32_t k = src[i];
       entries[k] = FdbEntry(EntryPlace(entries[k]), false, now_s_);
-      cache.Set(slots[k], keys[k], generation, entries[k]);
+      cache.Insert(slots[k], keys[k], generation, entries[k]);
     }
     if (seg_.suppress && (eth->ether_type == kEtherTypeArp || eth->ether_type == kEtherTypeIpv6) &&
         Suppress(f)) [[unlikely]] {
@@ -380,6 +400,7 @@ void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
     } else if (IsRemotePlace(to) && IsRemotePlace(f.origin)) [[unlikely]] {
       Drop(m, DropReason::kSplitHorizon, false);
     } else {
+      Remember(f, eth, to, found[src[i]], entries[src[i]], generation);  // before Send tags it
       Send(m, to, len, false);
       // Only a plain known-unicast frame starts a run (ARP/ND may need suppression).
       if (!seg_.suppress) {

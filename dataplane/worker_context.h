@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "dataplane/burst.h"
+#include "dataplane/conversation_cache.h"
 #include "dataplane/counters.h"
 #include "dataplane/decap_batch.h"
 #include "dataplane/decap_classify.h"
@@ -38,14 +39,15 @@ static_assert(sizeof(LearnEvent) % 4 == 0);
 // A reply to tundra's own probe (ARP reply, solicited NA): proof the neighbor is there.
 inline constexpr uint8_t kLearnConfirmed = 1;
 
-// Adds a run of packets of one tunnel to its counters once, not packet by packet.
-template <Counter TunnelCounters::*kPackets, Counter TunnelCounters::*kBytes>
-class TunnelTally {
+// Adds a run of packets of one tunnel or segment to its counters once, not packet by
+// packet: `Sink::Add(counters, id, packets, bytes)` adds them. Ids start at 1.
+template <typename Sink>
+class RunTally {
  public:
-  explicit TunnelTally(WorkerCounters& counters) : counters_(counters) {}
-  ~TunnelTally() { Flush(); }
-  TunnelTally(const TunnelTally&) = delete;
-  TunnelTally& operator=(const TunnelTally&) = delete;
+  explicit RunTally(WorkerCounters& counters) : counters_(counters) {}
+  ~RunTally() { Flush(); }
+  RunTally(const RunTally&) = delete;
+  RunTally& operator=(const RunTally&) = delete;
 
   __attribute__((always_inline)) void Add(uint32_t id, uint32_t bytes) {
     if (id != id_) [[unlikely]] {
@@ -57,21 +59,42 @@ class TunnelTally {
   }
   void Flush() {
     if (packets_ == 0) return;
-    TunnelCounters& c = counters_.tunnels[id_];
-    (c.*kPackets).Add(packets_);
-    (c.*kBytes).Add(bytes_);
+    Sink::Add(counters_, id_, packets_, bytes_);
     packets_ = 0;
     bytes_ = 0;
   }
 
  private:
   WorkerCounters& counters_;
-  uint32_t id_ = kNoTunnel;
+  uint32_t id_ = 0;
   uint32_t packets_ = 0;
   uint64_t bytes_ = 0;
 };
-using EncapTally = TunnelTally<&TunnelCounters::encap_packets, &TunnelCounters::encap_bytes>;
-using DecapTally = TunnelTally<&TunnelCounters::decap_packets, &TunnelCounters::decap_bytes>;
+
+template <Counter TunnelCounters::*kPackets, Counter TunnelCounters::*kBytes>
+struct TunnelSink {
+  static void Add(WorkerCounters& counters, uint32_t id, uint32_t packets, uint64_t bytes) {
+    TunnelCounters& c = counters.tunnels[id];
+    (c.*kPackets).Add(packets);
+    (c.*kBytes).Add(bytes);
+  }
+};
+using EncapTally =
+    RunTally<TunnelSink<&TunnelCounters::encap_packets, &TunnelCounters::encap_bytes>>;
+using DecapTally =
+    RunTally<TunnelSink<&TunnelCounters::decap_packets, &TunnelCounters::decap_bytes>>;
+
+// Frames that went through a segment as known unicast (segment_unicast.h): in and out.
+struct SegmentThroughSink {
+  static void Add(WorkerCounters& counters, uint32_t id, uint32_t packets, uint64_t bytes) {
+    SegmentCounters& c = counters.segments[id];
+    c.rx_packets.Add(packets);
+    c.rx_bytes.Add(bytes);
+    c.tx_packets.Add(packets);
+    c.tx_bytes.Add(bytes);
+  }
+};
+using SegmentThroughTally = RunTally<SegmentThroughSink>;
 
 struct TxBuffer {
   uint16_t count = 0;
@@ -106,10 +129,12 @@ struct WorkerContext {
   DecapBatch decap;
   // Decap's same-shape match (decap_shape.h): its masks outlive a burst.
   DecapShape decap_shape;
-  // The caches in front of shared tables: decap_classify.h, host_cache.h, fdb_cache.h.
+  // The caches in front of shared tables: decap_classify.h, host_cache.h, fdb_cache.h,
+  // conversation_cache.h.
   DecapCache decap_cache;
   HostCache host_cache;
   FdbCache fdb_cache;
+  ConversationCache conversation_cache;
   // neighbor_solicit.cc: the host last solicited and when, so a stream of packets to an
   // unresolved host asks once, not once per packet.
   uint8_t last_solicit_ip[16] = {};

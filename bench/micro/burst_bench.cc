@@ -49,6 +49,10 @@ struct Case {
   // every remote (encap only: one copy per remote, counted per copy).
   uint32_t segment_remotes = 0;
   bool bum = false;
+  // Known unicast between this many host pairs, frame i of a burst of pair i % hosts
+  // (02:00:00:<k>:0a:01 ↔ 02:00:00:<k>:0a:02): a new MAC pair every frame, as in
+  // scripts/bench.sh's segment cells, rather than one conversation per burst.
+  uint32_t segment_hosts = 1;
 };
 
 constexpr Case kCases[] = {
@@ -65,6 +69,7 @@ constexpr Case kCases[] = {
     {"vxlan-v4-256t", TunnelType::kVxlan, false, 0, false, false, false, 256},
     {"gre-routed-v4-256t", TunnelType::kGre, false, 0, true, false, true, 256},
     {"segment-vxlan-v4", TunnelType::kVxlan, false, 0, false, false, false, 1, 1},
+    {"segment-vxlan-v4-32h", TunnelType::kVxlan, false, 0, false, false, false, 1, 1, false, 32},
     {"segment-flood1-vxlan-v4", TunnelType::kVxlan, false, 0, false, false, false, 1, 1, true},
     {"segment-flood8-vxlan-v4", TunnelType::kVxlan, false, 0, false, false, false, 1, 8, true},
     {"segment-flood64-vxlan-v4", TunnelType::kVxlan, false, 0, false, false, false, 1, 64, true},
@@ -185,9 +190,13 @@ std::unique_ptr<Bench> Setup(const Case& c, rte_mempool* pool) {
       Require(w.AddNeighbor(*IpAddress::Parse(ip), *MacAddress::Parse("02:00:00:00:00:02"), 0));
       Require(w.AddSegmentRemote("t", *IpAddress::Parse(ip)));
     }
-    // Both hosts static: known unicast both ways, and no learn events in the way.
-    Require(w.AddFdb("t", *MacAddress::Parse(kLocalHost), 1, 0, std::nullopt));
-    Require(w.AddFdb("t", *MacAddress::Parse(kRemoteHost), 0, 0, *IpAddress::Parse("192.0.2.2")));
+    // Every host static: known unicast both ways, and no learn events in the way.
+    for (uint32_t k = 0; k < c.segment_hosts; ++k) {
+      MacAddress local = *MacAddress::Parse(kLocalHost), remote = *MacAddress::Parse(kRemoteHost);
+      local.bytes[3] = remote.bytes[3] = static_cast<uint8_t>(k);
+      Require(w.AddFdb("t", local, 1, 0, std::nullopt));
+      Require(w.AddFdb("t", remote, 0, 0, *IpAddress::Parse("192.0.2.2")));
+    }
     return b;
   }
   Require(w.AddTunnel(s));
@@ -255,8 +264,10 @@ void Mirror(std::vector<uint8_t>& p) {
 void Run(const Case& c, rte_mempool* pool) {
   std::unique_ptr<Bench> b = Setup(c, pool);
   std::vector<std::vector<uint8_t>> inner;
-  for (uint32_t i = 0; i < kBurstSize; ++i)
+  for (uint32_t i = 0; i < kBurstSize; ++i) {
     inner.push_back(InnerFrame(i, FLAGS_inner_size, c.routed));
+    inner.back()[3] = inner.back()[9] = static_cast<uint8_t>(i % c.segment_hosts);
+  }
   // Decap input: this tunnel's own encap output, mirrored.
   std::vector<rte_mbuf*> m = Alloc(pool, inner);
   DispatchBurst(b->ctx, 1, m.data(), kBurstSize);

@@ -269,6 +269,170 @@ TEST_CASE("segment: the worker's FDB cache follows every change at the next burs
   CHECK(f.tables->fdb_generation() == before);
 }
 
+// The shortcut of segment_unicast.h is taken once SegmentForward has cached a
+// conversation; these check that taking it changes none of SegmentForward's answers.
+bool Cached(SegmentFixture& f, const std::vector<uint8_t>& frame) {
+  const auto* eth = reinterpret_cast<const EtherHdr*>(frame.data());
+  const ConversationCache::Key key = ConversationCache::KeyOf(f.seg().id, eth);
+  Conversation c;
+  return f.ctx.conversation_cache.Find(ConversationCache::SetOf(key), key,
+                                       f.tables->fdb_generation(), c);
+}
+
+TEST_CASE("segment: a cached conversation still learns moves and asks for refreshes",
+          "[segment][conversation]") {
+  SegmentFixture f;
+  REQUIRE(f.writer->SetSegmentAgeing("s1", 10).ok());  // refresh after 1 s
+  REQUIRE(f.writer->AddFdb("s1", kHostB, 0, 0, *IpAddress::Parse("192.0.2.2")).ok());
+  f.tables->SetFdbNow(100);
+  const auto a_to_b = Frame(kHostB, kHostA, 10);
+  f.In({a_to_b});
+  CHECK(f.Drain(100) == 1);  // A learned; not cached while A is new
+  CHECK_FALSE(Cached(f, a_to_b));
+  f.In({a_to_b});
+  CHECK(Cached(f, a_to_b));
+  for (int i = 0; i < 3; ++i) {  // the shortcut: out to .2, nothing to learn
+    const auto out = f.In({a_to_b, a_to_b});
+    REQUIRE(out.size() == 2);
+    CHECK(RemoteOf(out[0]) == 2);
+    CHECK(f.Drain(100) == 0);
+  }
+  CHECK(f.counters_of().rx_packets.Get() == 8);
+  CHECK(f.counters_of().tx_packets.Get() == 8);
+  // Due a refresh: asked for once, though the conversation is cached.
+  f.tables->SetFdbNow(103);
+  f.In({a_to_b});
+  f.In({a_to_b});
+  CHECK(f.Drain(103) == 1);
+  CHECK(f.Entry(kHostA)->seen_s == 103);
+  // A from VLAN 20: a move, learned, though (B, A) is cached from VLAN 10.
+  const auto out = f.In({Frame(kHostB, kHostA, 20)});
+  REQUIRE(out.size() == 1);
+  CHECK(RemoteOf(out[0]) == 2);
+  CHECK(f.Drain(103) == 1);
+  CHECK(EntryPlace(f.Entry(kHostA)->entry) == LocalPlace(1, 20));
+  // The move bumped the generation: the VLAN 10 conversation is gone.
+  CHECK_FALSE(Cached(f, a_to_b));
+}
+
+TEST_CASE(
+    "segment: a cached conversation with a static source still drops hairpins "
+    "and keeps split horizon",
+    "[segment][conversation]") {
+  SegmentFixture f;
+  // A static at VLAN 20 (no learning from any origin), B behind .2, C at VLAN 10.
+  REQUIRE(f.writer->AddFdb("s1", kHostA, 1, 20, std::nullopt).ok());
+  REQUIRE(f.writer->AddFdb("s1", kHostB, 0, 0, *IpAddress::Parse("192.0.2.2")).ok());
+  REQUIRE(f.writer->AddFdb("s1", kHostC, 1, 10, std::nullopt).ok());
+  const auto a_to_c = Frame(kHostC, kHostA, 20);
+  f.In({a_to_c});
+  REQUIRE(Cached(f, a_to_c));
+  auto out = f.In({a_to_c});
+  REQUIRE(out.size() == 1);
+  CHECK(VlanOf(out[0]) == 10);
+  // The same MACs from VLAN 10, where C is: a hairpin, not the cached way.
+  CHECK(f.In({Frame(kHostC, kHostA, 10)}).empty());
+  CHECK(f.PortDrops(1, DropReason::kHairpin) == 1);
+  // (B, A) cached from a member; the same MACs from remote .3: never to another remote.
+  const auto a_to_b = Frame(kHostB, kHostA, 20);
+  f.In({a_to_b});
+  REQUIRE(Cached(f, a_to_b));
+  CHECK(f.In({FromRemote(3, a_to_b)}, 0).empty());
+  CHECK(f.counters_of().drops[SegmentDropSlot(DropReason::kSplitHorizon)].Get() == 1);
+  CHECK(f.Drain() == 0);
+}
+
+TEST_CASE("segment: a remote's known unicast to a member takes the shortcut too",
+          "[segment][conversation]") {
+  SegmentFixture f;
+  REQUIRE(f.writer->AddFdb("s1", kHostA, 1, 20, std::nullopt).ok());
+  const auto b_to_a = Frame(kHostA, kHostB);
+  f.In({FromRemote(2, b_to_a)}, 0);
+  CHECK(f.Drain() == 1);  // B learned behind .2
+  f.In({FromRemote(2, b_to_a)}, 0);
+  REQUIRE(Cached(f, b_to_a));
+  const auto out = f.In({FromRemote(2, b_to_a), FromRemote(2, b_to_a)}, 0);
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].port == 1);
+  CHECK(VlanOf(out[0]) == 20);
+  CHECK(std::equal(b_to_a.begin() + 12, b_to_a.end(), out[0].bytes.begin() + 16));
+  CHECK(f.Drain() == 0);
+  // From .3 the same frame is a move of B, not the cached answer.
+  f.In({FromRemote(3, b_to_a)}, 0);
+  CHECK(f.Drain() == 1);
+}
+
+TEST_CASE("FDB cache: two ways per set, the oldest goes, a generation empties",
+          "[segment][fdb-cache]") {
+  FdbCache cache;
+  // Keys of one set: found by trying segments until three share the first's set.
+  std::vector<FdbKey> keys;
+  const uint8_t mac[6] = {2, 0, 0, 0, 0, 1};
+  for (uint32_t seg = 1; keys.size() < 3; ++seg) {
+    const FdbKey k = MakeFdbKey(seg, mac);
+    if (keys.empty() || FdbCache::SetOf(k) == FdbCache::SetOf(keys[0])) keys.push_back(k);
+  }
+  const uint32_t set = FdbCache::SetOf(keys[0]);
+  uint64_t e = 0;
+  cache.Insert(set, keys[0], 1, 10);
+  cache.Insert(set, keys[1], 1, 11);
+  CHECK((cache.Find(set, keys[0], 1, e) && e == 10));
+  CHECK((cache.Find(set, keys[1], 1, e) && e == 11));
+  cache.Insert(set, keys[1], 1, 12);  // in place: keys[0] stays
+  CHECK((cache.Find(set, keys[0], 1, e) && e == 10));
+  CHECK((cache.Find(set, keys[1], 1, e) && e == 12));
+  cache.Insert(set, keys[2], 1, 13);  // keys[0], the oldest, goes
+  CHECK_FALSE(cache.Find(set, keys[0], 1, e));
+  CHECK((cache.Find(set, keys[2], 1, e) && e == 13));
+  CHECK_FALSE(cache.Find(set, keys[2], 2, e));
+}
+
+TEST_CASE("conversation cache: packed places, two ways, a generation empties the set",
+          "[segment][conversation]") {
+  for (const FdbPlace p :
+       {LocalPlace(0, 0), LocalPlace(65535, 4095), RemotePlace(0), RemotePlace((1u << 24) - 1)}) {
+    CHECK(UnpackPlace(PackPlace(p)) == p);
+    CHECK(IsRemotePacked(PackPlace(p)) == IsRemotePlace(p));
+  }
+  CHECK(PackPlace(LocalPlace(5, 0)) != PackPlace(RemotePlace(5)));
+  ConversationCache cache;
+  std::vector<std::vector<uint8_t>> frames;
+  std::vector<ConversationCache::Key> keys;
+  for (uint32_t i = 1; keys.size() < 3; ++i) {
+    frames.push_back(Frame(
+        kHostB, MacAddress{{2, 0, 0, static_cast<uint8_t>(i >> 8), 1, static_cast<uint8_t>(i)}}));
+    const auto k =
+        ConversationCache::KeyOf(7, reinterpret_cast<const EtherHdr*>(frames.back().data()));
+    if (keys.empty() || ConversationCache::SetOf(k) == ConversationCache::SetOf(keys[0])) {
+      keys.push_back(k);
+    }
+  }
+  const uint32_t set = ConversationCache::SetOf(keys[0]);
+  Conversation c{};
+  cache.Insert(set, keys[0], 5,
+               Conversation{PackPlace(RemotePlace(9)), PackPlace(LocalPlace(1, 10)), 77, false});
+  cache.Insert(set, keys[1], 5, Conversation{PackPlace(LocalPlace(1, 20)), 0, 0, true});
+  REQUIRE(cache.Find(set, keys[0], 5, c));
+  CHECK(UnpackPlace(c.to) == RemotePlace(9));
+  CHECK(UnpackPlace(c.from) == LocalPlace(1, 10));
+  CHECK(c.stamp == 77);
+  CHECK_FALSE(c.fixed);
+  REQUIRE(cache.Find(set, keys[1], 5, c));
+  CHECK(c.fixed);
+  cache.Insert(set, keys[2], 5, Conversation{1, 2, 3, false});
+  CHECK_FALSE(cache.Find(set, keys[0], 5, c));
+  CHECK(cache.Find(set, keys[1], 5, c));
+  // Under a new generation the set is empty, and filling it drops the old ways.
+  CHECK_FALSE(cache.Find(set, keys[1], 6, c));
+  cache.Insert(set, keys[0], 6, Conversation{1, 2, 3, false});
+  CHECK(cache.Find(set, keys[0], 6, c));
+  CHECK_FALSE(cache.Find(set, keys[1], 6, c));
+  CHECK_FALSE(cache.Find(set, keys[2], 6, c));
+  // A segment id is never 0: an empty way matches no key.
+  const ConversationCache::Key zero{{0, uint64_t{1} << 32}};
+  CHECK_FALSE(cache.Find(ConversationCache::SetOf(zero), zero, 6, c));
+}
+
 TEST_CASE("segment: a refresh is asked for once per refresh interval, cache or not",
           "[segment][fdb-cache]") {
   SegmentFixture f;
