@@ -1,6 +1,7 @@
 #include "dataplane/segment_forward.h"
 
 #include <rte_cycles.h>
+#include <rte_memcpy.h>
 #include <rte_ring_elem.h>
 
 #include <algorithm>
@@ -17,9 +18,18 @@ namespace {
 
 // Makes the fresh mbuf `c` a flood copy of `m` (FloodCopy); false (with `c` freed) when
 // no indirect mbuf was left for the shared tail.
-bool FillFloodCopy(rte_mbuf* c, rte_mbuf* m, rte_mempool* indirect) {
+__attribute__((always_inline)) inline bool FillFloodCopy(rte_mbuf* c, rte_mbuf* m,
+                                                         rte_mempool* indirect) {
   const uint32_t head = std::min<uint32_t>(m->data_len, kFloodCopyBytes);
-  std::memcpy(rte_pktmbuf_mtod(c, void*), rte_pktmbuf_mtod(m, const void*), head);
+  // A fixed-size copy (a few vector moves, no call) where both buffers hold that much
+  // past the data's start: the bytes past `head` are the copy's headroom-free tail, never
+  // part of its data.
+  if (m->data_off + kFloodCopyBytes <= m->buf_len && c->data_off + kFloodCopyBytes <= c->buf_len)
+      [[likely]] {
+    rte_mov128(rte_pktmbuf_mtod(c, uint8_t*), rte_pktmbuf_mtod(m, const uint8_t*));
+  } else {
+    std::memcpy(rte_pktmbuf_mtod(c, void*), rte_pktmbuf_mtod(m, const void*), head);
+  }
   c->data_len = static_cast<uint16_t>(head);
   c->pkt_len = m->pkt_len;
   if (m->pkt_len > head) {
@@ -57,6 +67,45 @@ namespace {
 constexpr uint64_t kLearnEventsPerSecond = 1u << 20;
 constexpr uint32_t kLearnBurst = 1024;
 
+FdbPlace MemberPlace(const SegmentMember& member) { return LocalPlace(member.port, member.vlan); }
+
+// The copies of one flooded frame, taken from its pool a burst's worth at a time.
+class FloodCopies {
+ public:
+  FloodCopies(WorkerContext& ctx, rte_mbuf* m, size_t wanted)
+      : m_(m), indirect_(ctx.indirect_pool), left_(wanted) {}
+  ~FloodCopies() {
+    if (used_ < nfresh_) rte_pktmbuf_free_bulk(fresh_ + used_, nfresh_ - used_);
+  }
+  FloodCopies(const FloodCopies&) = delete;
+  FloodCopies& operator=(const FloodCopies&) = delete;
+
+  // The next copy, or nullptr (counted in failed()) when no mbuf was left.
+  rte_mbuf* Next() {
+    if (used_ == nfresh_) {
+      const uint32_t want = static_cast<uint32_t>(std::min<size_t>(left_, kBurstSize));
+      nfresh_ = rte_pktmbuf_alloc_bulk(m_->pool, fresh_, want) == 0 ? want : 0;
+      used_ = 0;
+    }
+    --left_;
+    if (used_ == nfresh_ || !FillFloodCopy(fresh_[used_++], m_, indirect_)) [[unlikely]] {
+      ++failed_;
+      return nullptr;
+    }
+    ++made_;
+    return fresh_[used_ - 1];
+  }
+  uint32_t made() const { return made_; }
+  uint32_t failed() const { return failed_; }
+
+ private:
+  rte_mbuf* const m_;
+  rte_mempool* const indirect_;
+  size_t left_;
+  uint32_t nfresh_ = 0, used_ = 0, made_ = 0, failed_ = 0;
+  rte_mbuf* fresh_[kBurstSize];
+};
+
 // One run of frames of one segment.
 class SegmentRun {
  public:
@@ -86,6 +135,8 @@ class SegmentRun {
                 uint64_t src_entry, uint64_t generation);
   void Flood(rte_mbuf* m, FdbPlace origin, uint32_t len);
   void Send(rte_mbuf* m, FdbPlace to, uint32_t len, bool copy);
+  __attribute__((always_inline)) void SendLocal(rte_mbuf* m, FdbPlace to, uint32_t len, bool copy);
+  __attribute__((always_inline)) void SendRemote(rte_mbuf* m, uint32_t id, uint32_t len, bool copy);
   void Drop(rte_mbuf* m, DropReason reason, bool copy, uint32_t tunnel_id = kNoTunnel);
   void FlushPush() {
     if (npush_ != 0) PushStage(ctx_, rx_port_, push_, npush_);
@@ -102,8 +153,6 @@ class SegmentRun {
   // Sent frames and bytes, added to the counters once; the tunnel last sent to.
   uint32_t tx_packets_ = 0;
   uint64_t tx_bytes_ = 0;
-  uint32_t cached_id_ = kNoTunnel;
-  const Tunnel* cached_t_ = nullptr;
   uint16_t npush_ = 0;
   uint16_t nevents_ = 0;
   EncapPacket push_[kBurstSize];
@@ -198,25 +247,20 @@ void SegmentRun::Drop(rte_mbuf* m, DropReason reason, bool copy, uint32_t tunnel
   rte_pktmbuf_free(m);
 }
 
-void SegmentRun::Send(rte_mbuf* m, FdbPlace to, uint32_t len, bool copy) {
-  if (!IsRemotePlace(to)) {
-    const uint16_t vlan = PlaceVlan(to);
-    if (vlan != kVlanUntagged && !PushVlanTag(m, vlan)) [[unlikely]] {
-      Drop(m, DropReason::kNoHeadroom, copy);
-      return;
-    }
-    m->ol_flags = 0;
-    ++tx_packets_;
-    tx_bytes_ += len;
-    ctx_.Emit(PlacePort(to), m);
+inline void SegmentRun::SendLocal(rte_mbuf* m, FdbPlace to, uint32_t len, bool copy) {
+  const uint16_t vlan = PlaceVlan(to);
+  if (vlan != kVlanUntagged && !PushVlanTag(m, vlan)) [[unlikely]] {
+    Drop(m, DropReason::kNoHeadroom, copy);
     return;
   }
-  const uint32_t id = PlaceTunnel(to);
-  if (id != cached_id_) {
-    cached_id_ = id;
-    cached_t_ = ctx_.tables->tunnel(id);
-  }
-  const Tunnel* t = cached_t_;
+  m->ol_flags = 0;
+  ++tx_packets_;
+  tx_bytes_ += len;
+  ctx_.Emit(PlacePort(to), m);
+}
+
+inline void SegmentRun::SendRemote(rte_mbuf* m, uint32_t id, uint32_t len, bool copy) {
+  const Tunnel* t = ctx_.tables->tunnel(id);
   if (t == nullptr) [[unlikely]] {
     Drop(m, DropReason::kNoNeighbor, copy);
     return;
@@ -236,44 +280,47 @@ void SegmentRun::Send(rte_mbuf* m, FdbPlace to, uint32_t len, bool copy) {
   if (npush_ == kBurstSize) FlushPush();
 }
 
+void SegmentRun::Send(rte_mbuf* m, FdbPlace to, uint32_t len, bool copy) {
+  if (IsRemotePlace(to)) {
+    SendRemote(m, PlaceTunnel(to), len, copy);
+  } else {
+    SendLocal(m, to, len, copy);
+  }
+}
+
 void SegmentRun::Flood(rte_mbuf* m, FdbPlace origin, uint32_t len) {
   sc_.flooded.Inc();
-  // The destinations, in order: members, then (from a member only) remote VTEPs.
-  const size_t nmembers = seg_.members.size();
-  const size_t nremotes = IsRemotePlace(origin) ? 0 : seg_.remotes.size();
-  const auto place = [&](size_t k) {
-    return k < nmembers ? LocalPlace(seg_.members[k].port, seg_.members[k].vlan)
-                        : RemotePlace(seg_.remotes[k - nmembers]);
-  };
-  // The original goes to the last destination, after every copy is made from it.
-  size_t last = nmembers + nremotes;
-  while (last > 0 && place(last - 1) == origin) --last;
-  if (last == 0) {
-    rte_pktmbuf_free(m);  // nowhere to flood to: the segment has no other place
-    return;
+  // The destinations, in order: members but the one it came from, then (from a member
+  // only) remote VTEPs. The original goes to the last, after every copy is made from it.
+  const std::vector<SegmentMember>& members = seg_.members;
+  const std::vector<uint32_t>& remotes = seg_.remotes;
+  const size_t nremotes = IsRemotePlace(origin) ? 0 : remotes.size();
+  size_t nmembers = members.size();  // members that get a copy
+  FdbPlace last;
+  if (nremotes != 0) {
+    last = RemotePlace(remotes[nremotes - 1]);
+  } else {
+    while (nmembers > 0 && MemberPlace(members[nmembers - 1]) == origin) --nmembers;
+    if (nmembers == 0) {
+      rte_pktmbuf_free(m);  // nowhere to flood to: the segment has no other place
+      return;
+    }
+    last = MemberPlace(members[--nmembers]);
   }
-  // The copies' mbufs are taken from the pool in bulk, a burst's worth at a time.
-  uint32_t copies = 1;
-  rte_mbuf* fresh[kBurstSize];
-  uint32_t nfresh = 0, used = 0;
-  for (size_t k = 0; k + 1 < last; ++k) {
-    const FdbPlace to = place(k);
+  FloodCopies copies(ctx_, m, nmembers + (nremotes != 0 ? nremotes - 1 : 0));
+  for (size_t k = 0; k < nmembers; ++k) {
+    const FdbPlace to = MemberPlace(members[k]);
     if (to == origin) continue;
-    if (used == nfresh) {
-      const uint32_t want = static_cast<uint32_t>(std::min<size_t>(last - 1 - k, kBurstSize));
-      nfresh = rte_pktmbuf_alloc_bulk(m->pool, fresh, want) == 0 ? want : 0;
-      used = 0;
-    }
-    if (used == nfresh || !FillFloodCopy(fresh[used++], m, ctx_.indirect_pool)) [[unlikely]] {
-      sc_.drops[SegmentDropSlot(DropReason::kNoMbuf)].Inc();
-      continue;
-    }
-    ++copies;
-    Send(fresh[used - 1], to, len, true);
+    if (rte_mbuf* c = copies.Next()) [[likely]]
+      SendLocal(c, to, len, true);
   }
-  if (used < nfresh) rte_pktmbuf_free_bulk(fresh + used, nfresh - used);
-  sc_.replicated.Add(copies);
-  Send(m, place(last - 1), len, true);
+  for (size_t k = 0; k + 1 < nremotes; ++k) {
+    if (rte_mbuf* c = copies.Next()) [[likely]]
+      SendRemote(c, remotes[k], len, true);
+  }
+  sc_.replicated.Add(1 + copies.made());
+  if (copies.failed() != 0) sc_.drops[SegmentDropSlot(DropReason::kNoMbuf)].Add(copies.failed());
+  Send(m, last, len, true);
 }
 
 bool SegmentRun::Suppress(const SegmentFrame& f) {
