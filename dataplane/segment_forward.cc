@@ -307,6 +307,13 @@ void SegmentRun::Flood(rte_mbuf* m, FdbPlace origin, uint32_t len) {
     }
     last = MemberPlace(members[--nmembers]);
   }
+  if (nremotes > 1 && !(m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)) {
+    // Every copy to a remote hashes the same inner flow for its UDP source port: hash it
+    // once, here, as a NIC's RSS hash would be (InnerFlowHash gives the push stage the
+    // same value it would compute).
+    m->hash.rss = InnerFlowHash(m, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len);
+    m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
+  }
   FloodCopies copies(ctx_, m, nmembers + (nremotes != 0 ? nremotes - 1 : 0));
   for (size_t k = 0; k < nmembers; ++k) {
     const FdbPlace to = MemberPlace(members[k]);
@@ -360,6 +367,7 @@ void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
   const FdbKey* key_ptrs[2 * kBurstSize];
   uint64_t found[2 * kBurstSize];
   uint8_t src[kBurstSize], dst[kBurstSize];
+  constexpr uint8_t kNoKey = UINT8_MAX;  // never a key's index, nor a run's
   uint32_t nkeys = 0;
   const auto key_of = [&](const uint8_t* mac, uint8_t& slot, uint32_t prev_a, uint32_t prev_b) {
     const FdbKey k = MakeFdbKey(seg_.id, mac);
@@ -377,7 +385,12 @@ void SegmentRun::Forward(SegmentFrame* frames, uint16_t n) {
     const auto* eth = rte_pktmbuf_mtod(frames[i].m, const EtherHdr*);
     const uint32_t ps = i > 0 ? src[i - 1] : UINT32_MAX, pd = i > 0 ? dst[i - 1] : UINT32_MAX;
     key_of(eth->src, src[i], ps, pd);
-    key_of(eth->dst, dst[i], pd, ps);
+    // A broadcast or multicast destination is flooded, never looked up.
+    if (IsMulticastMac(eth->dst)) {
+      dst[i] = kNoKey;
+    } else {
+      key_of(eth->dst, dst[i], pd, ps);
+    }
   }
   // The worker's cache first (fdb_cache.h); what it lacks in one bulk lookup, cached.
   static_assert(2 * kBurstSize <= RTE_HASH_LOOKUP_BULK_MAX);
