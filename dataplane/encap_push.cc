@@ -2,6 +2,9 @@
 
 #include <rte_prefetch.h>
 
+#include <array>
+#include <utility>
+
 namespace tundra {
 
 void CompleteInnerChecksum(rte_mbuf* m, uint16_t l3_off) {
@@ -34,52 +37,93 @@ void CompleteInnerChecksum(rte_mbuf* m, uint16_t l3_off) {
   m->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
 }
 
-void PushStage(WorkerContext& ctx, uint16_t rx_port, EncapPacket* pkts, uint16_t n) {
+namespace {
+
+// Pushes pkts[i..n) with the push variant of shape `S` while their tunnels take that
+// variant; dropped packets are dropped on the way. Returns where it stopped: n, or a
+// live packet of a tunnel of another variant. A run of packets of one tunnel shares its
+// tx buffer, next hop, counters and, for GRE with sequence numbers, one reservation of
+// numbers.
+template <PushShape S>
+__attribute__((always_inline)) inline uint16_t PushRuns(WorkerContext& ctx, uint16_t rx_port,
+                                                        EncapPacket* pkts, uint16_t i, uint16_t n) {
   EncapTally tally(*ctx.counters);
-  // The current run of packets of one tunnel: its uplink's tx buffer, and the GRE
-  // sequence numbers reserved for it.
-  uint32_t run_id = kNoTunnel;
-  TxBuffer* tx = nullptr;
-  uint32_t seq = 0;
-  uint32_t seq_left = 0;
-  uint64_t nexthop = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    EncapPacket& p = pkts[i];
-    if (p.drop != DropReason::kNone) [[unlikely]] {
-      ctx.Drop(rx_port, p.m, p.drop, p.id);
+  const EncapPacket* p = pkts + i;
+  const EncapPacket* const end = pkts + n;
+  while (p != end) {
+    if (p->drop != DropReason::kNone) [[unlikely]] {
+      ctx.Drop(rx_port, p->m, p->drop, p->id);
+      ++p;
       continue;
     }
-    const Tunnel& t = *p.t;
-    if (p.id != run_id) {
-      run_id = p.id;
-      tx = &ctx.Tx(t.egress_port);
-      seq_left = 0;
-      // Read once per run: the run's packets all go to the MAC of this moment.
-      nexthop = ctx.tables->PathNextHop(t.path);
-    }
+    const Tunnel& t = *p->t;
+    if (t.push_variant != S.variant) break;
+    const uint32_t id = p->id;
+    // Read once per run: the run's packets all go to the MAC of this moment.
+    const uint64_t nexthop = ctx.tables->PathNextHop(t.path);
     if (nexthop == 0) [[unlikely]] {
-      ctx.Drop(rx_port, p.m, NoNextHopReason(*ctx.tables, t), p.id);
+      ctx.Drop(rx_port, p->m, NoNextHopReason(*ctx.tables, t), id);
+      ++p;
       continue;
     }
-    if (t.flags & kTunnelGreSequence) [[unlikely]] {
-      if (seq_left == 0) {
-        // RFC 2890: one number per packet, in the order sent. Several workers may send
-        // on one tunnel, so the run's numbers are reserved at once, not one by one.
-        for (uint16_t j = i; j < n && pkts[j].id == run_id; ++j) {
-          seq_left += pkts[j].drop == DropReason::kNone;
-        }
-        seq =
-            ctx.tables->tunnel_state(run_id).tx_seq.fetch_add(seq_left, std::memory_order_relaxed);
+    uint32_t seq = 0;
+    if (S.fixed() ? S.gre_sequence : (t.flags & kTunnelGreSequence) != 0) {
+      // RFC 2890: one number per packet, in the order sent. Several workers may send on
+      // one tunnel, so the run's numbers are reserved at once, not one by one.
+      uint32_t live = 0;
+      for (const EncapPacket* q = p; q != end && q->id == id; ++q) {
+        live += q->drop == DropReason::kNone;
       }
-      --seq_left;
+      seq = ctx.tables->tunnel_state(id).tx_seq.fetch_add(live, std::memory_order_relaxed);
     }
-    rte_mbuf* out = PushTunnelHeader(t, p.m, seq++, nexthop);
-    if (out == nullptr) [[unlikely]] {
-      ctx.Drop(rx_port, p.m, DropReason::kNoHeadroom, p.id);
-      continue;
+    TxBuffer& tx = ctx.Tx(t.egress_port);
+    uint32_t packets = 0;
+    uint64_t bytes = 0;
+    for (; p != end && p->id == id; ++p) {
+      if (p->drop != DropReason::kNone) [[unlikely]] {
+        ctx.Drop(rx_port, p->m, p->drop, id);
+        continue;
+      }
+      rte_mbuf* out = PushTunnelHeader<S>(t, p->m, seq++, nexthop);
+      if (out == nullptr) [[unlikely]] {
+        ctx.Drop(rx_port, p->m, DropReason::kNoHeadroom, id);
+        continue;
+      }
+      ++packets;
+      bytes += p->len;
+      ctx.Queue(tx, t.egress_port, out);
     }
-    tally.Add(p.id, p.len);
-    ctx.Queue(*tx, t.egress_port, out);
+    tally.Add(id, packets, bytes);
+  }
+  return static_cast<uint16_t>(p - pkts);
+}
+
+// The fixed variants out of line: each loop gets the registers to itself.
+template <PushShape S>
+__attribute__((noinline)) uint16_t PushFixedRuns(WorkerContext& ctx, uint16_t rx_port,
+                                                 EncapPacket* pkts, uint16_t i, uint16_t n) {
+  return PushRuns<S>(ctx, rx_port, pkts, i, n);
+}
+
+// PushFixedRuns of each fixed shape, in kFixedPushes' (and PushVariant's) order.
+template <size_t... I>
+constexpr auto FixedRunsTable(std::index_sequence<I...>) {
+  return std::array{&PushFixedRuns<kFixedPushes[I]>...};
+}
+constexpr auto kFixedRuns = FixedRunsTable(std::make_index_sequence<std::size(kFixedPushes)>());
+
+}  // namespace
+
+void PushStage(WorkerContext& ctx, uint16_t rx_port, EncapPacket* pkts, uint16_t n) {
+  uint16_t i = 0;
+  while (i < n) {
+    // The variant of the first live packet's tunnel (a dropped packet has none); one
+    // call per change of variant, not per packet.
+    const PushVariant variant =
+        pkts[i].drop == DropReason::kNone ? pkts[i].t->push_variant : PushVariant::kGeneral;
+    i = variant == PushVariant::kGeneral
+            ? PushRuns<kGeneralPush>(ctx, rx_port, pkts, i, n)
+            : kFixedRuns[static_cast<size_t>(variant) - 1](ctx, rx_port, pkts, i, n);
   }
 }
 

@@ -7,9 +7,9 @@
 // tx_checksum.h).
 #pragma once
 
-#include <emmintrin.h>
 #include <rte_mbuf.h>
 #include <rte_memcpy.h>
+#include <smmintrin.h>
 
 #include <cstdint>
 #include <cstring>
@@ -21,6 +21,7 @@
 #include "dataplane/proto/gre.h"
 #include "dataplane/proto/ip.h"
 #include "dataplane/proto/udp.h"
+#include "dataplane/push_shape.h"
 #include "dataplane/tunnel.h"
 #include "dataplane/tx_checksum.h"
 #include "dataplane/worker_context.h"
@@ -78,24 +79,29 @@ __attribute__((always_inline)) inline rte_mbuf* PrependHeader(rte_mbuf* m, uint1
 
 // Copies a tunnel's header template (kMaxTemplateLen bytes, 16-byte aligned, so whole
 // blocks may be read past `len`) to `dst`, writing exactly `len` (≥ 32) bytes: whole
-// 16-byte blocks, the last one ending at `len`. Straight-line for the usual lengths
-// (Ethernet + IPv4/IPv6 + UDP/GRE + tunnel header: 38 to 96 bytes).
+// 16-byte blocks, the last one ending at `len`. The destination MAC (bytes 0..5) comes
+// from `nexthop` (tables.h PackNextHop), blended into the first block. Straight-line for
+// the usual lengths (Ethernet + IPv4/IPv6 + UDP/GRE + tunnel header: 38 to 96 bytes).
 __attribute__((always_inline)) inline void CopyTemplate(uint8_t* dst, const uint8_t* src,
-                                                        uint16_t len) {
+                                                        uint16_t len, uint64_t nexthop) {
   const auto copy = [&](uint16_t off) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + off),
                      _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + off)));
   };
   if (len > 96) [[unlikely]] {
     rte_memcpy(dst, src, len);
+    std::memcpy(dst, &nexthop, 6);
     return;
   }
-  copy(0);
-  copy(16);
-  if (len > 48) copy(32);
-  if (len > 64) copy(48);
-  if (len > 80) copy(64);
+  // The last block first: for len < 48 it overlaps the second, and then the first.
   copy(len - 16);
+  if (len > 80) copy(64);
+  if (len > 64) copy(48);
+  if (len > 48) copy(32);
+  copy(16);
+  const __m128i first = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst),
+                   _mm_blend_epi16(first, _mm_cvtsi64_si128(static_cast<int64_t>(nexthop)), 0x07));
 }
 
 // Applies ttl/tos/df inherit to the outer header just copied from the template. As
@@ -147,17 +153,26 @@ inline void FinishGre(const Tunnel& t, rte_mbuf* m, uint8_t* h, const InnerIp& i
 // IP packet) and finishes it; `seq` is its GRE sequence number when `t` sends them,
 // `nexthop` the word (tables.h PackNextHop) of the neighbor it goes to. Returns the
 // packet's head (a new segment when the header outgrew the headroom), or nullptr (with
-// `m` unchanged) when no mbuf was left for that.
+// `m` unchanged) when no mbuf was left for that. `S`, when fixed, is a shape `t` fits
+// (push_shape.h): what it states is taken as constant instead of read from `t`.
+template <PushShape S = kGeneralPush>
 __attribute__((always_inline)) inline rte_mbuf* PushTunnelHeader(const Tunnel& t, rte_mbuf* m,
                                                                  uint32_t seq, uint64_t nexthop) {
+  constexpr bool kFixed = S.fixed();
+  const bool udp = kFixed ? S.udp : IsUdpTunnel(t.type);
+  const bool l3_payload = !kFixed && (t.flags & kTunnelL3);
+  const bool outer_v4 = kFixed || t.outer_family == 4;
+  const bool per_packet_ip = !kFixed && (t.flags & kTunnelPerPacketIpMask);
+  const uint16_t hdr_len = S.hdr_len != 0 ? S.hdr_len : t.hdr_len;
+  const uint16_t l3_len = kFixed ? kIpv4HdrLen : t.l3_len;
+
   const uint32_t inner_len = rte_pktmbuf_pkt_len(m);
   const uint8_t* inner = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint32_t avail = rte_pktmbuf_data_len(m);
-  const bool udp = IsUdpTunnel(t.type);
   uint16_t ip_off;
   InnerIp inner_ip;
   uint16_t sport = 0;
-  if (!(t.flags & kTunnelL3) && avail >= kEtherHdrLen + kIpv4HdrLen &&
+  if (!l3_payload && avail >= kEtherHdrLen + kIpv4HdrLen &&
       reinterpret_cast<const EtherHdr*>(inner)->ether_type == kEtherTypeIpv4 &&
       (inner[kEtherHdrLen] >> 4) == 4 && !(m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)) [[likely]] {
     // The common frame, untagged IPv4: one look at its header gives the RFC 6040 and
@@ -166,10 +181,9 @@ __attribute__((always_inline)) inline rte_mbuf* PushTunnelHeader(const Tunnel& t
     inner_ip = ReadInnerIpAt(inner + kEtherHdrLen, avail - kEtherHdrLen);
     if (udp) sport = SourcePortFromHash(Ipv4FlowHash(inner, kEtherHdrLen, avail));
   } else {
-    ip_off = (t.flags & kTunnelL3) ? 0 : InnerIpOffset(inner, avail);
-    inner_ip = (ip_off != 0 || (t.flags & kTunnelL3))
-                   ? ReadInnerIpAt(inner + ip_off, avail - ip_off)
-                   : InnerIp{};
+    ip_off = l3_payload ? 0 : InnerIpOffset(inner, avail);
+    inner_ip =
+        (ip_off != 0 || l3_payload) ? ReadInnerIpAt(inner + ip_off, avail - ip_off) : InnerIp{};
     if (udp) sport = SourcePortFromHash(InnerFlowHash(m, inner, avail));
   }
   if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_NONE &&
@@ -177,22 +191,21 @@ __attribute__((always_inline)) inline rte_mbuf* PushTunnelHeader(const Tunnel& t
     CompleteInnerChecksum(m, ip_off);
   }
 
-  m = PrependHeader(m, t.hdr_len);
+  m = PrependHeader(m, hdr_len);
   if (m == nullptr) [[unlikely]]
     return nullptr;
   uint8_t* h = rte_pktmbuf_mtod(m, uint8_t*);
-  CopyTemplate(h, t.hdr.data(), t.hdr_len);
-  std::memcpy(h, &nexthop, 6);  // the destination MAC: bytes 0..5 of the word
+  CopyTemplate(h, t.hdr.data(), hdr_len, nexthop);
 
   uint8_t* l3 = h + kEtherHdrLen;
-  const uint16_t l3_total = static_cast<uint16_t>(inner_len + t.hdr_len - kEtherHdrLen);
+  const uint16_t l3_total = static_cast<uint16_t>(inner_len + hdr_len - kEtherHdrLen);
   // RFC 6040 normal mode: the outer ECN field is a copy of the inner one.
   const uint8_t ecn = inner_ip.tos & kEcnMask;
-  if (t.outer_family == 4) {
+  if (outer_v4) {
     auto* ip = reinterpret_cast<Ipv4Hdr*>(l3);
     ip->total_length = Be16(l3_total);
     ip->tos |= ecn;
-    if (t.flags & kTunnelPerPacketIpMask) [[unlikely]] {
+    if (per_packet_ip) [[unlikely]] {
       ApplyInherit(t, inner_ip, l3);
       ip->checksum = Be16::FromRaw(~FoldChecksum(RawSum(ip, kIpv4HdrLen)));
     } else {
@@ -203,18 +216,26 @@ __attribute__((always_inline)) inline rte_mbuf* PushTunnelHeader(const Tunnel& t
     auto* ip = reinterpret_cast<Ipv6Hdr*>(l3);
     ip->payload_len = Be16(static_cast<uint16_t>(l3_total - kIpv6HdrLen));
     if (ecn != 0) ip->vtc_flow = Be32(ip->vtc_flow.host() | (uint32_t{ecn} << 20));
-    if (t.flags & kTunnelPerPacketIpMask) [[unlikely]]
+    if (per_packet_ip) [[unlikely]]
       ApplyInherit(t, inner_ip, l3);
   }
   UdpHdr* udp_hdr = nullptr;
   if (udp) {
-    udp_hdr = reinterpret_cast<UdpHdr*>(l3 + t.l3_len);
+    udp_hdr = reinterpret_cast<UdpHdr*>(l3 + l3_len);
     udp_hdr->src_port = Be16(sport);
-    udp_hdr->length = Be16(static_cast<uint16_t>(l3_total - t.l3_len));
-  } else {
+    udp_hdr->length = Be16(static_cast<uint16_t>(l3_total - l3_len));
+  } else if (!kFixed) {
     FinishGre(t, m, h, inner_ip, seq);
+  } else if (S.gre_sequence) {
+    const Be32 s(seq);
+    std::memcpy(h + hdr_len - 4, &s, 4);
   }
-  FinishOuterChecksums(t, m, l3, udp_hdr, inner_ip.version);
+  if (kFixed) {
+    m->ol_flags = 0;  // a fixed shape has no offloads (FitsPushShape)
+    m->tx_offload = t.tx_offload;
+  } else {
+    FinishOuterChecksums(t, m, l3, udp_hdr, inner_ip.version);
+  }
   return m;
 }
 

@@ -14,6 +14,11 @@
 
 namespace tundra {
 
+// Whether an IP protocol's first four bytes are its ports: TCP, UDP, SCTP.
+inline bool CarriesPorts(uint8_t proto) {
+  return proto == kIpProtoTcp || proto == kIpProtoUdp || proto == kIpProtoSctp;
+}
+
 // The flow hash of an IPv4 packet at frame + off (len: the frame's bytes): addresses,
 // protocol, and the ports of unfragmented TCP/UDP/SCTP.
 __attribute__((always_inline)) inline uint32_t Ipv4FlowHash(const uint8_t* frame, uint32_t off,
@@ -24,8 +29,7 @@ __attribute__((always_inline)) inline uint32_t Ipv4FlowHash(const uint8_t* frame
   uint32_t h = static_cast<uint32_t>(__builtin_ia32_crc32di(ip->protocol, addrs));
   const uint8_t proto = ip->protocol;
   const uint32_t l4 = off + ip->header_len();
-  if ((proto == kIpProtoTcp || proto == kIpProtoUdp || proto == 132) && !ip->is_fragment() &&
-      len >= l4 + 4) {
+  if (CarriesPorts(proto) && !ip->is_fragment() && len >= l4 + 4) {
     uint32_t ports;
     std::memcpy(&ports, frame + l4, 4);
     h = __builtin_ia32_crc32si(h, ports);
@@ -59,7 +63,7 @@ __attribute__((always_inline)) inline uint32_t InnerFlowHash(const rte_mbuf* m,
   uint32_t h = static_cast<uint32_t>(c);
   const uint8_t proto = ip->next_header;
   const uint32_t l4 = off + kIpv6HdrLen;
-  if ((proto == kIpProtoTcp || proto == kIpProtoUdp || proto == 132) && len >= l4 + 4) {
+  if (CarriesPorts(proto) && len >= l4 + 4) {
     uint32_t ports;
     std::memcpy(&ports, frame + l4, 4);
     h = __builtin_ia32_crc32si(h, ports);

@@ -10,6 +10,7 @@
 #include "dataplane/proto/ip.h"
 #include "dataplane/proto/udp.h"
 #include "dataplane/proto/vxlan.h"
+#include "dataplane/push_shape.h"
 #include "dataplane/tx_checksum.h"
 
 namespace tundra {
@@ -180,6 +181,7 @@ void BuildTunnel(const TunnelSpec& spec, const Underlay& underlay, uint32_t id,
     std::memcpy(ip->dst, spec.remote.bytes.data(), 16);
   }
   PlanTxOffload(t);
+  t.push_variant = ChoosePushVariant(t);
 }
 
 }  // namespace tundra

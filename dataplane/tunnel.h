@@ -52,6 +52,15 @@ struct Attachment {
   bool valid = false;
 };
 
+// The compiled variant of the encap push that serves a tunnel (push_shape.h).
+enum class PushVariant : uint8_t {
+  kGeneral,
+  kUdpIpv4,
+  kUdpOptionsIpv4,
+  kGretapIpv4,
+  kGretapSequenceIpv4,
+};
+
 struct alignas(RTE_CACHE_LINE_SIZE) Tunnel {
   uint32_t id = 0;
   TunnelType type = TunnelType::kVxlan;
@@ -67,6 +76,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) Tunnel {
   uint16_t max_l3_len = 0;    // uplink MTU: largest outer IP packet we may send
   uint16_t gre_csum_off = 0;  // offsets in the template of GRE's optional words (0: none)
   uint16_t gre_seq_off = 0;
+  PushVariant push_variant = PushVariant::kGeneral;
   uint8_t tos = 0;  // configured TOS: DSCP used, ECN taken from the inner
   // What encap stores into the mbuf's ol_flags and tx_offload (l2/l3/outer lengths),
   // precomputed for the egress port's offloads (tx_checksum.h); the inner l3_len

@@ -57,6 +57,15 @@ class RunTally {
     ++packets_;
     bytes_ += bytes;
   }
+  // A whole run of `packets` packets of `id` (none: no change).
+  __attribute__((always_inline)) void Add(uint32_t id, uint32_t packets, uint64_t bytes) {
+    if (id != id_) {
+      Flush();
+      id_ = id;
+    }
+    packets_ += packets;
+    bytes_ += bytes;
+  }
   void Flush() {
     if (packets_ == 0) return;
     Sink::Add(counters_, id_, packets_, bytes_);

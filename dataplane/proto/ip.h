@@ -12,6 +12,7 @@ namespace tundra {
 inline constexpr uint8_t kIpProtoIcmp = 1;
 inline constexpr uint8_t kIpProtoTcp = 6;
 inline constexpr uint8_t kIpProtoUdp = 17;
+inline constexpr uint8_t kIpProtoSctp = 132;
 inline constexpr uint8_t kIpProtoGre = 47;
 inline constexpr uint8_t kIpProtoIcmpv6 = 58;
 inline constexpr uint8_t kIpv6FragmentHeader = 44;
@@ -34,9 +35,9 @@ struct __attribute__((packed)) Ipv4Hdr {
   uint8_t version() const { return version_ihl >> 4; }
   uint16_t header_len() const { return (version_ihl & 0x0F) * 4; }
   bool is_fragment() const {
-    return (fragment_offset.host() & (kMoreFragments | kOffsetMask)) != 0;
+    return (fragment_offset.raw() & Be16(kMoreFragments | kOffsetMask).raw()) != 0;
   }
-  bool dont_fragment() const { return (fragment_offset.host() & kDontFragment) != 0; }
+  bool dont_fragment() const { return (fragment_offset.raw() & Be16(kDontFragment).raw()) != 0; }
 
   static constexpr uint16_t kDontFragment = 0x4000;
   static constexpr uint16_t kMoreFragments = 0x2000;
