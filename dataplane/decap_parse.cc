@@ -164,6 +164,55 @@ void VerifyMatch(const Tables& tables, const PortView& port, rte_mbuf* m, const 
 }
 #endif
 
+// Where ParseStage is in its burst: the next packet, and the batch's counts so far.
+struct ParseCursor {
+  uint16_t i = 0;
+  uint16_t npkts = 0;
+  uint16_t nflows = 0;
+  uint16_t nparses = 0;
+};
+
+// Accepts packets from c.i on for as long as they match the shape's reference (Match,
+// with the plainest UDP layout taken as constant when kPlainUdp4); stops at the first
+// miss, which the caller parses fully. Out of line per variant: each loop gets the
+// registers to itself.
+template <bool kPlainUdp4>
+__attribute__((noinline)) void MatchRun([[maybe_unused]] const Tables& tables,
+                                        [[maybe_unused]] const PortView& port,
+                                        const DecapShape& shape, rte_mbuf** pkts, uint16_t n,
+                                        DecapBatch& b, ParseCursor& c) {
+  uint16_t i = c.i, npkts = c.npkts, nflows = c.nflows;
+  for (; i < n; ++i) {
+    PrefetchAheadHeader(pkts, i, n);
+    rte_mbuf* m = pkts[i];
+    DecapPacket& p = b.pkts[npkts];
+    const DecapShape::Result r = shape.Match<kPlainUdp4>(m, p.seq);
+    if (r == DecapShape::kMiss) [[unlikely]]
+      break;
+    p.m = m;
+    p.drop = DropReason::kNone;
+    if (r == DecapShape::kSameFlow) [[likely]] {
+      p.flow = shape.flow();
+    } else {
+      // A flow of its own that shares the reference's parse.
+      DecapFlow& f = b.flows[nflows];
+      const DecapFlow& ref = b.flows[shape.flow()];
+      f.key = ref.key;
+      f.parse = ref.parse;
+      f.first = static_cast<uint8_t>(npkts);
+      shape.Patch(m, f);
+      p.flow = static_cast<uint8_t>(nflows++);
+    }
+#ifdef TUNDRA_VERIFY_FAST_PATH
+    VerifyMatch(tables, port, m, b.flows[p.flow], b.parses[b.flows[p.flow].parse], p.seq);
+#endif
+    ++npkts;
+  }
+  c.i = i;
+  c.npkts = npkts;
+  c.nflows = nflows;
+}
+
 }  // namespace
 
 void ParseStage(WorkerContext& ctx, const PortView& port, rte_mbuf** pkts, uint16_t n,
@@ -172,47 +221,34 @@ void ParseStage(WorkerContext& ctx, const PortView& port, rte_mbuf** pkts, uint1
   const uint16_t rx_port = b.rx_port;
   DecapShape& shape = ctx.decap_shape;
   shape.Forget();
-  uint16_t npkts = 0, nflows = 0, nparses = 0;
+  ParseCursor c;
   PrefetchFirstHeaders(pkts, n);
-  for (uint16_t i = 0; i < n; ++i) {
-    PrefetchAheadHeader(pkts, i, n);
-    rte_mbuf* m = pkts[i];
-    DecapPacket& p = b.pkts[npkts];
+  while (c.i < n) {
+    if (shape.valid()) {
+      if (shape.plain_udp4()) {
+        MatchRun<true>(tables, port, shape, pkts, n, b, c);
+      } else {
+        MatchRun<false>(tables, port, shape, pkts, n, b, c);
+      }
+      if (c.i == n) break;
+    }
+    // No reference yet, or a miss: the full parser.
+    PrefetchAheadHeader(pkts, c.i, n);
+    rte_mbuf* m = pkts[c.i++];
+    DecapPacket& p = b.pkts[c.npkts];
     p.m = m;
     p.drop = DropReason::kNone;
-    if (shape.valid()) {
-      const DecapShape::Result r = shape.Match(m, p.seq);
-      if (r == DecapShape::kSameFlow) [[likely]] {
-        p.flow = shape.flow();
-      } else if (r == DecapShape::kOtherTunnel) {
-        // A flow of its own that shares the reference's parse.
-        DecapFlow& f = b.flows[nflows];
-        const DecapFlow& ref = b.flows[shape.flow()];
-        f.key = ref.key;
-        f.parse = ref.parse;
-        f.first = static_cast<uint8_t>(npkts);
-        shape.Patch(m, f);
-        p.flow = static_cast<uint8_t>(nflows++);
-      }
-      if (r != DecapShape::kMiss) {
-#ifdef TUNDRA_VERIFY_FAST_PATH
-        VerifyMatch(tables, port, m, b.flows[p.flow], b.parses[b.flows[p.flow].parse], p.seq);
-#endif
-        ++npkts;
-        continue;
-      }
-    }
-    DecapFlow& f = b.flows[nflows];
-    DecapParse& parse = b.parses[nparses];
+    DecapFlow& f = b.flows[c.nflows];
+    DecapParse& parse = b.parses[c.nparses];
     DropReason drop;
     switch (ParseOuter(tables, port, m, f, parse, drop)) {
       case ParseVerdict::kLookup:
-        f.parse = static_cast<uint8_t>(nparses++);
-        f.first = static_cast<uint8_t>(npkts);
-        p.flow = static_cast<uint8_t>(nflows++);
+        f.parse = static_cast<uint8_t>(c.nparses++);
+        f.first = static_cast<uint8_t>(c.npkts);
+        p.flow = static_cast<uint8_t>(c.nflows++);
         p.seq = parse.tunnel.seq;
         shape.Fill(m, parse, p.flow);
-        ++npkts;
+        ++c.npkts;
         break;
       case ParseVerdict::kReply:  // ARP/ND are answered by UplinkNeighborInput
         ctx.counters->ports[rx_port].echo_replies.Inc();
@@ -226,9 +262,9 @@ void ParseStage(WorkerContext& ctx, const PortView& port, rte_mbuf** pkts, uint1
         break;
     }
   }
-  b.n = npkts;
-  b.nflows = nflows;
-  b.nparses = nparses;
+  b.n = c.npkts;
+  b.nflows = c.nflows;
+  b.nparses = c.nparses;
 }
 
 }  // namespace tundra

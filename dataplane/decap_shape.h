@@ -42,6 +42,7 @@ class DecapShape {
   // Outer headers longer than this (long GENEVE options, IPv6 extension headers) always
   // take the full parser.
   static constexpr uint16_t kMaxHeader = 128;
+  static constexpr uint16_t kPlainUdp4L4Off = kEtherHdrLen + kIpv4HdrLen;
 
   enum Result : uint8_t {
     kMiss,         // parse it fully
@@ -50,6 +51,10 @@ class DecapShape {
   };
 
   bool valid() const { return blocks_ != 0; }
+  // Whether the reference is the plainest UDP shape, VXLAN or GENEVE without options
+  // over an IPv4 header without options: Match<true> is Match for it, with its layout
+  // taken as constant.
+  bool plain_udp4() const { return plain_udp4_; }
   uint8_t flow() const { return flow_; }
   // Drops the reference (at the start of a burst); the masks of its layout stay.
   void Forget() { blocks_ = 0; }
@@ -93,16 +98,19 @@ class DecapShape {
     }
     flow_ = flow;
     blocks_ = blocks;
+    plain_udp4_ = layout_.family == 4 && layout_.udp && layout_.l4_off == kPlainUdp4L4Off &&
+                  layout_.seq_off == 0 && blocks == 4;
   }
 
   // Whether `m` repeats the reference's outer headers and passes the per-packet checks;
   // then `seq` is its GRE sequence number (when the tunnel header has one).
+  template <bool kPlainUdp4 = false>
   __attribute__((always_inline)) Result Match(const rte_mbuf* m, uint32_t& seq) const {
     const uint32_t len = rte_pktmbuf_pkt_len(m);
     if (m->nb_segs != 1 || len < min_len_) return kMiss;
     const uint8_t* d = rte_pktmbuf_mtod(m, const uint8_t*);
     __m128i diff = Diff<4>(d, 0);
-    if (blocks_ > 4) [[unlikely]] {
+    if (!kPlainUdp4 && blocks_ > 4) [[unlikely]] {
       diff = _mm_or_si128(diff, Diff<2>(d, 64));
       if (blocks_ > 6) diff = _mm_or_si128(diff, Diff<2>(d, 96));
     }
@@ -110,7 +118,7 @@ class DecapShape {
     if (!_mm_testz_si128(diff, diff)) [[unlikely]] {
       // Equal but for the identity?
       __m128i rest = Diff<4, true>(d, 0);
-      if (blocks_ > 4) {
+      if (!kPlainUdp4 && blocks_ > 4) {
         rest = _mm_or_si128(rest, Diff<2, true>(d, 64));
         if (blocks_ > 6) rest = _mm_or_si128(rest, Diff<2, true>(d, 96));
       }
@@ -120,7 +128,7 @@ class DecapShape {
     // The per-packet checks. The IP packet must end exactly at the frame's end
     // (padding takes the parser, which trims it).
     uint32_t ip_end;
-    if (layout_.family == 4) {
+    if (kPlainUdp4 || layout_.family == 4) {
       const auto* ip = reinterpret_cast<const Ipv4Hdr*>(d + kEtherHdrLen);
       ip_end = kEtherHdrLen + ip->total_length.host();
       const bool ok = Ipv4ChecksumVerdict(m, [&] {
@@ -130,7 +138,7 @@ class DecapShape {
         std::memcpy(&a, d + kEtherHdrLen + 2, 4);
         std::memcpy(&b, d + kEtherHdrLen + 8, 4);
         std::memcpy(&src, d + kEtherHdrLen + 12, 4);
-        return FoldChecksum64(uint64_t{ip_fixed_sum_} + a + b + src) == 0xFFFF;
+        return SumIsAllOnes(uint64_t{ip_fixed_sum_} + a + b + src);
       });
       if (!ok) return kMiss;
     } else {
@@ -138,15 +146,16 @@ class DecapShape {
                reinterpret_cast<const Ipv6Hdr*>(d + kEtherHdrLen)->payload_len.host();
     }
     if (ip_end != len) return kMiss;
-    if (layout_.udp) {
-      const auto* udp = reinterpret_cast<const UdpHdr*>(d + layout_.l4_off);
+    if (kPlainUdp4 || layout_.udp) {
+      const uint16_t l4_off = kPlainUdp4 ? kPlainUdp4L4Off : layout_.l4_off;
+      const auto* udp = reinterpret_cast<const UdpHdr*>(d + l4_off);
       IpInput ip;
-      ip.family = layout_.family;
-      ip.l4_off = layout_.l4_off;
+      ip.family = kPlainUdp4 ? 4 : layout_.family;
+      ip.l4_off = l4_off;
       ip.end = len;
-      if (udp->length.host() != len - layout_.l4_off || !UdpChecksumOk(m, ip, *udp)) return kMiss;
+      if (udp->length.host() != len - l4_off || !UdpChecksumOk(m, ip, *udp)) return kMiss;
     }
-    if (layout_.seq_off != 0) {
+    if (!kPlainUdp4 && layout_.seq_off != 0) {
       Be32 s;
       std::memcpy(&s, d + layout_.seq_off, sizeof(s));
       seq = s.host();
@@ -174,10 +183,6 @@ class DecapShape {
   }
   static __m128i LoadU(const uint8_t* p) {
     return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  }
-  static uint16_t FoldChecksum64(uint64_t sum) {
-    sum = (sum & 0xFFFFFFFF) + (sum >> 32);
-    return FoldChecksum(static_cast<uint32_t>(sum) + static_cast<uint32_t>(sum >> 32));
   }
 
   // The differences of N blocks at `off` from the reference: under mask_, or (kOther)
@@ -248,6 +253,7 @@ class DecapShape {
   uint32_t min_len_ = 0;
   uint16_t blocks_ = 0;  // 16-byte blocks compared: 4, 6 or 8 (0: no reference)
   uint8_t flow_ = 0;
+  bool plain_udp4_ = false;
 };
 
 }  // namespace tundra

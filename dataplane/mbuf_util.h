@@ -99,7 +99,7 @@ inline uint16_t L4Checksum(const rte_mbuf* m, const Ipv4Hdr* ip4, const Ipv6Hdr*
 inline bool L4ChecksumOk(const rte_mbuf* m, const Ipv4Hdr* ip4, const Ipv6Hdr* ip6, uint8_t proto,
                          uint32_t l4_off, uint32_t l4_len) {
   uint32_t sum = 0;
-  return L4Sum(m, ip4, ip6, proto, l4_off, l4_len, &sum) && FoldChecksum(sum) == 0xFFFF;
+  return L4Sum(m, ip4, ip6, proto, l4_off, l4_len, &sum) && SumIsAllOnes(sum);
 }
 
 // rte_pktmbuf_adj without its checks, for callers that have proven the `len` bytes are

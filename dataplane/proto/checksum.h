@@ -17,6 +17,13 @@ inline uint16_t FoldChecksum(uint32_t sum) {
   return static_cast<uint16_t>(sum);
 }
 
+// Whether a one's-complement sum (unfolded, of 16-bit words) folds to 0xFFFF: what a
+// correct header checksum sums to. Folding keeps a value's residue mod 0xFFFF (2^16 ≡ 1)
+// and maps a nonzero value into [1, 0xFFFF], so for a nonzero sum it folds to 0xFFFF
+// exactly when 0xFFFF divides it, which the compiler tests with one multiply and one
+// compare instead of four folds.
+inline bool SumIsAllOnes(uint64_t sum) { return sum != 0 && sum % 0xFFFF == 0; }
+
 // Sum of `len` bytes as 16-bit words in memory order (partly folded: below 2^17, so a
 // caller may add a few more words before FoldChecksum). The one's-complement sum does
 // not depend on the word size (RFC 1071 §2(B)), so it adds 64-bit words and counts
@@ -94,9 +101,7 @@ inline bool Ipv4HeaderChecksumOk(const void* hdr, uint16_t len) {
       const uint64_t u = sum + opt;
       sum = u + (u < sum);
     }
-  sum = (sum & 0xFFFFFFFF) + (sum >> 32);
-  sum = (sum & 0xFFFFFFFF) + (sum >> 32);
-  return FoldChecksum(static_cast<uint32_t>(sum)) == 0xFFFF;
+  return SumIsAllOnes(sum);
 }
 
 // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for one 16-bit field changing m → m'.

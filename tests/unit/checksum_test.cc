@@ -31,5 +31,30 @@ TEST_CASE("RawSum folds to rte_raw_cksum for every length and alignment", "[chec
   }
 }
 
+// Folds a 64-bit sum the long way: end-around carries until it fits 16 bits.
+uint16_t FoldAll(uint64_t sum) {
+  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+TEST_CASE("SumIsAllOnes is folding to 0xFFFF", "[checksum]") {
+  std::mt19937_64 rng(11);
+  const uint64_t edges[] = {0,          1,          0xFFFE,         0xFFFF,
+                            0x10000,    0x1FFFE,    0x1FFFF,        0x2FFFD,
+                            0xFFFFFFFF, 0xFFFEFFFF, 0x3FFFFFFFCULL, 0x4FFFFFFFBULL};
+  for (uint64_t x : edges) {
+    INFO(x);
+    CHECK(SumIsAllOnes(x) == (FoldAll(x) == 0xFFFF));
+  }
+  // The range a 20-byte IPv4 header's words reach, and random 36-bit sums.
+  for (uint64_t x = 0; x < (uint64_t{1} << 20); ++x) {
+    if (SumIsAllOnes(x) != (FoldAll(x) == 0xFFFF)) FAIL(x);
+  }
+  for (int i = 0; i < 1000000; ++i) {
+    const uint64_t x = rng() >> 28;
+    if (SumIsAllOnes(x) != (FoldAll(x) == 0xFFFF)) FAIL(x);
+  }
+}
+
 }  // namespace
 }  // namespace tundra
