@@ -173,10 +173,10 @@ struct ParseCursor {
 };
 
 // Accepts packets from c.i on for as long as they match the shape's reference (Match,
-// with the plainest UDP layout taken as constant when kPlainUdp4); stops at the first
+// with a plain UDP layout taken as constant unless kKind is kAny); stops at the first
 // miss, which the caller parses fully. Out of line per variant: each loop gets the
 // registers to itself.
-template <bool kPlainUdp4>
+template <DecapShape::Kind kKind>
 __attribute__((noinline)) void MatchRun([[maybe_unused]] const Tables& tables,
                                         [[maybe_unused]] const PortView& port,
                                         const DecapShape& shape, rte_mbuf** pkts, uint16_t n,
@@ -186,7 +186,7 @@ __attribute__((noinline)) void MatchRun([[maybe_unused]] const Tables& tables,
     PrefetchAheadHeader(pkts, i, n);
     rte_mbuf* m = pkts[i];
     DecapPacket& p = b.pkts[npkts];
-    const DecapShape::Result r = shape.Match<kPlainUdp4>(m, p.seq);
+    const DecapShape::Result r = shape.Match<kKind>(m, p.seq);
     if (r == DecapShape::kMiss) [[unlikely]]
       break;
     p.m = m;
@@ -225,10 +225,16 @@ void ParseStage(WorkerContext& ctx, const PortView& port, rte_mbuf** pkts, uint1
   PrefetchFirstHeaders(pkts, n);
   while (c.i < n) {
     if (shape.valid()) {
-      if (shape.plain_udp4()) {
-        MatchRun<true>(tables, port, shape, pkts, n, b, c);
-      } else {
-        MatchRun<false>(tables, port, shape, pkts, n, b, c);
+      switch (shape.kind()) {
+        case DecapShape::Kind::kPlainUdp4:
+          MatchRun<DecapShape::Kind::kPlainUdp4>(tables, port, shape, pkts, n, b, c);
+          break;
+        case DecapShape::Kind::kPlainUdp6:
+          MatchRun<DecapShape::Kind::kPlainUdp6>(tables, port, shape, pkts, n, b, c);
+          break;
+        case DecapShape::Kind::kAny:
+          MatchRun<DecapShape::Kind::kAny>(tables, port, shape, pkts, n, b, c);
+          break;
       }
       if (c.i == n) break;
     }

@@ -43,6 +43,12 @@ class DecapShape {
   // take the full parser.
   static constexpr uint16_t kMaxHeader = 128;
   static constexpr uint16_t kPlainUdp4L4Off = kEtherHdrLen + kIpv4HdrLen;
+  static constexpr uint16_t kPlainUdp6L4Off = kEtherHdrLen + kIpv6HdrLen;
+
+  // What Match may take as constant: nothing, or that the reference is one of the two
+  // plainest UDP shapes, VXLAN or GENEVE without options over an IPv4 header without
+  // options or an IPv6 header without extension headers.
+  enum class Kind : uint8_t { kAny, kPlainUdp4, kPlainUdp6 };
 
   enum Result : uint8_t {
     kMiss,         // parse it fully
@@ -51,10 +57,7 @@ class DecapShape {
   };
 
   bool valid() const { return blocks_ != 0; }
-  // Whether the reference is the plainest UDP shape, VXLAN or GENEVE without options
-  // over an IPv4 header without options: Match<true> is Match for it, with its layout
-  // taken as constant.
-  bool plain_udp4() const { return plain_udp4_; }
+  Kind kind() const { return kind_; }
   uint8_t flow() const { return flow_; }
   // Drops the reference (at the start of a burst); the masks of its layout stay.
   void Forget() { blocks_ = 0; }
@@ -96,39 +99,58 @@ class DecapShape {
       const uint16_t hlen = layout_.l4_off - kEtherHdrLen;
       ip_fixed_sum_ = RawSum(ip, 2) + RawSum(ip + 6, 2) + RawSum(ip + 16, hlen - 16);
     }
+    // The UDP pseudo-header's addresses: the destination is the same in every match, the
+    // source too in a kSameFlow one.
+    const uint16_t alen = AddressLen();
+    dst_sum_ = SumWords16(d + SourceOffset() + alen, alen);
+    src_sum_ = SumWords16(d + SourceOffset(), alen);
     flow_ = flow;
     blocks_ = blocks;
-    plain_udp4_ = layout_.family == 4 && layout_.udp && layout_.l4_off == kPlainUdp4L4Off &&
-                  layout_.seq_off == 0 && blocks == 4;
+    kind_ = Kind::kAny;
+    if (layout_.udp && layout_.seq_off == 0) {
+      if (layout_.family == 4 && layout_.l4_off == kPlainUdp4L4Off && blocks == 4) {
+        kind_ = Kind::kPlainUdp4;
+      } else if (layout_.family == 6 && layout_.l4_off == kPlainUdp6L4Off && blocks == 6) {
+        kind_ = Kind::kPlainUdp6;
+      }
+    }
   }
 
   // Whether `m` repeats the reference's outer headers and passes the per-packet checks;
-  // then `seq` is its GRE sequence number (when the tunnel header has one).
-  template <bool kPlainUdp4 = false>
+  // then `seq` is its GRE sequence number (when the tunnel header has one). kKind is
+  // kind(), or kAny.
+  template <Kind kKind = Kind::kAny>
   __attribute__((always_inline)) Result Match(const rte_mbuf* m, uint32_t& seq) const {
+    constexpr bool kAny = kKind == Kind::kAny;
     const uint32_t len = rte_pktmbuf_pkt_len(m);
     if (m->nb_segs != 1 || len < min_len_) return kMiss;
     const uint8_t* d = rte_pktmbuf_mtod(m, const uint8_t*);
+    // Blocks beyond the first 4: 2 for IPv6 (70 bytes of headers), 0 for IPv4, else the
+    // layout's.
+    const bool six = kKind == Kind::kPlainUdp6 || (kAny && blocks_ > 4);
     __m128i diff = Diff<4>(d, 0);
-    if (!kPlainUdp4 && blocks_ > 4) [[unlikely]] {
+    if (six) [[unlikely]] {
       diff = _mm_or_si128(diff, Diff<2>(d, 64));
-      if (blocks_ > 6) diff = _mm_or_si128(diff, Diff<2>(d, 96));
+      if (kAny && blocks_ > 6) diff = _mm_or_si128(diff, Diff<2>(d, 96));
     }
     Result r = kSameFlow;
     if (!_mm_testz_si128(diff, diff)) [[unlikely]] {
       // Equal but for the identity?
       __m128i rest = Diff<4, true>(d, 0);
-      if (!kPlainUdp4 && blocks_ > 4) {
+      if (six) {
         rest = _mm_or_si128(rest, Diff<2, true>(d, 64));
-        if (blocks_ > 6) rest = _mm_or_si128(rest, Diff<2, true>(d, 96));
+        if (kAny && blocks_ > 6) rest = _mm_or_si128(rest, Diff<2, true>(d, 96));
       }
       if (!_mm_testz_si128(rest, rest)) return kMiss;
       r = kOtherTunnel;
     }
     // The per-packet checks. The IP packet must end exactly at the frame's end
     // (padding takes the parser, which trims it).
+    const uint8_t family = kKind == Kind::kPlainUdp4   ? 4
+                           : kKind == Kind::kPlainUdp6 ? 6
+                                                       : layout_.family;
     uint32_t ip_end;
-    if (kPlainUdp4 || layout_.family == 4) {
+    if (family == 4) {
       const auto* ip = reinterpret_cast<const Ipv4Hdr*>(d + kEtherHdrLen);
       ip_end = kEtherHdrLen + ip->total_length.host();
       const bool ok = Ipv4ChecksumVerdict(m, [&] {
@@ -146,16 +168,24 @@ class DecapShape {
                reinterpret_cast<const Ipv6Hdr*>(d + kEtherHdrLen)->payload_len.host();
     }
     if (ip_end != len) return kMiss;
-    if (kPlainUdp4 || layout_.udp) {
-      const uint16_t l4_off = kPlainUdp4 ? kPlainUdp4L4Off : layout_.l4_off;
+    if (!kAny || layout_.udp) {
+      const uint16_t l4_off = kKind == Kind::kPlainUdp4   ? kPlainUdp4L4Off
+                              : kKind == Kind::kPlainUdp6 ? kPlainUdp6L4Off
+                                                          : layout_.l4_off;
       const auto* udp = reinterpret_cast<const UdpHdr*>(d + l4_off);
-      IpInput ip;
-      ip.family = kPlainUdp4 ? 4 : layout_.family;
-      ip.l4_off = l4_off;
-      ip.end = len;
-      if (udp->length.host() != len - l4_off || !UdpChecksumOk(m, ip, *udp)) return kMiss;
+      if (udp->length.host() != len - l4_off) return kMiss;
+      const bool same = r == kSameFlow;
+      // Over IPv4 the checksum is mostly zero (RFC 7348 §5 and Linux's default): the sum
+      // stays out of line there, and in the general match, so as not to crowd their
+      // registers.
+      const bool ok = OuterUdpChecksumVerdict(
+          m, family, *udp, [&]() __attribute__((always_inline)) {
+            return kKind == Kind::kPlainUdp6 ? UdpSumOk(m, d, l4_off, len, same)
+                                             : UdpSumOkOutOfLine(m, d, l4_off, len, same);
+          });
+      if (!ok) return kMiss;
     }
-    if (!kPlainUdp4 && layout_.seq_off != 0) {
+    if (kAny && layout_.seq_off != 0) {
       Be32 s;
       std::memcpy(&s, d + layout_.seq_off, sizeof(s));
       seq = s.host();
@@ -166,7 +196,7 @@ class DecapShape {
   // After kOtherTunnel: turns `f`, holding the reference's key, into `m`'s flow.
   void Patch(const rte_mbuf* m, DecapFlow& f) const {
     const uint8_t* d = rte_pktmbuf_mtod(m, const uint8_t*);
-    const size_t alen = layout_.family == 4 ? 4 : 16;
+    const size_t alen = AddressLen();
     std::memcpy(f.remote, d + SourceOffset(), alen);
     if (layout_.id_off != 0) {
       Be32 w;
@@ -212,6 +242,20 @@ class DecapShape {
     bool operator==(const Layout&) const = default;
   };
 
+  // The software UDP checksum check of a match: the pseudo-header's destination is the
+  // reference's, and so is its source in a kSameFlow match.
+  __attribute__((always_inline)) bool UdpSumOk(const rte_mbuf* m, const uint8_t* d, uint16_t l4_off,
+                                               uint32_t len, bool same) const {
+    const uint32_t addr_sum =
+        dst_sum_ + (same ? src_sum_ : SumWords16(d + SourceOffset(), AddressLen()));
+    return L4ChecksumOk(m, addr_sum, kIpProtoUdp, l4_off, len - l4_off);
+  }
+  __attribute__((noinline)) bool UdpSumOkOutOfLine(const rte_mbuf* m, const uint8_t* d,
+                                                   uint16_t l4_off, uint32_t len, bool same) const {
+    return UdpSumOk(m, d, l4_off, len, same);
+  }
+
+  uint16_t AddressLen() const { return layout_.family == 4 ? 4 : 16; }
   uint16_t SourceOffset() const {
     return kEtherHdrLen + (layout_.family == 4 ? offsetof(Ipv4Hdr, src) : offsetof(Ipv6Hdr, src));
   }
@@ -233,7 +277,7 @@ class DecapShape {
     if (layout_.seq_off != 0) Clear(mask, layout_.seq_off, 4);
     std::memcpy(mask_, mask, sizeof(mask));
     if (layout_.id_off != 0) Clear(mask, layout_.id_off, layout_.udp ? 3 : 4);
-    Clear(mask, SourceOffset(), layout_.family == 4 ? 4 : 16);
+    Clear(mask, SourceOffset(), AddressLen());
     std::memcpy(other_, mask, sizeof(mask));
   }
 
@@ -250,10 +294,12 @@ class DecapShape {
   alignas(16) uint8_t ref_[kMaxHeader];    // the reference's bytes under mask_
   Layout layout_;                          // of the masks
   uint32_t ip_fixed_sum_ = 0;
+  uint32_t dst_sum_ = 0;  // of the reference's outer destination address
+  uint32_t src_sum_ = 0;  // ... and source address
   uint32_t min_len_ = 0;
   uint16_t blocks_ = 0;  // 16-byte blocks compared: 4, 6 or 8 (0: no reference)
   uint8_t flow_ = 0;
-  bool plain_udp4_ = false;
+  Kind kind_ = Kind::kAny;
 };
 
 }  // namespace tundra

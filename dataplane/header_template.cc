@@ -172,6 +172,7 @@ void BuildTunnel(const TunnelSpec& spec, const Underlay& underlay, uint32_t id,
     std::memcpy(ip->dst, spec.remote.bytes.data(), 4);
     // total_length, tos ECN bits and checksum stay zero: per packet they are added.
     t.ip_sum = RawSum(ip, kIpv4HdrLen);
+    t.pseudo_addr_sum = PseudoAddressSum(ip, nullptr);
   } else {
     auto* ip = reinterpret_cast<Ipv6Hdr*>(l3);
     ip->vtc_flow = Be32((6u << 28) | (uint32_t{dscp} << 20));
@@ -179,6 +180,7 @@ void BuildTunnel(const TunnelSpec& spec, const Underlay& underlay, uint32_t id,
     ip->hop_limit = ttl;
     std::memcpy(ip->src, spec.local.bytes.data(), 16);
     std::memcpy(ip->dst, spec.remote.bytes.data(), 16);
+    t.pseudo_addr_sum = PseudoAddressSum(nullptr, ip);
   }
   PlanTxOffload(t);
   t.push_variant = ChoosePushVariant(t);

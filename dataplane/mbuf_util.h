@@ -64,42 +64,64 @@ inline bool SumMbuf(const rte_mbuf* m, uint32_t off, uint32_t len, uint16_t* out
   return done == len;
 }
 
-// The partly folded one's-complement sum of the L4 segment at `l4_off` of `l4_len`
-// bytes and its pseudo-header, under IPv4 header `ip4` or IPv6 header `ip6` (one of them
-// null); false when the packet is shorter. A segment in the first mbuf is summed in one
-// chain with the pseudo-header.
-__attribute__((always_inline)) inline bool L4Sum(const rte_mbuf* m, const Ipv4Hdr* ip4,
-                                                 const Ipv6Hdr* ip6, uint8_t proto, uint32_t l4_off,
-                                                 uint32_t l4_len, uint32_t* out) {
-  const uint64_t pseudo = uint64_t{ip4 != nullptr ? RawSum(ip4->src, 8) : RawSum(ip6->src, 32)} +
-                          Be16(static_cast<uint16_t>(l4_len)).raw() + Be16(uint16_t{proto}).raw();
+// The sum of a pseudo-header's addresses (RFC 768, RFC 8200 §8.1), under IPv4 header
+// `ip4` or IPv6 header `ip6` (one of them null). Fixed for a tunnel or a flow, so its
+// users may compute it once.
+__attribute__((always_inline)) inline uint32_t PseudoAddressSum(const Ipv4Hdr* ip4,
+                                                                const Ipv6Hdr* ip6) {
+  return ip4 != nullptr ? SumWords16(ip4->src, 8) : SumWords16(ip6->src, 32);
+}
+
+// The one's-complement sum (unfolded) of the L4 segment at `l4_off` of `l4_len` bytes
+// and its pseudo-header, whose addresses sum to `addr_sum` (PseudoAddressSum);
+// false when the packet is shorter. A segment in the first mbuf is summed in one chain
+// with the pseudo-header.
+__attribute__((always_inline)) inline bool L4Sum(const rte_mbuf* m, uint32_t addr_sum,
+                                                 uint8_t proto, uint32_t l4_off, uint32_t l4_len,
+                                                 uint32_t* out) {
+  const uint32_t pseudo =
+      addr_sum + Be16(static_cast<uint16_t>(l4_len)).raw() + Be16(uint16_t{proto}).raw();
   if (l4_off + l4_len <= rte_pktmbuf_data_len(m)) [[likely]] {
-    *out = RawSum(rte_pktmbuf_mtod_offset(m, const uint8_t*, l4_off), l4_len, pseudo);
+    *out = SumWords16(rte_pktmbuf_mtod_offset(m, const uint8_t*, l4_off),
+                      static_cast<uint16_t>(l4_len), pseudo);
     return true;
   }
   uint16_t data = 0;
   if (!SumMbuf(m, l4_off, l4_len, &data)) return false;
-  *out = static_cast<uint32_t>(pseudo) + data;
+  *out = pseudo + data;
   return true;
 }
 
 // The UDP (or TCP) checksum to store for the L4 segment at `l4_off` of `l4_len` bytes,
-// whose checksum field is zero, under the pseudo-header of IPv4 header `ip4` or IPv6
-// header `ip6` (one of them null).
-inline uint16_t L4Checksum(const rte_mbuf* m, const Ipv4Hdr* ip4, const Ipv6Hdr* ip6, uint8_t proto,
-                           uint32_t l4_off, uint32_t l4_len) {
+// whose checksum field is zero, under a pseudo-header whose addresses sum to `addr_sum`.
+__attribute__((always_inline)) inline uint16_t L4Checksum(const rte_mbuf* m, uint32_t addr_sum,
+                                                          uint8_t proto, uint32_t l4_off,
+                                                          uint32_t l4_len) {
   uint32_t sum = 0;
-  L4Sum(m, ip4, ip6, proto, l4_off, l4_len, &sum);
+  L4Sum(m, addr_sum, proto, l4_off, l4_len, &sum);
   const uint16_t ck = static_cast<uint16_t>(~FoldChecksum(sum));
   return ck == 0 ? 0xFFFF : ck;  // RFC 768: a computed zero is sent as all ones
 }
 
-// Whether the L4 segment (checksum field included) sums to all ones with its
-// pseudo-header.
+// The same under IPv4 header `ip4` or IPv6 header `ip6` (one of them null).
+inline uint16_t L4Checksum(const rte_mbuf* m, const Ipv4Hdr* ip4, const Ipv6Hdr* ip6, uint8_t proto,
+                           uint32_t l4_off, uint32_t l4_len) {
+  return L4Checksum(m, PseudoAddressSum(ip4, ip6), proto, l4_off, l4_len);
+}
+
+// Whether the L4 segment (checksum field included) sums to all ones with a
+// pseudo-header whose addresses sum to `addr_sum`.
+__attribute__((always_inline)) inline bool L4ChecksumOk(const rte_mbuf* m, uint32_t addr_sum,
+                                                        uint8_t proto, uint32_t l4_off,
+                                                        uint32_t l4_len) {
+  uint32_t sum = 0;
+  return L4Sum(m, addr_sum, proto, l4_off, l4_len, &sum) && SumIsAllOnes(sum);
+}
+
+// The same under IPv4 header `ip4` or IPv6 header `ip6` (one of them null).
 inline bool L4ChecksumOk(const rte_mbuf* m, const Ipv4Hdr* ip4, const Ipv6Hdr* ip6, uint8_t proto,
                          uint32_t l4_off, uint32_t l4_len) {
-  uint32_t sum = 0;
-  return L4Sum(m, ip4, ip6, proto, l4_off, l4_len, &sum) && SumIsAllOnes(sum);
+  return L4ChecksumOk(m, PseudoAddressSum(ip4, ip6), proto, l4_off, l4_len);
 }
 
 // rte_pktmbuf_adj without its checks, for callers that have proven the `len` bytes are

@@ -59,6 +59,10 @@ enum class PushVariant : uint8_t {
   kUdpOptionsIpv4,
   kGretapIpv4,
   kGretapSequenceIpv4,
+  kUdpIpv6,
+  kUdpOptionsIpv6,
+  kGretapIpv6,
+  kGretapSequenceIpv6,
 };
 
 struct alignas(RTE_CACHE_LINE_SIZE) Tunnel {
@@ -86,6 +90,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) Tunnel {
   // IPv4: the one's-complement sum of the template's IP header with total_length and
   // checksum zero; per packet only the length is added (RFC 1624 style).
   uint32_t ip_sum = 0;
+  // The sum of the outer addresses: the UDP checksum's pseudo-header part that is fixed.
+  uint32_t pseudo_addr_sum = 0;
   Attachment attachment;  // decap target (L2 tunnels)
   // A segment's tunnel (segment.h): towards one of its remote VTEPs, or its anchor, the
   // entry decap finds the segment's VNI/key under before it knows the remote.

@@ -61,6 +61,29 @@ inline void PlanTxOffload(Tunnel& t) {
   t.tx_ol_flags = f;
 }
 
+// The offload fields and software UDP checksum of FinishOuterChecksums, out of line:
+// most tunnels need neither.
+__attribute__((noinline)) inline void FinishOffloadsAndUdpChecksum(const Tunnel& t, rte_mbuf* m,
+                                                                   uint8_t* l3, UdpHdr* udp,
+                                                                   uint8_t inner_version) {
+  if (t.flags & kTunnelTxOuterOffload) {
+    if (inner_version != 4) m->l3_len = inner_version == 6 ? kIpv6HdrLen : 0;
+  }
+  if (t.tx_ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_OUTER_IP_CKSUM)) {
+    reinterpret_cast<rte_ipv4_hdr*>(l3)->hdr_checksum = 0;
+  }
+  if (udp == nullptr || !(t.flags & kTunnelUdpChecksum)) return;
+  if (t.tx_ol_flags & (RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_OUTER_UDP_CKSUM)) {
+    // The NIC sums from the pseudo-header seed; the IP header's length is right here.
+    udp->checksum = Be16::FromRaw(
+        t.outer_family == 4 ? rte_ipv4_phdr_cksum(reinterpret_cast<rte_ipv4_hdr*>(l3), 0)
+                            : rte_ipv6_phdr_cksum(reinterpret_cast<rte_ipv6_hdr*>(l3), 0));
+  } else {
+    udp->checksum = Be16::FromRaw(
+        L4Checksum(m, t.pseudo_addr_sum, kIpProtoUdp, kEtherHdrLen + t.l3_len, udp->length.host()));
+  }
+}
+
 // `l3` and `udp` (nullptr for GRE) point into `m`'s outer headers; the IPv4 header
 // checksum is already final in software form.
 __attribute__((always_inline)) inline void FinishOuterChecksums(const Tunnel& t, rte_mbuf* m,
@@ -70,31 +93,7 @@ __attribute__((always_inline)) inline void FinishOuterChecksums(const Tunnel& t,
   m->tx_offload = t.tx_offload;
   if (t.tx_ol_flags == 0 && !(t.flags & kTunnelUdpChecksum)) [[likely]]
     return;
-  if (t.flags & kTunnelTxOuterOffload) {
-    if (inner_version != 4) m->l3_len = inner_version == 6 ? kIpv6HdrLen : 0;
-  }
-  if (t.tx_ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_OUTER_IP_CKSUM)) {
-    reinterpret_cast<rte_ipv4_hdr*>(l3)->hdr_checksum = 0;
-  }
-  if (udp == nullptr || !(t.flags & kTunnelUdpChecksum)) return;
-  const bool offload = t.tx_ol_flags & (RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_OUTER_UDP_CKSUM);
-  const uint16_t l4_off = kEtherHdrLen + t.l3_len;
-  if (t.outer_family == 4) {
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(l3);
-    if (offload) {
-      // The NIC sums from the pseudo-header seed; its total_length is still right here.
-      udp->checksum = Be16::FromRaw(rte_ipv4_phdr_cksum(ip, 0));
-    } else {
-      udp->checksum = Be16::FromRaw(L4Checksum(m, reinterpret_cast<const Ipv4Hdr*>(l3), nullptr,
-                                               kIpProtoUdp, l4_off, udp->length.host()));
-    }
-  } else {
-    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(l3);
-    udp->checksum = offload
-                        ? Be16::FromRaw(rte_ipv6_phdr_cksum(ip, 0))
-                        : Be16::FromRaw(L4Checksum(m, nullptr, reinterpret_cast<const Ipv6Hdr*>(l3),
-                                                   kIpProtoUdp, l4_off, udp->length.host()));
-  }
+  FinishOffloadsAndUdpChecksum(t, m, l3, udp, inner_version);
 }
 
 }  // namespace tundra
