@@ -161,10 +161,10 @@ __attribute__((always_inline)) inline rte_mbuf* PushTunnelHeader(const Tunnel& t
   constexpr bool kFixed = S.fixed();
   const bool udp = kFixed ? S.udp : IsUdpTunnel(t.type);
   const bool l3_payload = !kFixed && (t.flags & kTunnelL3);
-  const bool outer_v4 = kFixed || t.outer_family == 4;
+  const bool outer_v4 = kFixed ? S.outer_family == 4 : t.outer_family == 4;
   const bool per_packet_ip = !kFixed && (t.flags & kTunnelPerPacketIpMask);
   const uint16_t hdr_len = S.hdr_len != 0 ? S.hdr_len : t.hdr_len;
-  const uint16_t l3_len = kFixed ? kIpv4HdrLen : t.l3_len;
+  const uint16_t l3_len = kFixed ? S.l3_len() : t.l3_len;
 
   const uint32_t inner_len = rte_pktmbuf_pkt_len(m);
   const uint8_t* inner = rte_pktmbuf_mtod(m, const uint8_t*);
@@ -233,6 +233,11 @@ __attribute__((always_inline)) inline rte_mbuf* PushTunnelHeader(const Tunnel& t
   if (kFixed) {
     m->ol_flags = 0;  // a fixed shape has no offloads (FitsPushShape)
     m->tx_offload = t.tx_offload;
+    if (S.udp_checksum) {
+      const uint16_t l4_off = kEtherHdrLen + l3_len;
+      udp_hdr->checksum = Be16::FromRaw(
+          L4Checksum(m, t.pseudo_addr_sum, kIpProtoUdp, l4_off, udp_hdr->length.host()));
+    }
   } else {
     FinishOuterChecksums(t, m, l3, udp_hdr, inner_ip.version);
   }

@@ -12,20 +12,21 @@
 namespace tundra::testing {
 namespace {
 
+template <size_t... I>
+rte_mbuf* PushFixed(PushVariant v, const Tunnel& t, rte_mbuf* m, uint32_t seq, uint64_t nh,
+                    std::index_sequence<I...>) {
+  rte_mbuf* out = nullptr;
+  const auto push = [&]<size_t J>() {
+    if (kFixedPushes[J].variant == v) out = PushTunnelHeader<kFixedPushes[J]>(t, m, seq, nh);
+  };
+  (push.template operator()<I>(), ...);
+  return out;
+}
+
+// The push of variant `v`, every entry of kFixedPushes included.
 rte_mbuf* PushWith(PushVariant v, const Tunnel& t, rte_mbuf* m, uint32_t seq, uint64_t nh) {
-  switch (v) {
-    case PushVariant::kGeneral:
-      return PushTunnelHeader<kGeneralPush>(t, m, seq, nh);
-    case PushVariant::kUdpIpv4:
-      return PushTunnelHeader<FixedShape(PushVariant::kUdpIpv4)>(t, m, seq, nh);
-    case PushVariant::kUdpOptionsIpv4:
-      return PushTunnelHeader<FixedShape(PushVariant::kUdpOptionsIpv4)>(t, m, seq, nh);
-    case PushVariant::kGretapIpv4:
-      return PushTunnelHeader<FixedShape(PushVariant::kGretapIpv4)>(t, m, seq, nh);
-    case PushVariant::kGretapSequenceIpv4:
-      return PushTunnelHeader<FixedShape(PushVariant::kGretapSequenceIpv4)>(t, m, seq, nh);
-  }
-  return nullptr;
+  if (v == PushVariant::kGeneral) return PushTunnelHeader<kGeneralPush>(t, m, seq, nh);
+  return PushFixed(v, t, m, seq, nh, std::make_index_sequence<std::size(kFixedPushes)>());
 }
 
 std::unique_ptr<Tunnel> Build(const TunnelSpec& spec, const Underlay& u = Underlay{}) {
@@ -145,6 +146,34 @@ TEST_CASE("every fixed push variant writes what the general push writes", "[enca
   TunnelSpec seq = Spec(TunnelType::kGretap);
   seq.seq = true;
   tunnels.push_back({"gretap key seq", seq, PushVariant::kGretapSequenceIpv4});
+  for (TunnelType type : {TunnelType::kVxlan, TunnelType::kGeneve}) {
+    TunnelSpec v6 = Spec(type);
+    v6.local = *IpAddress::Parse("2001:db8::1");
+    v6.remote = *IpAddress::Parse("2001:db8::2");
+    v6.tos = 0x20;
+    tunnels.push_back({"udp over ipv6", v6, PushVariant::kUdpIpv6});
+    // IPv6 has no DF bit: inheriting it is no per-packet work.
+    v6.df = DfMode::kInherit;
+    tunnels.push_back({"udp over ipv6, df inherit", v6, PushVariant::kUdpIpv6});
+  }
+  auto over_ipv6 = [](TunnelSpec s) {
+    s.local = *IpAddress::Parse("2001:db8::1");
+    s.remote = *IpAddress::Parse("2001:db8::2");
+    return s;
+  };
+  for (int n : {1, 3}) {
+    TunnelSpec g = over_ipv6(Spec(TunnelType::kGeneve));
+    for (int i = 0; i < n; ++i) g.options.push_back({0x0102, 1, {1, 2, 3, 4}});
+    tunnels.push_back({"geneve options over ipv6", g, PushVariant::kUdpOptionsIpv6});
+  }
+  tunnels.push_back(
+      {"gretap key over ipv6", over_ipv6(Spec(TunnelType::kGretap)), PushVariant::kGretapIpv6});
+  tunnels.push_back({"gretap key seq over ipv6", over_ipv6(seq), PushVariant::kGretapSequenceIpv6});
+  TunnelSpec keyless = over_ipv6(Spec(TunnelType::kGretap));
+  keyless.has_key = false;
+  tunnels.push_back({"gretap over ipv6", keyless, PushVariant::kGretapIpv6});
+  keyless.seq = true;
+  tunnels.push_back({"gretap seq over ipv6", keyless, PushVariant::kGretapSequenceIpv6});
 
   const std::vector<InnerCase> inners = InnerCases();
   for (const TunnelCase& tc : tunnels) {
@@ -165,8 +194,9 @@ TEST_CASE("every fixed push variant writes what the general push writes", "[enca
 
 TEST_CASE("tunnels with per-packet work take the general push", "[encap][push]") {
   std::vector<std::pair<const char*, TunnelSpec>> specs;
+  TunnelSpec s;
   for (TunnelType type : {TunnelType::kVxlan, TunnelType::kGeneve, TunnelType::kGretap}) {
-    TunnelSpec s = Spec(type);
+    s = Spec(type);
     s.ttl_inherit = true;
     specs.push_back({"ttl inherit", s});
     s = Spec(type);
@@ -176,11 +206,17 @@ TEST_CASE("tunnels with per-packet work take the general push", "[encap][push]")
     s.df = DfMode::kInherit;
     specs.push_back({"df inherit", s});
     s = Spec(type);
+    s.ttl_inherit = true;
     s.local = *IpAddress::Parse("2001:db8::1");
     s.remote = *IpAddress::Parse("2001:db8::2");
-    specs.push_back({"ipv6 underlay", s});
+    specs.push_back({"ipv6 underlay, hop limit inherit", s});
   }
-  TunnelSpec s = Spec(TunnelType::kVxlan);
+  s = Spec(TunnelType::kGretap);
+  s.local = *IpAddress::Parse("2001:db8::1");
+  s.remote = *IpAddress::Parse("2001:db8::2");
+  s.csum = true;
+  specs.push_back({"gre checksum over ipv6", s});
+  s = Spec(TunnelType::kVxlan);
   s.udp_csum = true;
   specs.push_back({"udp checksum", s});
   s = Spec(TunnelType::kGretap);
