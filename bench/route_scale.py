@@ -45,7 +45,7 @@ def run(binary, lines, mem):
         prefix = f"rscale{int(time.time() * 1e6)}"
         cmd = ["/usr/bin/time", "-f", "%M", binary, "-l", "0-1", "--no-pci", *mem.split(),
                f"--file-prefix={prefix}",
-               f"--vdev=net_null0", f"--vdev=net_null1", "--", f"--config={cfg}"]
+               f"--vdev=net_null0", f"--vdev=net_null1", "--", f"--config={cfg}", "--socket=none"]
         t0 = time.monotonic()
         p = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.monotonic() - t0

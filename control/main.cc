@@ -1,18 +1,21 @@
 // tundra [EAL options] -- [tundra flags]: wires EAL, the app, the command engine and the
 // command sources (config file, prompt) together. Everything else lives elsewhere.
 #include <gflags/gflags.h>
+#include <poll.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
-#include <thread>
 
 #include "absl/strings/str_format.h"
 #include "control/app.h"
 #include "control/command_engine.h"
 #include "control/commands.h"
 #include "control/config_file.h"
+#include "control/control_protocol.h"
+#include "control/control_socket.h"
 #include "control/prompt.h"
 
 DEFINE_string(config, "", "File of commands to run at start (one per line, '#' comments)");
@@ -36,6 +39,12 @@ DEFINE_uint32(neigh_retrans_ms, 1000,
               "up to 60 s (1..60000)");
 DEFINE_uint32(neigh_probes, 3,
               "Unanswered probes after which a stale underlay neighbor is withdrawn (1..100)");
+DEFINE_string(socket, "",
+              "Control socket path for tundra-ctl and scripts; 'none': no socket (default: "
+              "/run/tundra/tundra.sock when run as root, none otherwise)");
+DEFINE_uint32(socket_timeout_s, 60,
+              "Close a control connection after this many seconds without a byte in or out "
+              "(1..86400)");
 DEFINE_uint32(mbufs, 0, "mbufs in the pool (0: sized from the ports' queues)");
 
 namespace {
@@ -43,6 +52,13 @@ namespace {
 volatile std::sig_atomic_t g_signal = 0;
 
 void OnSignal(int sig) { g_signal = sig; }
+
+// The control socket's path from --socket; empty for none.
+std::string SocketPath() {
+  if (FLAGS_socket == "none") return "";
+  if (!FLAGS_socket.empty()) return FLAGS_socket;
+  return geteuid() == 0 ? tundra::ctl::kDefaultSocketPath : "";
+}
 
 void PrintStats(tundra::cli::CommandEngine& engine) {
   std::string out;
@@ -79,10 +95,29 @@ int main(int argc, char** argv) {
     rte_eal_cleanup();
     return 1;
   }
+  if (FLAGS_socket_timeout_s == 0 || FLAGS_socket_timeout_s > 86400) {
+    std::fprintf(stderr, "error: --socket_timeout_s must be within 1..86400\n");
+    rte_eal_cleanup();
+    return 1;
+  }
   if (FLAGS_rx_desc == 0 || FLAGS_rx_desc > 32768 || FLAGS_tx_desc == 0 || FLAGS_tx_desc > 32768) {
     std::fprintf(stderr, "error: --rx_desc and --tx_desc must be within 1..32768\n");
     rte_eal_cleanup();
     return 1;
+  }
+
+  // Claimed before the ports start, so a second tundra on the same path stops here.
+  std::unique_ptr<tundra::ctl::ControlSocket> control_socket;
+  if (const std::string path = SocketPath(); !path.empty()) {
+    absl::StatusOr<std::unique_ptr<tundra::ctl::ControlSocket>> opened =
+        tundra::ctl::ControlSocket::Open(
+            {.path = path, .idle_timeout = std::chrono::seconds(FLAGS_socket_timeout_s)});
+    if (!opened.ok()) {
+      absl::FPrintF(stderr, "error: %s\n", opened.status().message());
+      rte_eal_cleanup();
+      return 1;
+    }
+    control_socket = *std::move(opened);
   }
 
   tundra::AppOptions options;
@@ -115,6 +150,20 @@ int main(int argc, char** argv) {
     (*app)->Poll();
     return (*app)->quit_requested() || g_signal != 0;
   };
+  // The same, and the control socket's requests served. Not while the config file runs:
+  // a client sees tundra once it is configured.
+  const tundra::ctl::RequestHandler handle = [&engine](std::string_view line, std::string& out) {
+    return tundra::ctl::ExecuteRequest(engine, line, out);
+  };
+  auto serve_and_quit = [&] {
+    if (quit()) return true;
+    if (control_socket == nullptr) return false;
+    while (control_socket->Service(handle)) {
+      if (quit()) return true;
+    }
+    return quit();
+  };
+  const int wake_fd = control_socket != nullptr ? control_socket->fd() : -1;
 
   int rc = 0;
   if (!FLAGS_config.empty()) {
@@ -125,12 +174,13 @@ int main(int argc, char** argv) {
   }
   if (rc == 0 && !quit()) {
     if (FLAGS_interactive) {
-      tundra::cli::RunPrompt(engine, quit);
+      tundra::cli::RunPrompt(engine, serve_and_quit, wake_fd);
     } else {
       // Batch runs without `quit` forward until a signal, printing stats if asked.
       auto next = std::chrono::steady_clock::now();
-      while (!quit()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      while (!serve_and_quit()) {
+        pollfd pfd = {wake_fd, POLLIN, 0};
+        (void)poll(&pfd, wake_fd >= 0 ? 1 : 0, 50);
         if (FLAGS_stats_period != 0 && std::chrono::steady_clock::now() >= next) {
           PrintStats(engine);
           next = std::chrono::steady_clock::now() + std::chrono::seconds(FLAGS_stats_period);
@@ -138,6 +188,8 @@ int main(int argc, char** argv) {
       }
     }
   }
+  if (control_socket != nullptr) control_socket->Drain(std::chrono::milliseconds(500));
+  control_socket.reset();
   app->reset();
   rte_eal_cleanup();
   return rc;

@@ -39,19 +39,19 @@ void Print(std::string_view text) {
   std::fflush(stdout);
 }
 
-// Executes one line and prints its output, then "error: ..." if it failed.
-void RunLine(CommandEngine& engine, std::string_view line) {
-  std::string out;
-  absl::Status status = engine.Execute(line, out);
-  if (!out.empty() && out.back() != '\n') out += '\n';
-  if (!status.ok()) absl::StrAppend(&out, "error: ", status.message(), "\n");
-  Print(out);
-}
-
 // What the rdline callbacks need; reached through rdline's opaque pointer.
 struct Session {
-  CommandEngine& engine;
+  const PromptBackend& backend;
 };
+
+// Waits up to kQuitPollMs for input on stdin or for wake_fd; <0 on a poll error (not
+// EINTR), 0 when stdin has nothing, >0 when it has.
+int WaitForInput(int wake_fd) {
+  pollfd pfds[2] = {{STDIN_FILENO, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+  const int ready = poll(pfds, wake_fd >= 0 ? 2 : 1, kQuitPollMs);
+  if (ready < 0) return errno == EINTR ? 0 : -1;
+  return pfds[0].revents != 0 ? 1 : 0;
+}
 
 Session& SessionOf(rdline* rdl) { return *static_cast<Session*>(rdline_get_opaque(rdl)); }
 
@@ -61,7 +61,7 @@ void Validate(rdline* rdl, const char* buf, unsigned int size) {
   const std::string line(
       absl::StripTrailingAsciiWhitespace(absl::string_view(buf, strnlen(buf, size))));
   if (!line.empty()) rdline_add_history(rdl, line.c_str());
-  RunLine(SessionOf(rdl).engine, line);
+  SessionOf(rdl).backend.run(line);
 }
 
 // rdline's completion protocol: with *state == 0 (TAB) we may return
@@ -70,7 +70,7 @@ void Validate(rdline* rdl, const char* buf, unsigned int size) {
 // return 0, and *state is ours to count with.
 int Complete(rdline* rdl, const char* buf, char* dst, unsigned int size, int* state) {
   std::string_view line(buf);
-  std::vector<std::string> choices = SessionOf(rdl).engine.Complete(line);
+  std::vector<std::string> choices = SessionOf(rdl).backend.complete(line);
   if (*state == 0) {
     std::string_view partial = line.substr(line.find_last_of(" \t") + 1);
     bool has_slot = std::any_of(choices.begin(), choices.end(),
@@ -132,13 +132,11 @@ class RawTerminal {
 
 // Lines from a pipe or file. Polls like the terminal path, so should_quit() (the
 // control thread's housekeeping tick) keeps running while no command arrives.
-void RunLines(CommandEngine& engine, const std::function<bool()>& should_quit) {
+void RunLines(const PromptBackend& backend, const std::function<bool()>& should_quit, int wake_fd) {
   std::string buf;
   char chunk[4096];
   while (!should_quit()) {
-    pollfd pfd = {STDIN_FILENO, POLLIN, 0};
-    const int ready = poll(&pfd, 1, kQuitPollMs);
-    if (ready < 0 && errno == EINTR) continue;
+    const int ready = WaitForInput(wake_fd);
     if (ready < 0) break;
     if (ready == 0) continue;
     const ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
@@ -149,28 +147,28 @@ void RunLines(CommandEngine& engine, const std::function<bool()>& should_quit) {
     while ((pos = buf.find('\n')) != std::string::npos) {
       const std::string line = buf.substr(0, pos);
       buf.erase(0, pos + 1);
-      RunLine(engine, line);
+      backend.run(line);
       if (should_quit()) return;
     }
   }
-  if (!buf.empty() && !should_quit()) RunLine(engine, buf);
+  if (!buf.empty() && !should_quit()) backend.run(buf);
 }
 
-void RunTerminal(CommandEngine& engine, const std::function<bool()>& should_quit) {
-  Session session{engine};
+void RunTerminal(const PromptBackend& backend, const std::function<bool()>& should_quit,
+                 int wake_fd) {
+  Session session{backend};
   std::unique_ptr<rdline, decltype(&rdline_free)> rdl(
       rdline_new(WriteChar, Validate, Complete, &session), rdline_free);
   if (rdl == nullptr) {
-    RunLines(engine, should_quit);
+    RunLines(backend, should_quit, wake_fd);
     return;
   }
   RawTerminal raw;
   rdline_newline(rdl.get(), kPrompt);
   std::fflush(stdout);
   while (true) {
-    pollfd pfd = {STDIN_FILENO, POLLIN, 0};
-    int ready = poll(&pfd, 1, kQuitPollMs);
-    if (ready < 0 && errno != EINTR) break;
+    const int ready = WaitForInput(wake_fd);
+    if (ready < 0) break;
     if (should_quit()) break;
     if (ready <= 0) continue;
     char input[64];
@@ -194,12 +192,32 @@ void RunTerminal(CommandEngine& engine, const std::function<bool()>& should_quit
 
 }  // namespace
 
-void RunPrompt(CommandEngine& engine, const std::function<bool()>& should_quit) {
+void PrintResult(const absl::Status& status, std::string out) {
+  if (!out.empty() && out.back() != '\n') out += '\n';
+  if (!status.ok()) absl::StrAppend(&out, "error: ", status.message(), "\n");
+  Print(out);
+}
+
+void RunPrompt(const PromptBackend& backend, const std::function<bool()>& should_quit,
+               int wake_fd) {
   if (isatty(STDIN_FILENO)) {
-    RunTerminal(engine, should_quit);
+    RunTerminal(backend, should_quit, wake_fd);
   } else {
-    RunLines(engine, should_quit);
+    RunLines(backend, should_quit, wake_fd);
   }
+}
+
+void RunPrompt(CommandEngine& engine, const std::function<bool()>& should_quit, int wake_fd) {
+  const PromptBackend backend{
+      .run =
+          [&engine](std::string_view line) {
+            std::string out;
+            const absl::Status status = engine.Execute(line, out);
+            PrintResult(status, std::move(out));
+          },
+      .complete = [&engine](std::string_view line) { return engine.Complete(line); },
+  };
+  RunPrompt(backend, should_quit, wake_fd);
 }
 
 }  // namespace tundra::cli

@@ -127,7 +127,7 @@ run_tundra() {  # PCAP DIRECTION CONFIG TUNNELS [WORKERS [EXTRA_TIMEOUT_S [FLAG.
   for q in $(seq "$nw"); do lcores="$lcores,$q@$((q % 2))"; done
   local timeout_s=$((dur + 60 + tunnels / 20000 + more))
   timeout "$timeout_s" taskset -c 0,1 build/control/tundra --lcores="$lcores" --no-pci $mem \
-    --file-prefix=tbench_t --log-level=error --vdev="$up" --vdev="$acc" -- --config="$cfg" \
+    --file-prefix=tbench_t --log-level=error --vdev="$up" --vdev="$acc" -- --config="$cfg" --socket=none \
     --max_tunnels="$(max_tunnels "$tunnels")" "$@" 2>"$tmp/tundra.err" | $PY -c '
 import json, sys
 dur = float(sys.argv[1])

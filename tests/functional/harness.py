@@ -414,7 +414,7 @@ class Tundra:
         source = "--interactive" if interactive else f"--config={cfg}"
         cmd = [str(binary), *lcore_args(workers), "--no-pci",
                *eal_mem_args(), f"--file-prefix={prefix}", *vdevs,
-               "--", source]
+               "--", source, "--socket=none"]
         (rundir / "cmd.txt").write_text(shlex.join(cmd) + "\n")
         with open(cfg) if interactive else open(os.devnull) as stdin:
             proc = subprocess.Popen(cmd, stdin=stdin,

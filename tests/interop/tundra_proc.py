@@ -201,8 +201,11 @@ class Tundra:
         vdevs = ["--vdev=net_af_packet%d,iface=%s" % (i, ifc)
                  for i, ifc in enumerate(ifaces)]
         pre = ["ip", "netns", "exec", netns] if netns else []
+        # UNIX socket paths are short (107 bytes): under /tmp, not the workdir.
+        self.sock = "/tmp/%s.sock" % self.prefix
         self.cmd = [*pre, str(tundra_bin()), *lcores, "--no-pci", *eal_mem_args(),
-                    "--file-prefix=" + self.prefix, *vdevs, "--", "--interactive", *flags]
+                    "--file-prefix=" + self.prefix, *vdevs, "--", "--interactive",
+                    "--socket=" + self.sock, *flags]
         self.proc = None
         self._log = None
 
