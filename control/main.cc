@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -17,6 +18,7 @@
 #include "control/control_protocol.h"
 #include "control/control_socket.h"
 #include "control/prompt.h"
+#include "control/telemetry.h"
 
 DEFINE_string(config, "", "File of commands to run at start (one per line, '#' comments)");
 DEFINE_bool(interactive, false,
@@ -142,6 +144,11 @@ int main(int argc, char** argv) {
     absl::FPrintF(stderr, "error: %s\n", s.message());
     return 1;
   }
+  absl::StatusOr<std::unique_ptr<tundra::Telemetry>> telemetry = tundra::Telemetry::Register(**app);
+  if (!telemetry.ok()) {
+    absl::FPrintF(stderr, "error: %s\n", telemetry.status().message());
+    return 1;
+  }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   // Checked after every command and while the prompt waits: also the control thread's
@@ -157,13 +164,22 @@ int main(int argc, char** argv) {
   };
   auto serve_and_quit = [&] {
     if (quit()) return true;
+    (*telemetry)->Service();
     if (control_socket == nullptr) return false;
     while (control_socket->Service(handle)) {
       if (quit()) return true;
+      (*telemetry)->Service();
     }
     return quit();
   };
-  const int wake_fd = control_socket != nullptr ? control_socket->fd() : -1;
+  // What the prompt and the batch loop wait on besides stdin: a socket request or a
+  // telemetry request wakes them at once.
+  const int wake_fd = epoll_create1(EPOLL_CLOEXEC);
+  for (const int fd : {control_socket != nullptr ? control_socket->fd() : -1, (*telemetry)->fd()}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    if (fd >= 0) epoll_ctl(wake_fd, EPOLL_CTL_ADD, fd, &ev);
+  }
 
   int rc = 0;
   if (!FLAGS_config.empty()) {
@@ -190,6 +206,8 @@ int main(int argc, char** argv) {
   }
   if (control_socket != nullptr) control_socket->Drain(std::chrono::milliseconds(500));
   control_socket.reset();
+  telemetry->reset();
+  close(wake_fd);
   app->reset();
   rte_eal_cleanup();
   return rc;

@@ -9,6 +9,7 @@
 #include "control/absl_view.h"
 #include "control/commands.h"
 #include "control/json.h"
+#include "control/stats_writers.h"
 #include "control/tunnel_options.h"
 #include "dataplane/header_template.h"
 #include "dataplane/tunnel_type.h"
@@ -33,16 +34,6 @@ absl::StatusOr<TunnelSpec> SegmentSpecFromArgs(const cli::Args& a) {
   return spec;
 }
 
-std::string PlaceText(const SegmentRecord& seg, FdbPlace place) {
-  if (IsRemotePlace(place)) {
-    const SegmentRemoteRecord* r = seg.RemoteById(PlaceTunnel(place));
-    return absl::StrCat("remote ", r != nullptr ? r->ip.ToString() : "?");
-  }
-  return PlaceVlan(place) != kVlanUntagged
-             ? absl::StrCat("port ", PlacePort(place), " vlan ", PlaceVlan(place))
-             : absl::StrCat("port ", PlacePort(place));
-}
-
 std::string ShowSegments(const App& app, const cli::Args& a, bool json) {
   const std::string_view only = a.Has("name") ? a.Word("name") : std::string_view();
   if (!only.empty() && app.writer().FindSegment(only) == nullptr) return "";
@@ -55,58 +46,7 @@ std::string ShowSegments(const App& app, const cli::Args& a, bool json) {
     const SegmentTotals t = app.stats().Segment(seg.id);
     const uint32_t static_macs = static_cast<uint32_t>(seg.fdb.size()) - seg.learned_macs;
     if (json) {
-      j.BeginObject()
-          .Field("name", name)
-          .Field("id", seg.id)
-          .Field("type", TunnelTypeName(s.type))
-          .Field("local", s.local.ToString())
-          .Field("vni", s.vni)
-          .Field("key", s.key)
-          .Field("dstport", IsUdpTunnel(s.type) ? TunnelUdpPort(s) : uint16_t{0})
-          .Field("uplink", seg.uplink);
-      j.BeginArray("members");
-      for (const SegmentMember& m : seg.members) {
-        j.BeginObject().Field("port", m.port).Field("vlan", m.vlan).EndObject();
-      }
-      j.EndArray().BeginArray("remotes");
-      for (const SegmentRemoteRecord& r : seg.remotes) {
-        const Tunnel* entry = app.tables().tunnel(r.id);
-        const TunnelTotals rt = app.stats().Tunnel(r.id);
-        const std::optional<IpAddress> via = app.writer().nexthops().PathVia(r.path);
-        j.BeginObject()
-            .Field("ip", r.ip.ToString())
-            .Field("learned", r.learned)
-            .Field("resolved", entry != nullptr && app.writer().nexthops().PathResolved(r.path))
-            .Field("next_hop", via ? via->ToString() : "")
-            .Field("encap_packets", rt.encap_packets)
-            .Field("decap_packets", rt.decap_packets)
-            .EndObject();
-      }
-      j.EndArray()
-          .Field("group", seg.group ? seg.group->ip.ToString() : "")
-          .Field("group_encap_packets",
-                 seg.group ? app.stats().Tunnel(seg.group->id).encap_packets : uint64_t{0})
-          .Field("ageing", seg.ageing_s)
-          .Field("max_macs", seg.max_macs)
-          .Field("unknown_remote", seg.learn_unknown_remote ? "learn" : "drop")
-          .Field("suppress", seg.suppress)
-          .Field("hosts", static_cast<uint64_t>(seg.hosts.size()))
-          .Field("macs", static_cast<uint64_t>(seg.fdb.size()))
-          .Field("learned_macs", seg.learned_macs)
-          .Field("static_macs", static_macs);
-#define X(member, name, text, meaning) j.Field(name, t.member);
-#include "dataplane/segment_counters.def"
-#undef X
-      j.Field("learned", seg.learned)
-          .Field("moved", seg.moved)
-          .Field("aged", seg.aged)
-          .Field("limit_dropped", seg.limit_dropped)
-          .Field("drops", t.total_drops())
-          .BeginObject("drop_reasons");
-#define X(r) j.Field(DropReasonName(DropReason::r), t.drops[SegmentDropSlot(DropReason::r)]);
-      TUNDRA_SEGMENT_DROPS(X)
-#undef X
-      j.EndObject().EndObject();
+      WriteSegment(j, app, name, seg);
       continue;
     }
     std::vector<std::string> members;
@@ -202,7 +142,7 @@ std::string ShowFdb(const App& app, const cli::Args& a, bool json) {
       }
       auto it = ips.find(mac);
       absl::StrAppendFormat(&text, "%-12s %s  %-24s %-7s %-5s %s\n", name, MacOfKey(mac).ToString(),
-                            PlaceText(seg, place), is_static ? "static" : "learned",
+                            FdbPlaceText(seg, place), is_static ? "static" : "learned",
                             is_static ? "-" : absl::StrCat(age, "s"),
                             it != ips.end() ? absl::StrJoin(it->second, " ") : "");
     }

@@ -9,23 +9,12 @@
 #include "control/absl_view.h"
 #include "control/commands.h"
 #include "control/json.h"
+#include "control/stats_writers.h"
 #include "dataplane/header_template.h"
 
 namespace tundra {
 
 namespace {
-
-const char* RoleName(PortRole role) {
-  switch (role) {
-    case PortRole::kUplink:
-      return "uplink";
-    case PortRole::kAccess:
-      return "access";
-    case PortRole::kNone:
-      break;
-  }
-  return "none";
-}
 
 // The ports `which` names: "all" or one port id.
 absl::StatusOr<std::vector<uint16_t>> SelectPorts(const App& app, const cli::Args& a) {
@@ -42,46 +31,19 @@ absl::StatusOr<std::vector<uint16_t>> SelectPorts(const App& app, const cli::Arg
   return ports;
 }
 
-void DropReasonsJson(JsonWriter& j, const uint64_t* drops) {
-  j.BeginObject("drop_reasons");
-  for (int r = 0; r < kNumDropReasons; ++r) {
-    j.Field(DropReasonName(static_cast<DropReason>(r)), drops[r]);
-  }
-  j.EndObject();
-}
-
 std::string ShowPortStats(const App& app, const std::vector<uint16_t>& ports, bool json) {
   JsonWriter j;
   std::string text;
   j.BeginObject().BeginArray("ports");
   for (uint16_t p : ports) {
+    if (json) {
+      WritePortStats(j, app, p);
+      continue;
+    }
     const PortTotals t = app.stats().Port(p);
     rte_eth_stats hw = {};
     const bool have_hw = app.port_runtime(p).started && rte_eth_stats_get(p, &hw) == 0;
-    const char* role = RoleName(app.writer().port(p).role);
-    if (json) {
-      j.BeginObject()
-          .Field("port", p)
-          .Field("name", app.port_runtime(p).caps.name)
-          .Field("role", role);
-#define X(member, name, text, meaning) j.Field(name, t.member);
-#include "dataplane/port_counters.def"
-#undef X
-      j.Field("drops", t.total_drops());
-      DropReasonsJson(j, t.drops);
-      j.BeginObject("ethdev")
-          .Field("ipackets", have_hw ? hw.ipackets : 0)
-          .Field("opackets", have_hw ? hw.opackets : 0)
-          .Field("ibytes", have_hw ? hw.ibytes : 0)
-          .Field("obytes", have_hw ? hw.obytes : 0)
-          .Field("imissed", have_hw ? hw.imissed : 0)
-          .Field("ierrors", have_hw ? hw.ierrors : 0)
-          .Field("oerrors", have_hw ? hw.oerrors : 0)
-          .Field("rx_nombuf", have_hw ? hw.rx_nombuf : 0)
-          .EndObject()
-          .EndObject();
-      continue;
-    }
+    const char* role = PortRoleName(app.writer().port(p).role);
     absl::StrAppendFormat(&text, "port %u (%s, %s)\n", p, app.port_runtime(p).caps.name, role);
 #define X(member, name, format, meaning) absl::StrAppendFormat(&text, format, t.member);
 #define DROPS_TEXT(format) absl::StrAppendFormat(&text, format, t.total_drops());
@@ -120,7 +82,7 @@ std::string ShowPortInfo(const App& app, const std::vector<uint16_t>& ports, boo
           .Field("port", p)
           .Field("name", rt.caps.name)
           .Field("driver", rt.caps.driver)
-          .Field("role", RoleName(pc.role))
+          .Field("role", PortRoleName(pc.role))
           .Field("mac", pc.mac.ToString())
           .Field("ipv4", v4)
           .Field("ipv6", v6)
@@ -152,7 +114,7 @@ std::string ShowPortInfo(const App& app, const std::vector<uint16_t>& ports, boo
                           "  addresses: %s %s\n"
                           "  queues: rx %u tx %u (max %u/%u) rss %s; tx checksum offload: ip %s "
                           "udp %s\n",
-                          p, rt.caps.name, rt.caps.driver, RoleName(pc.role), pc.mac.ToString(),
+                          p, rt.caps.name, rt.caps.driver, PortRoleName(pc.role), pc.mac.ToString(),
                           pc.mtu, v4.empty() ? "-" : v4, v6, rt.state.rx_queues, rt.state.tx_queues,
                           rt.caps.max_rx_queues, rt.caps.max_tx_queues, rt.state.rss ? "on" : "off",
                           pc.tx_ip_checksum_offload ? "on" : "off",
@@ -181,13 +143,7 @@ std::string ShowFwdStats(const App& app, bool json) {
     all_packets += t.packets;
     all_cycles += t.busy_cycles;
     if (json) {
-      j.BeginObject()
-          .Field("worker", static_cast<uint64_t>(w))
-          .Field("lcore", app.worker_lcores()[w]);
-#define X(member, name, text, meaning) j.Field(name, t.member);
-#include "dataplane/worker_counters.def"
-#undef X
-      j.Field("cycles_per_packet", cpp).EndObject();
+      WriteWorkerStats(j, app, w);
     } else {
       absl::StrAppendFormat(&text, "worker %u (lcore %u):", w, app.worker_lcores()[w]);
 #define X(member, name, format, meaning) absl::StrAppendFormat(&text, format, t.member);
@@ -239,62 +195,23 @@ std::string ShowTunnels(const App& app, const cli::Args& a, bool stats, bool jso
   for (const auto& [name, rec] : app.writer().tunnels()) {
     if (!only.empty() && name != only) continue;
     const TunnelSpec& s = rec.spec;
-    const TunnelTotals t = app.stats().Tunnel(rec.id);
-    const Tunnel* entry = app.tables().tunnel(rec.id);
-    const uint16_t overhead = entry ? entry->hdr_len : 0;
-    const uint16_t mtu = app.writer().port(rec.uplink).mtu;
-    // The largest inner IP packet: L2 tunnels also carry the inner Ethernet header.
-    const int inner_mtu =
-        static_cast<int>(mtu) - (overhead - 14) - (s.type == TunnelType::kGre ? 0 : 14);
-    const std::string attach =
-        rec.attachment.valid
-            ? (rec.attachment.vlan
-                   ? absl::StrCat("port ", rec.attachment.port, " vlan ", rec.attachment.vlan)
-                   : absl::StrCat("port ", rec.attachment.port))
-            : "none";
-    const bool resolved = entry != nullptr && app.writer().nexthops().PathResolved(rec.path);
-    const std::optional<IpAddress> via = app.writer().nexthops().PathVia(rec.path);
     if (json) {
-      j.BeginObject()
-          .Field("name", name)
-          .Field("id", rec.id)
-          .Field("type", TunnelTypeName(s.type))
-          .Field("local", s.local.ToString())
-          .Field("remote", s.remote.ToString())
-          .Field("vni", s.vni)
-          .Field("has_key", s.has_key)
-          .Field("key", s.key)
-          .Field("seq", s.seq)
-          .Field("csum", s.csum)
-          .Field("options", static_cast<uint64_t>(s.options.size()))
-          .Field("dstport", IsUdpTunnel(s.type) ? TunnelUdpPort(s) : uint16_t{0})
-          .Field("uplink", rec.uplink)
-          .Field("attachment", attach)
-          .Field("resolved", resolved)
-          .Field("next_hop", via ? via->ToString() : "")
-          .Field("overhead", overhead)
-          .Field("inner_mtu", inner_mtu);
-#define X(member, name, text, meaning) j.Field(name, t.member);
-#include "dataplane/tunnel_counters.def"
-#undef X
-      j.Field("drops", t.total_drops()).BeginObject("drop_reasons");
-#define X(r) j.Field(DropReasonName(DropReason::r), t.drops[TunnelDropSlot(DropReason::r)]);
-      TUNDRA_TUNNEL_DROPS(X)
-#undef X
-      j.EndObject().EndObject();
+      WriteTunnel(j, app, name, rec);
       continue;
     }
+    const TunnelFacts f = FactsOf(app, rec);
+    const TunnelTotals& t = f.totals;
     const std::string ident = IsUdpTunnel(s.type)
                                   ? absl::StrCat("vni ", s.vni, " dstport ", TunnelUdpPort(s))
                                   : absl::StrCat(s.has_key ? absl::StrCat("key ", s.key) : "no key",
                                                  s.seq ? " seq" : "", s.csum ? " csum" : "");
-    absl::StrAppendFormat(&text,
-                          "tunnel %s (id %u): %s local %s remote %s %s\n"
-                          "  uplink port %u, neighbor %s, xconnect %s, overhead %u bytes, inner "
-                          "MTU %d\n",
-                          name, rec.id, TunnelTypeName(s.type), s.local.ToString(),
-                          s.remote.ToString(), ident, rec.uplink,
-                          resolved ? "resolved" : "UNRESOLVED", attach, overhead, inner_mtu);
+    absl::StrAppendFormat(
+        &text,
+        "tunnel %s (id %u): %s local %s remote %s %s\n"
+        "  uplink port %u, neighbor %s, xconnect %s, overhead %u bytes, inner "
+        "MTU %d\n",
+        name, rec.id, TunnelTypeName(s.type), s.local.ToString(), s.remote.ToString(), ident,
+        rec.uplink, f.resolved ? "resolved" : "UNRESOLVED", f.attachment, f.overhead, f.inner_mtu);
     if (stats) {
 #define X(member, name, format, meaning) absl::StrAppendFormat(&text, format, t.member);
 #define DROPS_TEXT(format) absl::StrAppendFormat(&text, format, t.total_drops());
