@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "control/log.h"
 
 namespace tundra {
 
@@ -136,6 +137,51 @@ void App::Poll() {
     }
     PollFdb();
     tables_->Reclaim();
+    if (rte_get_tsc_cycles() >= next_log_tsc_) {
+      next_log_tsc_ = rte_get_tsc_cycles() + rte_get_tsc_hz();
+      LogEvents();
+    }
+  }
+}
+
+void App::LogEvents() {
+  for (uint16_t p = 0; p < ports_.size(); ++p) {
+    PortRuntime& rt = ports_[p];
+    if (!rt.started) continue;
+    rte_eth_link link = {};
+    if (rte_eth_link_get_nowait(p, &link) != 0) continue;
+    const int up = link.link_status == RTE_ETH_LINK_UP ? 1 : 0;
+    if (up == rt.link_up) continue;
+    rt.link_up = up;
+    if (up) {
+      log::Emit(log::Type::kPort, RTE_LOG_NOTICE, "port %u (%s): link up, %s, %s-duplex", p,
+                rt.caps.name, rte_eth_link_speed_to_str(link.link_speed),
+                link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX ? "full" : "half");
+    } else {
+      log::Emit(log::Type::kPort, RTE_LOG_WARNING, "port %u (%s): link down", p, rt.caps.name);
+    }
+  }
+  // Learn events that never reached the FDB: a full ring or the per-burst rate limit on
+  // the workers' side, max-macs or a full FDB on ours. One line per segment and second.
+  for (const auto& [name, seg] : writer_->segments()) {
+    auto& [ring, limit] = logged_learn_drops_[seg.id];
+    const uint64_t now_ring = stats_->Segment(seg.id).learn_dropped;
+    if (now_ring > ring) {
+      log::Emit(log::Type::kFdb, RTE_LOG_WARNING,
+                "segment %s: %u learn events lost (learn ring full or rate-limited: more new "
+                "MACs than the control thread takes in)",
+                name, now_ring - ring);
+    }
+    if (seg.limit_dropped > limit) {
+      const bool at_max = seg.max_macs != 0 && seg.learned_macs >= seg.max_macs;
+      log::Emit(log::Type::kFdb, RTE_LOG_WARNING, "segment %s: %u new MACs not learned (%s)", name,
+                seg.limit_dropped - limit,
+                at_max ? absl::StrCat("max-macs ", seg.max_macs, " reached")
+                       : absl::StrCat("the FDB is full: ", tables_->max_fdb_entries(),
+                                      " entries, --max_fdb_entries"));
+    }
+    ring = now_ring;
+    limit = seg.limit_dropped;
   }
 }
 
@@ -302,6 +348,8 @@ absl::Status App::Start() {
     }
   }
   running_ = true;
+  log::Emit(log::Type::kControl, RTE_LOG_INFO, "started: %u workers on %u ports", workers_.size(),
+            ports_.size());
   // Probes due while nothing could send them go out now, not a backoff later.
   writer_->nexthops().ProbeUnresolvedNow();
   return absl::OkStatus();
@@ -331,6 +379,7 @@ absl::Status App::Stop() {
   for (unsigned lcore : worker_lcores_) rte_eal_wait_lcore(lcore);
   running_ = false;
   tables_->Reclaim();
+  log::Emit(log::Type::kControl, RTE_LOG_INFO, "stopped");
   return absl::OkStatus();
 }
 
@@ -339,7 +388,11 @@ void App::Quit() {
   if (ports_configured_ && !ports_closed_) {
     for (uint16_t p = 0; p < ports_.size(); ++p) {
       if (ports_[p].started) (void)drivers::StopAndClosePort(p);
+      if (ports_[p].link_up == 1) {
+        log::Emit(log::Type::kPort, RTE_LOG_NOTICE, "port %u (%s): closed", p, ports_[p].caps.name);
+      }
       ports_[p].started = false;
+      ports_[p].link_up = -1;
     }
     ports_closed_ = true;
   }

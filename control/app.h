@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "control/stats.h"
@@ -41,6 +42,7 @@ struct PortRuntime {
   drivers::PortQueueLayout layout;  // set when the ports are configured
   // [q]: the lock of tx queue q when several workers share it, else null.
   std::vector<std::unique_ptr<TxQueueLock>> tx_locks;
+  int link_up = -1;  // as last logged: -1 unknown, 0 down, 1 up
 };
 
 class App {
@@ -85,6 +87,8 @@ class App {
   absl::Status Init();
   absl::Status ConfigurePorts();
   void PollFdb();
+  // Once a second: logs what changed since the last look (links, learn events lost).
+  void LogEvents();
   // Queues `frame` for a worker to send on `port`; false when it cannot (not running,
   // no mbuf, ring full).
   bool SendFrame(uint16_t port, const uint8_t* frame, uint16_t len);
@@ -104,6 +108,9 @@ class App {
   rte_ring* fdb_ring_ = nullptr;
   rte_ring* tx_ring_ = nullptr;  // control → workers: frames to send (m->port)
   uint64_t start_tsc_ = 0;       // the FDB clock's zero
+  uint64_t next_log_tsc_ = 0;
+  // Per segment id: learn_dropped and limit_dropped as last logged.
+  absl::flat_hash_map<uint32_t, std::pair<uint64_t, uint64_t>> logged_learn_drops_;
   uint64_t punted_ = 0;
   bool ports_configured_ = false;
   bool ports_closed_ = false;

@@ -17,6 +17,7 @@
 #include "control/config_file.h"
 #include "control/control_protocol.h"
 #include "control/control_socket.h"
+#include "control/log.h"
 #include "control/prompt.h"
 #include "control/telemetry.h"
 
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
   }
   argc -= eal_args;
   argv += eal_args;
+  tundra::log::Init();
   gflags::SetUsageMessage("tundra [EAL options] -- [--config=FILE] [--interactive] ...");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc > 1) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "control/log.h"
 #include "dataplane/membership_report.h"
 #include "dataplane/neighbor_solicit.h"
 #include "dataplane/proto/igmp.h"
@@ -149,7 +150,7 @@ absl::StatusOr<uint32_t> NextHops::AcquirePath(uint16_t port, const IpAddress& r
   }
   const uint32_t id = tables_.AllocatePathId();
   if (id == 0) {
-    return absl::ResourceExhaustedError(
+    return log::TableFull(
         absl::StrCat("all ", tables_.max_tunnels(), " underlay paths are in use"));
   }
   Path& path = paths_[id];
@@ -191,7 +192,7 @@ absl::Status NextHops::AddStatic(const IpAddress& ip, const MacAddress& mac, uin
   auto it = neighbors_.find(key);
   if (it == neighbors_.end()) {
     const uint32_t id = tables_.AllocateNextHopId();
-    if (id == 0) return absl::ResourceExhaustedError("all next-hop entries are in use");
+    if (id == 0) return log::TableFull("all next-hop entries are in use");
     UnderlayNeighbor n;
     n.key = key;
     n.id = id;
@@ -234,6 +235,14 @@ void NextHops::Learn(uint16_t port, const IpAddress& ip, const MacAddress& mac, 
   UnderlayNeighbor& n = it->second;
   if (n.state == NeighborState::kStatic || n.state == NeighborState::kMulticast) return;
   const bool changed = n.state == NeighborState::kIncomplete || n.mac != mac;
+  if (n.failure_logged) {
+    log::Emit(log::Type::kNeigh, RTE_LOG_NOTICE, "next hop %s on port %u answers: %s",
+              ip.ToString(), port, mac.ToString());
+    n.failure_logged = false;
+  } else if (changed && n.state != NeighborState::kIncomplete) {
+    log::Emit(log::Type::kNeigh, RTE_LOG_INFO, "next hop %s on port %u moved: %s -> %s",
+              ip.ToString(), port, n.mac.ToString(), mac.ToString());
+  }
   if (confirmed) {
     n.state = NeighborState::kReachable;
     n.mac = mac;
@@ -320,9 +329,21 @@ void NextHops::Expire(UnderlayNeighbor& n) {
       n.state = NeighborState::kIncomplete;  // withdrawn: drops until it answers
       n.unanswered = 0;
       Publish(n);
+      log::Emit(log::Type::kNeigh, RTE_LOG_WARNING,
+                "next hop %s on port %u stopped answering (%u probes): withdrawn, packets to "
+                "it are dropped (no-neighbor) until it answers",
+                n.key.ip.ToString(), n.key.port, timing_.probes);
+      n.failure_logged = true;
       [[fallthrough]];
     case NeighborState::kIncomplete: {
       Probe(n, false);
+      if (!n.failure_logged && n.unanswered >= timing_.probes) {
+        log::Emit(log::Type::kNeigh, RTE_LOG_WARNING,
+                  "next hop %s on port %u does not answer (%u probes): packets to it are "
+                  "dropped (no-neighbor) until it does; still trying, backing off",
+                  n.key.ip.ToString(), n.key.port, n.unanswered);
+        n.failure_logged = true;
+      }
       const uint32_t shift = std::min<uint32_t>(n.unanswered - 1, 16);
       const uint64_t wait =
           std::min<uint64_t>(uint64_t{timing_.retrans_ms} << shift, timing_.max_backoff_ms);

@@ -77,10 +77,11 @@ struct UnderlayNeighbor {
   MacAddress mac;           // meaningful unless incomplete
   uint64_t updated_ms = 0;  // when its MAC was last learned or confirmed (its age)
   uint64_t reachable_until_ms = 0;
-  uint32_t unanswered = 0;   // probes since the last answer
-  uint64_t probes_sent = 0;  // over its life (a group's: membership reports)
-  uint32_t paths = 0;        // paths through it
-  uint64_t schedule = 0;     // generation of its pending probe (ProbeQueue)
+  uint32_t unanswered = 0;      // probes since the last answer
+  uint64_t probes_sent = 0;     // over its life (a group's: membership reports)
+  uint32_t paths = 0;           // paths through it
+  uint64_t schedule = 0;        // generation of its pending probe (ProbeQueue)
+  bool failure_logged = false;  // "does not answer" logged; "answers" is next
 };
 
 struct UnderlayRoute {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/absl_view.h"
+#include "control/log.h"
 #include "control/table_writer.h"
 #include "control/writer_util.h"
 #include "dataplane/header_template.h"
@@ -149,14 +150,14 @@ absl::Status TableWriter::AddSegment(const TunnelSpec& spec) {
   rec.uplink = *uplink;
   rec.anchor = tables_.AllocateTunnelId();
   if (rec.anchor == kNoTunnel) {
-    return absl::ResourceExhaustedError(
+    return log::TableFull(
         absl::StrCat("all ", tables_.max_tunnels(), " tunnels are in use (raise --max_tunnels)"));
   }
   rec.id = tables_.AllocateSegmentId();
   if (rec.id == 0) {
     tables_.RemoveTunnel(rec.anchor);
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "all ", tables_.max_segments(), " segments are in use (raise --max_segments)"));
+    return log::TableFull(absl::StrCat("all ", tables_.max_segments(),
+                                       " segments are in use (raise --max_segments)"));
   }
   tables_.ResetTunnelState(rec.anchor);
   PublishSegment(rec);
@@ -249,7 +250,7 @@ absl::Status TableWriter::DelSegmentMember(std::string_view name, uint16_t p, ui
 absl::Status TableWriter::BuildRemoteTunnel(const SegmentRecord& seg, SegmentRemoteRecord& r) {
   r.id = tables_.AllocateTunnelId();
   if (r.id == kNoTunnel) {
-    return absl::ResourceExhaustedError(
+    return log::TableFull(
         absl::StrCat("all ", tables_.max_tunnels(), " tunnels are in use (raise --max_tunnels)"));
   }
   absl::StatusOr<uint32_t> path = nexthops_.AcquirePath(seg.uplink, r.ip);
@@ -537,8 +538,8 @@ absl::Status TableWriter::AddFdb(std::string_view segment, const MacAddress& mac
   const uint64_t key = MacKey(mac.bytes.data());
   const bool replaces = seg.fdb.contains(key);
   if (!replaces && fdb_entries_ >= tables_.max_fdb_entries()) {
-    return absl::ResourceExhaustedError(absl::StrCat("the FDB is full (", tables_.max_fdb_entries(),
-                                                     " entries; raise --max_fdb_entries)"));
+    return log::TableFull(absl::StrCat("the FDB is full (", tables_.max_fdb_entries(),
+                                       " entries; raise --max_fdb_entries)"));
   }
   const uint32_t now = tables_.fdb_now_s();
   const uint64_t entry = FdbEntry(place, true, now);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/absl_view.h"
+#include "control/log.h"
 #include "control/writer_util.h"
 #include "dataplane/header_template.h"
 #include "dataplane/proto/geneve.h"
@@ -303,7 +304,7 @@ absl::Status TableWriter::AddTunnel(const TunnelSpec& spec) {
   if (absl::Status s = CheckDecapKeyFree(spec, key); !s.ok()) return s;
   const uint32_t id = tables_.AllocateTunnelId();
   if (id == kNoTunnel) {
-    return absl::ResourceExhaustedError(
+    return log::TableFull(
         absl::StrCat("all ", tables_.max_tunnels(), " tunnels are in use (raise --max_tunnels)"));
   }
   absl::StatusOr<uint32_t> path = nexthops_.AcquirePath(*uplink, spec.remote);

@@ -5,6 +5,8 @@ lost, duplicated or misdelivered, no frame may leave the segment or flood, and
 every new MAC must be accounted for: learned, refused by max-macs, or counted as
 a learn event the workers could not hand over. With 1 and 2 workers (the
 functional suite also runs this under ASan)."""
+import re
+
 import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Dot1Q, Ether
@@ -41,8 +43,9 @@ def test_new_mac_storm_with_known_unicast(tundra, workers):
            f"fdb add s1 {TO_MEMBER} port 1 vlan 20", f"fdb add s1 {TO_REMOTE} remote {REMOTE}"]
     # Every frame has a new source; every third goes to the remote, the rest to VLAN 20.
     frames = [frame(k, TO_REMOTE if k % 3 == 0 else TO_MEMBER) for k in range(STORM)]
+    # The sleep lets the once-a-second event log see the final counts.
     res = tundra.run(cfg, {ACCESS: frames}, workers=workers,
-                     show=["show segment s1 json"])
+                     show=["sleep 1100", "show segment s1 json"])
     to_member = [Ether(p) for p in res.out(ACCESS)]
     to_remote = [Ether(p) for p in res.out(UPLINK)]
     # Exactly the frames for each place, each once (order across workers may differ).
@@ -59,3 +62,13 @@ def test_new_mac_storm_with_known_unicast(tundra, workers):
     # Each new MAC was learned, refused by max-macs, or its event counted as dropped.
     assert seg["learned"] + seg["limit_dropped"] + seg["learn_dropped"] == STORM, seg
     assert seg["learned"] == seg["learned_macs"], seg
+    # The log (stderr) says so in a few lines, at most one of each kind a second, never one
+    # per frame; their counts add up to the counters.
+    lost = [int(m) for m in re.findall(r"^tundra\.fdb: segment s1: (\d+) learn events lost",
+                                       res.stderr, re.M)]
+    refused = [int(m) for m in re.findall(
+        r"^tundra\.fdb: segment s1: (\d+) new MACs not learned \(max-macs 4000 reached\)",
+        res.stderr, re.M)]
+    assert sum(lost) == seg["learn_dropped"] and sum(refused) == seg["limit_dropped"], \
+        res.stderr[-3000:]
+    assert seg["limit_dropped"] > 0 and 1 <= len(refused) <= 10 and len(lost) <= 10
