@@ -50,9 +50,9 @@ absl::Status ExecuteRequest(cli::CommandEngine& engine, std::string_view line, s
     return absl::OkStatus();
   }
   if (line.starts_with('@')) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown request '", AsAbsl(line.substr(0, line.find(' '))),
-                     "' (the only '@' request is '@complete <line>')"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown request '", AsAbsl(line.substr(0, line.find(' '))),
+        "' (the '@' requests are '@complete <line>' and '@batch', on the control socket)"));
   }
   return engine.Execute(line, out);
 }

@@ -2,9 +2,15 @@
 // and the Python client (scripts/lib/tundra_client.py).
 //
 // A request is one line of text ending in '\n' (a '\r' before it is ignored): a command
-// in the same grammar as --config and the prompt, or "@complete <partial line>", which
-// answers the prompt's completion candidates for that line, one per output line. Text
-// without a '\n' when the client closes is discarded, never run.
+// in the same grammar as --config and the prompt, or one of two others:
+//   "@complete <partial line>"  the prompt's completion candidates for that line, one per
+//                               output line;
+//   "@batch"                    from now on, once a request on this connection fails,
+//                               the ones after it are not run (each answered with an
+//                               error saying so). A client may then send a whole batch
+//                               without waiting for each reply and still stop at the
+//                               first error (tundra-ctl -f).
+// Text without a '\n' when the client closes is discarded, never run.
 //
 // A reply is a header line, then two byte strings of the lengths it gives:
 //
@@ -33,6 +39,7 @@ inline constexpr size_t kMaxRequestBytes = 64 * 1024;
 // The request prefix that asks for completion candidates instead of running a command.
 // No command starts with '@', so it cannot shadow one.
 inline constexpr std::string_view kCompletePrefix = "@complete ";
+inline constexpr std::string_view kBatchRequest = "@batch";
 
 // Where tundra listens when run as root without --socket.
 inline constexpr char kDefaultSocketPath[] = "/run/tundra/tundra.sock";

@@ -75,6 +75,8 @@ struct ControlSocket::Client {
   size_t out_sent = 0;
   bool eof = false;         // the client closed its side: run what is whole, then close
   bool discarding = false;  // dropping the rest of a request that was too long
+  bool batch = false;       // "@batch": after a failure, run nothing more
+  bool batch_failed = false;
   bool dead = false;
   uint32_t events = 0;  // what epoll watches
   Clock::time_point last_activity;
@@ -234,7 +236,16 @@ bool ControlSocket::RunOne(Client& c, const RequestHandler& handle) {
   std::string_view line(c.in.data(), end);
   if (line.ends_with('\r')) line.remove_suffix(1);
   std::string output;
-  const absl::Status status = handle(line, output);
+  absl::Status status;
+  if (line == kBatchRequest) {
+    c.batch = true;
+    c.batch_failed = false;
+  } else if (c.batch_failed) {
+    status = absl::FailedPreconditionError("not run: an earlier request of this batch failed");
+  } else {
+    status = handle(line, output);
+    c.batch_failed = c.batch && !status.ok();
+  }
   c.out += EncodeReply(status, output);
   c.in.erase(0, end + 1);
   return true;

@@ -5,8 +5,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "control/absl_view.h"
@@ -66,6 +68,89 @@ absl::Status CtlClient::ReadSome(std::string& buf) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Takes the first whole reply off the front of `buf`: nullopt while it is incomplete, an
+// error when `buf` does not start with a reply header.
+absl::StatusOr<std::optional<Reply>> TakeReply(std::string& buf) {
+  const size_t eol = buf.find('\n');
+  if (eol == std::string::npos) {
+    if (buf.size() > 64) {  // no header is this long
+      return absl::DataLossError(
+          absl::StrCat("not a tundra control reply: '", buf.substr(0, 64), "'"));
+    }
+    return std::optional<Reply>();
+  }
+  const std::optional<ReplyHeader> header = ParseReplyHeader(std::string_view(buf).substr(0, eol));
+  if (!header) {
+    return absl::DataLossError(absl::StrCat("not a tundra control reply: '",
+                                            buf.substr(0, std::min<size_t>(eol, 64)), "'"));
+  }
+  const size_t end = eol + 1 + header->output_bytes + header->message_bytes;
+  if (buf.size() < end) return std::optional<Reply>();
+  Reply reply;
+  reply.ok = header->ok;
+  reply.output = buf.substr(eol + 1, header->output_bytes);
+  reply.message = buf.substr(eol + 1 + header->output_bytes, header->message_bytes);
+  buf.erase(0, end);
+  return std::optional<Reply>(std::move(reply));
+}
+
+}  // namespace
+
+absl::Status CtlClient::Pipeline(const std::vector<std::string>& requests,
+                                 const std::function<bool(size_t, const Reply&)>& on_reply) {
+  if (fd_ < 0) {
+    if (absl::Status s = Connect(); !s.ok()) return s;
+  }
+  std::string out, in;
+  size_t next = 0;     // the next request to queue in `out`
+  size_t replied = 0;  // replies handed to on_reply
+  bool stop = false;
+  const int wait_ms = timeout_.count() > 0 ? static_cast<int>(timeout_.count()) : -1;
+  while (replied < next || (!stop && next < requests.size())) {
+    // Keep up to 256 KiB queued: enough to keep tundra busy, bounded whatever the batch.
+    while (!stop && next < requests.size() && out.size() < (256u << 10)) {
+      absl::StrAppend(&out, AsAbsl(requests[next++]), "\n");
+    }
+    pollfd pfd = {fd_, static_cast<short>(POLLIN | (out.empty() ? 0 : POLLOUT)), 0};
+    int ready;
+    do {
+      ready = poll(&pfd, 1, wait_ms);
+    } while (ready < 0 && errno == EINTR);
+    if (ready == 0) {
+      Close();
+      return absl::DeadlineExceededError(
+          absl::StrCat("no reply from ", path_, " within ", timeout_.count() / 1000, " s"));
+    }
+    if (!out.empty() && (pfd.revents & POLLOUT)) {
+      const ssize_t n = send(fd_, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) out.erase(0, static_cast<size_t>(n));
+    }
+    if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+      if (absl::Status s = ReadSome(in); !s.ok()) {
+        Close();
+        return s;
+      }
+      while (true) {
+        absl::StatusOr<std::optional<Reply>> reply = TakeReply(in);
+        if (!reply.ok()) {
+          Close();
+          return reply.status();
+        }
+        if (!reply->has_value()) break;
+        if (!on_reply(replied++, **reply)) {
+          // Requests already sent are refused by the server ("@batch"); nothing more
+          // is sent, and the connection is not reused.
+          Close();
+          return absl::OkStatus();
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Reply> CtlClient::Request(std::string_view line) {
   if (fd_ >= 0) {
     // A readable idle connection means the server closed it (idle timeout): replace it.
@@ -88,34 +173,18 @@ absl::StatusOr<Reply> CtlClient::Request(std::string_view line) {
     sent += static_cast<size_t>(n);
   }
   std::string buf;
-  size_t eol;
-  while ((eol = buf.find('\n')) == std::string::npos) {
-    if (buf.size() > 64) break;  // no header is this long
+  while (true) {
+    absl::StatusOr<std::optional<Reply>> reply = TakeReply(buf);
+    if (!reply.ok()) {
+      Close();
+      return reply.status();
+    }
+    if (reply->has_value()) return **reply;
     if (absl::Status s = ReadSome(buf); !s.ok()) {
       Close();
       return s;
     }
   }
-  const std::optional<ReplyHeader> header =
-      eol == std::string::npos ? std::nullopt
-                               : ParseReplyHeader(std::string_view(buf).substr(0, eol));
-  if (!header) {
-    Close();
-    return absl::DataLossError(
-        absl::StrCat("not a tundra control reply: '", buf.substr(0, 64), "'"));
-  }
-  const size_t want = eol + 1 + header->output_bytes + header->message_bytes;
-  while (buf.size() < want) {
-    if (absl::Status s = ReadSome(buf); !s.ok()) {
-      Close();
-      return s;
-    }
-  }
-  Reply reply;
-  reply.ok = header->ok;
-  reply.output = buf.substr(eol + 1, header->output_bytes);
-  reply.message = buf.substr(eol + 1 + header->output_bytes, header->message_bytes);
-  return reply;
 }
 
 }  // namespace tundra::ctl

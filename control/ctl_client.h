@@ -3,8 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,6 +37,12 @@ class CtlClient {
   // command tundra refused is an ok status with reply.ok false. A connection the server
   // closed while idle is replaced before sending.
   absl::StatusOr<Reply> Request(std::string_view line);
+
+  // Sends the requests without waiting for each reply (as fast as the socket takes them)
+  // and calls on_reply(i, reply) for each in order; stops sending once it returns false.
+  // Meant after "@batch", so nothing after a failed request runs.
+  absl::Status Pipeline(const std::vector<std::string>& requests,
+                        const std::function<bool(size_t, const Reply&)>& on_reply);
 
  private:
   void Close();

@@ -122,27 +122,39 @@ int RunOne(tundra::ctl::CtlClient& client, const Options& o) {
   return 0;
 }
 
+// The batch is pipelined after "@batch": tundra runs the lines in order and none after a
+// failed one, without a round trip per line.
 int RunBatch(tundra::ctl::CtlClient& client, const Options& o, std::istream& in,
              const std::string& name) {
+  std::vector<std::string> requests;
+  std::vector<int> line_numbers;
   std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
+  for (int line_no = 1; std::getline(in, line); ++line_no) {
     const std::string_view text = tundra::AsStd(absl::StripAsciiWhitespace(line));
     if (text.empty() || text.starts_with('#')) continue;
-    const absl::StatusOr<tundra::ctl::Reply> reply =
-        client.Request(WithJson(std::string(text), o.json));
-    if (!reply.ok()) {
-      absl::FPrintF(stderr, "tundra-ctl: %s:%d: %s\n", name, line_no, reply.status().message());
-      return kExitUnreachable;
-    }
-    PrintOutput(reply->output);
-    if (!reply->ok) {
-      absl::FPrintF(stderr, "%s:%d: error: %s\n", name, line_no, reply->message);
-      return kExitError;
-    }
+    requests.push_back(WithJson(std::string(text), o.json));
+    line_numbers.push_back(line_no);
   }
-  return 0;
+  if (requests.empty()) return 0;
+  const absl::StatusOr<tundra::ctl::Reply> batch = client.Request(tundra::ctl::kBatchRequest);
+  if (!batch.ok() || !batch->ok) {
+    absl::FPrintF(stderr, "tundra-ctl: %s\n",
+                  batch.ok() ? batch->message : std::string(batch.status().message()));
+    return kExitUnreachable;
+  }
+  int status = 0;
+  const absl::Status s = client.Pipeline(requests, [&](size_t i, const tundra::ctl::Reply& r) {
+    PrintOutput(r.output);
+    if (r.ok) return true;
+    absl::FPrintF(stderr, "%s:%d: error: %s\n", name, line_numbers[i], r.message);
+    status = kExitError;
+    return false;
+  });
+  if (!s.ok()) {
+    absl::FPrintF(stderr, "tundra-ctl: %s: %s\n", name, s.message());
+    return kExitUnreachable;
+  }
+  return status;
 }
 
 int RunInteractive(tundra::ctl::CtlClient& client, const Options& o) {

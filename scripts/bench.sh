@@ -68,7 +68,7 @@ done
 
 bash scripts/install-deps.sh ${peer:+--$peer} >/dev/null
 [ -d build ] || meson setup build >/dev/null
-ninja -C build control/tundra bench/gen/tundra-gen bench/micro/control_bench >/dev/null
+ninja -C build control/tundra control/tundra-ctl bench/gen/tundra-gen bench/micro/control_bench >/dev/null
 eval "$(bash scripts/hugepages.sh 512 2>/dev/null)"
 mem=${TUNDRA_EAL_MEM:---no-huge -m 512}
 export TUNDRA_EAL_MEM=$mem
@@ -228,7 +228,8 @@ if [ "$churn" -gt 0 ]; then
     ndr=$(memif_cell vxlan v4 decap 64 "$trial" | cut -d' ' -f1)
   fi
   if [ "$ndr" != NA ]; then
-    # The trial covers the churn (the control thread does ~100k updates/s here).
+    # The trial covers the churn: one pipelined tundra-ctl batch (the control thread does
+    # ~100k updates/s here).
     res=$(memif_churn vxlan v4 "$ndr" "$churn" $((churn / 40000 + 2)))
     echo "churn $ndr $churn $res" | tee -a "$extra" >&2
   fi

@@ -14,6 +14,10 @@
 # checked on the receiving side. Prints tundra's port and tunnel counters
 # (human and JSON) and the kernel VTEP's vx0 counters, then tears down.
 #
+# tundra runs without a prompt and is driven through its control socket
+# ($TMP/t.sock) with tundra-ctl: each command's reply says it ran and whether
+# it was accepted.
+#
 # Usage: scripts/demo.sh [--underlay ipv4|ipv6] [--keep-going] [--no-build] [--segment]
 #   --underlay     underlay address family between tundra and the VTEP (ipv4)
 #   --segment      the multipoint demo instead: one segment, tundra and two
@@ -25,6 +29,7 @@
 #                   offers, else "--no-huge -m 512"; --huge-unlink is added
 #                   when hugepages are used)
 #   TUNDRA_BIN      tundra binary to run (default build/control/tundra)
+#   TUNDRA_CTL_BIN  tundra-ctl to drive it with (default: next to TUNDRA_BIN)
 #   TUNDRA_DEMO_KEEP_LOGS=1  keep the run's scratch directory (logs) on exit
 #
 # Exit status: 0 when all traffic crossed and the counters agree; 1 when a
@@ -81,8 +86,8 @@ indent() { sed 's/^/[demo]   | /'; }   # quotes other programs' output
 
 # ---------------------------------------------------------------- teardown
 TMP=""
+SOCK=""
 TUNDRA_PID=""
-TUNDRA_FD_OPEN=0
 BG_PIDS=()
 cleaned=0
 cleanup() {
@@ -94,13 +99,11 @@ cleanup() {
     kill "$p" 2>/dev/null
   done
   if [ -n "$TUNDRA_PID" ] && kill -0 "$TUNDRA_PID" 2>/dev/null; then
-    [ "$TUNDRA_FD_OPEN" -eq 1 ] && echo quit >&3 2>/dev/null
+    ctl --timeout=5 quit >/dev/null 2>&1
     wait_for 10 tundra_exited || { kill -TERM "$TUNDRA_PID" 2>/dev/null; wait_for 5 tundra_exited; } ||
       kill -KILL "$TUNDRA_PID" 2>/dev/null
     reap_tundra
   fi
-  [ "$TUNDRA_FD_OPEN" -eq 1 ] && exec 3>&-
-  TUNDRA_FD_OPEN=0
   [ ${#TOPO_CREATED[@]} -gt 0 ] && said_teardown=1 || said_teardown=0
   topo_destroy
   # DPDK's runtime directory for our --file-prefix (ours alone: unique name).
@@ -119,9 +122,10 @@ cleanup() {
 # 0/1 by the recorded failures).
 finish() {
   if [ -n "$TMP" ] && [ -f "$TMP/tundra.log" ] && [ ${#failures[@]} -gt 0 ]; then
-    # Put tundra's counters (drop reasons) into its output before quoting it.
-    if [ "$TUNDRA_FD_OPEN" -eq 1 ] && tundra_alive; then
-      query 5 tunnels "show port stats all" "show tunnel stats" "show tunnel stats json" || true
+    # tundra's counters (drop reasons), then its own output.
+    if tundra_alive; then
+      say "tundra's counters:"
+      { ctl --timeout=5 show port stats all; ctl --timeout=5 show tunnel stats; } 2>&1 | indent
     fi
     say "last lines of tundra's output:"
     tail -n 40 "$TMP/tundra.log" | indent
@@ -187,6 +191,7 @@ done
 [ -x "$PY" ] || fail "dependencies" "$PY not found"
 
 TUNDRA=${TUNDRA_BIN:-$ROOT/build/control/tundra}
+TUNDRA_CTL=${TUNDRA_CTL_BIN:-$(dirname "$TUNDRA")/tundra-ctl}
 if [ -z "${TUNDRA_BIN:-}" ] && [ "$do_build" -eq 1 ]; then
   if [ ! -f "$ROOT/build/build.ninja" ]; then
     say "meson setup build"
@@ -200,6 +205,7 @@ if [ -z "${TUNDRA_BIN:-}" ] && [ "$do_build" -eq 1 ]; then
   fi
 fi
 [ -x "$TUNDRA" ] || fail "build" "$TUNDRA missing or not executable"
+[ -x "$TUNDRA_CTL" ] || fail "build" "$TUNDRA_CTL missing or not executable"
 
 # EAL memory: TUNDRA_EAL_MEM, else what scripts/hugepages.sh offers (it
 # prints "export TUNDRA_EAL_MEM='...'": hugepages when it could reserve them,
@@ -236,65 +242,30 @@ fi
 VTEP_MAC=$(topo_vtep_mac)
 
 # ------------------------------------------------------------ start tundra
-FIFO=$TMP/tundra.in
 LOG=$TMP/tundra.log
-mkfifo "$FIFO"
-# Read-write open never blocks on a FIFO; tundra gets EOF only when we close.
-exec 3<>"$FIFO"
-TUNDRA_FD_OPEN=1
-: >"$LOG"
+SOCK=$TMP/t.sock   # short: a UNIX socket path has at most 107 bytes
+# ctl [--json] [--timeout=S] WORDS... — one command over the control socket:
+# its output on stdout, "error: ..." on stderr; exit 0 ok, 1 rejected, 2 no tundra.
+ctl() { "$TUNDRA_CTL" --socket="$SOCK" "$@"; }
 # shellcheck disable=SC2086  # EAL_MEM is a list of options
 "$TUNDRA" -l 0-1 --no-pci $EAL_MEM --file-prefix="demo_$$" \
   --vdev="net_af_packet0,iface=$TOPO_UP_IF" --vdev="net_af_packet1,iface=$TOPO_ACC_IF" \
-  -- --interactive <"$FIFO" >"$LOG" 2>&1 3>&- &
+  -- --socket="$SOCK" </dev/null >"$LOG" 2>&1 &
 TUNDRA_PID=$!
-say "tundra started as pid $TUNDRA_PID: $TUNDRA -l 0-1 --no-pci $EAL_MEM --file-prefix=demo_$$ --vdev=net_af_packet0,iface=$TOPO_UP_IF --vdev=net_af_packet1,iface=$TOPO_ACC_IF -- --interactive"
+say "tundra started as pid $TUNDRA_PID: $TUNDRA -l 0-1 --no-pci $EAL_MEM --file-prefix=demo_$$ --vdev=net_af_packet0,iface=$TOPO_UP_IF --vdev=net_af_packet1,iface=$TOPO_ACC_IF -- --socket=$SOCK"
 
-send() { tundra_alive && printf '%s\n' "$*" >&3; }
-
-# Scans tundra's output from byte OFFSET for a complete line holding a JSON
-# object whose first key is KEY; prints the compact JSON, then the text that
-# came before it (the human output of earlier commands). Exit 1: not yet.
-PY_SCAN='
-import json, sys
-path, off, key = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-data = open(path, "rb").read()[off:].decode("utf-8", "replace")
-lines = data.split("\n")[:-1]          # complete lines only
-for i, line in enumerate(lines):
-    j = line.find("{\"" + key + "\"")
-    if j < 0:
-        continue
-    try:
-        obj = json.loads(line[j:])
-    except ValueError:
-        continue
-    print(json.dumps(obj, separators=(",", ":")))
-    print("\n".join(lines[:i] + ([line[:j]] if line[:j].strip() else [])))
-    sys.exit(0)
-sys.exit(1)
-'
-# query TIMEOUT KEY CMD... — sends the CMDs, waits for a JSON answer with
-# KEY; sets REPLY_JSON and REPLY_TEXT (everything printed before it).
-REPLY_JSON="" REPLY_TEXT=""
-_scan_out=""
-_scan() { _scan_out=$("$PY" -c "$PY_SCAN" "$LOG" "$1" "$2") || { ! tundra_alive && return 2; return 1; }; }
-query() {
-  local timeout=$1 key=$2 off c rc; shift 2
-  off=$(stat -c %s "$LOG")
-  for c in "$@"; do send "$c" || return 2; done
-  REPLY_JSON="" REPLY_TEXT=""
-  local deadline=$((SECONDS + timeout))
-  while true; do
-    _scan "$off" "$key"; rc=$?
-    [ $rc -eq 0 ] && break
-    [ $rc -eq 2 ] && return 2
-    [ "$SECONDS" -ge "$deadline" ] && return 1
-    sleep 0.1
-  done
-  REPLY_JSON=$(head -n 1 <<<"$_scan_out")
-  REPLY_TEXT=$(tail -n +2 <<<"$_scan_out")
-  return 0
+# The socket answers once tundra is up (EAL, ports probed); tundra-ctl exits 2
+# until then.
+tundra_answers() {
+  tundra_alive || return 0
+  ctl --timeout=5 help quit >/dev/null 2>&1
 }
+if ! wait_for 90 tundra_answers; then
+  fail "start tundra" "no answer on $SOCK within 90 s"; finish
+fi
+if ! tundra_alive; then
+  reap_tundra; fail "start tundra" "tundra exited with status $TUNDRA_RC before answering"; finish
+fi
 
 config=(
   "port config 0 role uplink"
@@ -306,21 +277,20 @@ config=(
   "start"
 )
 for c in "${config[@]}"; do say "tundra> $c"; done
-# The JSON answer after "start" says the commands before it were all run.
-query 90 ports "${config[@]}" "show port stats all json"
-case $? in
-  0) ;;
-  2) reap_tundra; fail "start tundra" "tundra exited with status $TUNDRA_RC before answering"; finish ;;
-  *) fail "start tundra" "no answer to 'show port stats all json' within 90 s (is output flushed per command?)"; finish ;;
-esac
-if grep -Eq '(^|[ >])error:' <<<"$REPLY_TEXT"; then
-  grep -E '(^|[ >])error:' <<<"$REPLY_TEXT" | indent
-  fail "configure tundra" "a command was rejected"
-else
+# One batch: each line runs once the one before answered; the first rejected
+# one stops it ("FILE:LINE: error: ...").
+printf '%s\n' "${config[@]}" >"$TMP/config"
+if out=$(ctl --timeout=60 -f "$TMP/config" 2>&1); then
   ok "tundra configured and started"
+else
+  indent <<<"$out"
+  fail "configure tundra" "a command was rejected or not answered"
 fi
-if query 15 mempools "show mempool json"; then
-  say "json mempools_baseline $REPLY_JSON"
+# json WHAT — `show WHAT json` on one line (for the "[demo] json" lines).
+json() { ctl --timeout=15 --json show "$@" | tr -d '\n'; }
+# The baseline once tundra's first frames are out (as after the traffic below).
+if ctl --timeout=15 wait idle 300 >/dev/null && j=$(json mempool); then
+  say "json mempools_baseline $j"
 fi
 
 # ------------------------------------------------------------------ traffic
@@ -351,7 +321,7 @@ tcp_check() {    # FROM-label FROM-NS TO-label TO-NS TO-ADDR
   tcp_port=$((tcp_port + 1))
   step="tcp 1 MiB $from -> $to [$addr]:$port"
   ready=$TMP/ready.$port out=$TMP/server.$port
-  nsx "$to_ns" timeout 60 "$PY" -c "$TOPO_PY_TCP_SERVER" "$addr" "$port" "$ready" 30 >"$out" 2>&1 &
+  nsx "$to_ns" timeout 60 "$PY" "$TOPO_TCP_PY" server "$addr" "$port" "$ready" 30 >"$out" 2>&1 &
   spid=$!
   BG_PIDS=("$spid")   # only the live server: a reaped PID may be reused
   if ! wait_for 10 test -e "$ready"; then
@@ -362,7 +332,7 @@ tcp_check() {    # FROM-label FROM-NS TO-label TO-NS TO-ADDR
     return
   fi
   local cout crc
-  cout=$(nsx "$from_ns" timeout 60 "$PY" -c "$TOPO_PY_TCP_CLIENT" "$addr" "$port" "$PAYLOAD" 20 2>&1)
+  cout=$(nsx "$from_ns" timeout 60 "$PY" "$TOPO_TCP_PY" client "$addr" "$port" "$PAYLOAD" 20 2>&1)
   crc=$?
   if [ $crc -ne 0 ]; then
     kill "$spid" 2>/dev/null
@@ -387,24 +357,25 @@ tcp_check tundra-vtep "$TOPO_VTEP_NS" tundra-host "$TOPO_HOST_NS" "$TOPO_HOST_V6
 
 # ----------------------------------------------------------------- counters
 say "tundra counters:"
-if query 15 ports "show port stats all" "show port stats all json"; then
-  indent <<<"$REPLY_TEXT"
-  say "json ports $REPLY_JSON"
+if text=$(ctl --timeout=15 show port stats all) && j=$(json port stats all); then
+  indent <<<"$text"
+  say "json ports $j"
 else
-  fail "counters" "no answer to 'show port stats all json'"
+  fail "counters" "no answer to 'show port stats all'"
 fi
-if query 15 tunnels "show tunnel stats" "show tunnel stats json"; then
-  indent <<<"$REPLY_TEXT"
-  say "json tunnels $REPLY_JSON"
-  TUNNELS_JSON=$REPLY_JSON
+TUNNELS_JSON=""
+if text=$(ctl --timeout=15 show tunnel stats) && j=$(json tunnel stats); then
+  indent <<<"$text"
+  say "json tunnels $j"
+  TUNNELS_JSON=$j
 else
-  fail "counters" "no answer to 'show tunnel stats json'"
-  TUNNELS_JSON=""
+  fail "counters" "no answer to 'show tunnel stats'"
 fi
 # Quiesce first so no mbuf is in flight, then compare with the baseline.
-if query 15 mempools "wait idle 300" "show mempool" "show mempool json"; then
-  indent <<<"$REPLY_TEXT"
-  say "json mempools $REPLY_JSON"
+if ctl --timeout=15 wait idle 300 >/dev/null && text=$(ctl --timeout=15 show mempool) &&
+    j=$(json mempool); then
+  indent <<<"$text"
+  say "json mempools $j"
 fi
 VX_JSON=$(topo_vx_stats_json)
 say "json vtep_vx0 $VX_JSON"
@@ -446,7 +417,7 @@ fi
 
 # ----------------------------------------------------------------- shutdown
 if tundra_alive; then
-  send quit
+  ctl --timeout=10 quit 2>&1 | indent
   if wait_for 15 tundra_exited; then
     reap_tundra
     if [ "$TUNDRA_RC" -eq 0 ]; then ok "tundra quit"; else fail "tundra quit" "exit status $TUNDRA_RC"; fi

@@ -28,10 +28,11 @@
 # in dev_start, so tundra as the client would not reconnect to a second generator). A
 # cell is two generator runs: ndrpdr (MRR trial, NDR search, PDR search) and a fixed
 # trial at MEMIF_LAT_PCT of the NDR for latency.
-# tundra reads its commands from a FIFO (--interactive; stdin is not a tty), so the
-# script decides when each runs; `help <marker>` lines ("no command matches '<marker>'")
-# tell it when everything sent before has run. tundra's stdout goes through a reader
-# that timestamps every line (EPOCHREALTIME): that times the churn.
+# tundra runs without a prompt and serves its control socket ($MEMIF_DIR/t.sock); every
+# command is a tundra-ctl call, bounded by --timeout, whose reply says the command ran
+# and whether tundra accepted it, so the script decides when each runs and knows when
+# it is done. The generator's stdout goes through a reader that timestamps every line
+# (EPOCHREALTIME): that places the churn in the trial.
 #
 # Disconnects: DPDK 22.11's memif unmaps the shared rings in its interrupt thread when
 # the peer leaves, without waiting for a rx burst in progress, so a tundra worker that
@@ -51,7 +52,9 @@
 # CPUs (2-CPU VM): tundra `taskset -c 0,1 -l 0-1`: control thread on CPU 0, the one
 # worker on CPU 1. tundra-gen uses one lcore (tx and rx in one loop): `taskset -c 0
 # -l 0`, sharing CPU 0 with tundra's control thread (idle in poll() except while it
-# executes churn) and the EAL interrupt threads of both processes (memif sockets).
+# executes churn) and the EAL interrupt threads of both processes (memif sockets). The
+# churn's tundra-ctl runs there too (MEMIF_CTL_CPU, default 0), taking turns with the
+# control thread, off the worker's CPU.
 # Whatever else runs on the machine competes too: on this shared VM the same cell gave
 # MRR 0.4 to 8 Mpps depending on other users' load; stderr says when a trial offered
 # < 90 % of its target. Latency p50 is ~4-15 us; p90 and above are scheduling.
@@ -64,19 +67,23 @@
 #
 # Churn: tundra-gen runs a fixed trial (MEMIF_CHURN_DIR/SIZE, default decap 64 B) at
 # MEMIF_CHURN_PCT of NDR_MPPS for TRIAL_S; once it printed its trial line (trial start)
-# plus 10 % of TRIAL_S (<= 0.5 s), the churn file (marker, CHURN_LINES alternating
-# `tunnel add cN type vxlan local L remote R vni 100000+N` / `tunnel del cN`, marker) is
-# written to tundra's stdin. UPDATES_PER_S = successful lines / time between the two
-# markers' output; stderr says where in the trial the churn ran and warns when it
-# outlasted the trial. MPPS_DURING is the received rate over the whole trial.
+# plus 10 % of TRIAL_S (<= 0.5 s), the churn file (CHURN_LINES alternating
+# `tunnel add cN type vxlan local L remote R vni 100000+N` / `tunnel del cN`) goes to
+# tundra as one `tundra-ctl -f` batch, each line sent once the one before answered, a
+# rejected line ending it (stderr names it). UPDATES_PER_S = lines that succeeded / the
+# batch's wall time (the socket's round trip per line included); stderr says where in
+# the trial the churn ran and warns when it outlasted the trial. MPPS_DURING is the
+# received rate over the whole trial.
 #
 # Tunables (environment): MEMIF_FLOWS (256), MEMIF_MAX_TRIALS (12 per search),
 # MEMIF_PDR_LOSS_PCT (0.5), MEMIF_LAT_PCT (50), MEMIF_CHURN_PCT (90), MEMIF_CHURN_DIR
 # (decap), MEMIF_CHURN_SIZE (64), MEMIF_DRAIN_MS (100), MEMIF_RSIZE (14),
-# MEMIF_KEEP_LOGS=1 (keep $MEMIF_DIR: tundra.log, search.log, latency.log, churn.log).
+# MEMIF_KEEP_LOGS=1 (keep $MEMIF_DIR: tundra.log, search.log, latency.log, churn.log,
+# churn.err).
 
 MEMIF_ROOT=${MEMIF_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 MEMIF_TUNDRA=${MEMIF_TUNDRA:-$MEMIF_ROOT/build/control/tundra}
+MEMIF_CTL=${MEMIF_CTL:-$(dirname "$MEMIF_TUNDRA")/tundra-ctl}
 MEMIF_GEN=${MEMIF_GEN:-$MEMIF_ROOT/build/bench/gen/tundra-gen}
 MEMIF_PY=${MEMIF_PY:-/usr/bin/python3}
 MEMIF_FLOWS=${MEMIF_FLOWS:-256}
@@ -91,6 +98,7 @@ MEMIF_RSIZE=${MEMIF_RSIZE:-14}
 MEMIF_KEEP_LOGS=${MEMIF_KEEP_LOGS:-0}
 MEMIF_TUNDRA_CPUS=${MEMIF_TUNDRA_CPUS:-0,1}
 MEMIF_GEN_CPU=${MEMIF_GEN_CPU:-0}
+MEMIF_CTL_CPU=${MEMIF_CTL_CPU:-0}
 # $$ is the sourcing shell's pid also inside $(...) subshells, so processes started by
 # a memif_cell that runs in a command substitution are still found by memif_cleanup
 # in the parent: every pid is written to $MEMIF_DIR/pids.
@@ -98,12 +106,8 @@ MEMIF_DIR=${MEMIF_DIR:-${TMPDIR:-/tmp}/tundra_memif.$$}
 MEMIF_PREFIX_T=tmemif_t$$
 MEMIF_PREFIX_G=tmemif_g$$
 MEMIF_TUN_PID=""
-MEMIF_TUN_FD=""
-MEMIF_TUN_LOG=""
 MEMIF_GEN_FD=""
 MEMIF_GEN_NOHUGE=0
-MEMIF_MARK=0
-MEMIF_M=""
 
 _memif_log() { echo "memif: $*" >&2; }
 
@@ -162,10 +166,6 @@ memif_cleanup() {
     local pid name start
     while read -r pid name start; do _memif_end_pid "$pid" "$start"; done <"$MEMIF_DIR/pids"
   fi
-  if [ -n "$MEMIF_TUN_FD" ]; then
-    eval "exec $MEMIF_TUN_FD>&-" 2>/dev/null
-    MEMIF_TUN_FD=""
-  fi
   if [ -n "$MEMIF_GEN_FD" ]; then
     eval "exec $MEMIF_GEN_FD>&-" 2>/dev/null
     MEMIF_GEN_FD=""
@@ -183,7 +183,7 @@ memif_cleanup() {
 
 _memif_check_tools() {
   local f
-  for f in "$MEMIF_TUNDRA" "$MEMIF_GEN"; do
+  for f in "$MEMIF_TUNDRA" "$MEMIF_CTL" "$MEMIF_GEN"; do
     [ -x "$f" ] || { _memif_log "$f is not built"; return 1; }
   done
   [ -x "$MEMIF_PY" ] || { _memif_log "$MEMIF_PY missing"; return 1; }
@@ -248,15 +248,13 @@ _memif_wait_log() {
   return 1
 }
 
-# Sends lines to tundra's prompt.
-_memif_tcmd() { printf '%s\n' "$@" >&"$MEMIF_TUN_FD"; }
-
-# _memif_tmark: sets MEMIF_M to a new marker word (not in a subshell: the counter must
-# advance); `help <word>` makes tundra print a line naming it ("no command matches
-# '<word>'") once every command sent before it has run.
-_memif_tmark() {
-  MEMIF_MARK=$((MEMIF_MARK + 1))
-  MEMIF_M="memif-mark-$BASHPID-$MEMIF_MARK"
+# _memif_ctl [--json] TIMEOUT_S WORDS... | -f FILE: tundra-ctl on tundra's control
+# socket, each reply awaited at most TIMEOUT_S. Exit 0 ok, 1 rejected ("error: ..." on
+# stderr), 2 no answer.
+_memif_ctl() {
+  local json=()
+  [ "$1" = --json ] && { json=(--json); shift; }
+  "$MEMIF_CTL" --socket="$MEMIF_DIR/t.sock" "${json[@]}" --timeout="$1" "${@:2}"
 }
 
 _memif_start_tundra() {  # PROTO UNDERLAY -> tundra configured, memif sockets listening
@@ -277,37 +275,30 @@ _memif_start_tundra() {  # PROTO UNDERLAY -> tundra configured, memif sockets li
 
 # _memif_try_tundra MEM -> 0 started, 2 failed for memory, 1 other failure.
 _memif_try_tundra() {
-  local mem=$1 cfg=$MEMIF_DIR/tundra.cfg fifo_in=$MEMIF_DIR/tundra_in.fifo
-  local fifo_out=$MEMIF_DIR/tundra_out.fifo rpid m
-  rm -f "$fifo_in" "$fifo_out" "$MEMIF_DIR/up.sock" "$MEMIF_DIR/acc.sock"
-  mkfifo "$fifo_in" "$fifo_out" || return 1
-  MEMIF_TUN_LOG=$MEMIF_DIR/tundra.log
-  : >"$MEMIF_TUN_LOG"
-  _memif_stamp <"$fifo_out" >"$MEMIF_TUN_LOG" &
-  rpid=$!
-  _memif_track "$rpid" stamp
-  # Read-write, so opening never blocks and tundra sees no EOF until we close it.
-  exec {MEMIF_TUN_FD}<>"$fifo_in"
+  local mem=$1 cfg=$MEMIF_DIR/tundra.cfg dl
+  rm -f "$MEMIF_DIR/t.sock" "$MEMIF_DIR/up.sock" "$MEMIF_DIR/acc.sock"
   # shellcheck disable=SC2086  # $mem is a list of options
   taskset -c "$MEMIF_TUNDRA_CPUS" "$MEMIF_TUNDRA" -l 0-1 --no-pci $mem \
     --file-prefix="$MEMIF_PREFIX_T" --log-level=error \
     --vdev="net_memif0,role=server,id=0,socket=$MEMIF_DIR/up.sock,socket-abstract=no" \
     --vdev="net_memif1,role=server,id=0,socket=$MEMIF_DIR/acc.sock,socket-abstract=no" \
-    -- --config="$cfg" --interactive <"$fifo_in" >"$fifo_out" 2>"$MEMIF_DIR/tundra.err" &
+    -- --config="$cfg" --socket="$MEMIF_DIR/t.sock" \
+    </dev/null >"$MEMIF_DIR/tundra.log" 2>"$MEMIF_DIR/tundra.err" &
   MEMIF_TUN_PID=$!
   _memif_track "$MEMIF_TUN_PID" tundra
-  # Deterministic start: the prompt reads stdin only after the whole config ran, so
-  # the marker's line means tundra is configured (the memif listeners exist since EAL
-  # probing). The ports and the worker start with each generator run (_memif_gen).
-  _memif_tmark
-  m=$MEMIF_M
-  _memif_tcmd "help $m"
-  if ! _memif_wait_log "$MEMIF_TUN_LOG" "'$m'" 30 "$MEMIF_TUN_PID"; then
-    _memif_log "tundra did not start: $(tail -n 3 "$MEMIF_DIR/tundra.err" | tr '\n' ' ')"
-    if grep -q -E "Cannot init memory|Not enough memory|Cannot get hugepage" "$MEMIF_DIR/tundra.err"
-    then return 2; fi
-    return 1
-  fi
+  # Deterministic start: the socket answers only once the whole config ran, so a reply
+  # means tundra is configured (the memif listeners exist since EAL probing). The ports
+  # and the worker start with each generator run (_memif_gen).
+  dl=$(_memif_deadline 30)
+  until _memif_ctl 5 help quit >/dev/null 2>&1; do
+    if ! kill -0 "$MEMIF_TUN_PID" 2>/dev/null || ! _memif_before "$dl"; then
+      _memif_log "tundra did not start: $(tail -n 3 "$MEMIF_DIR/tundra.err" | tr '\n' ' ')"
+      if grep -q -E "Cannot init memory|Not enough memory|Cannot get hugepage" "$MEMIF_DIR/tundra.err"
+      then return 2; fi
+      return 1
+    fi
+    sleep 0.05
+  done
   if [ ! -S "$MEMIF_DIR/up.sock" ] || [ ! -S "$MEMIF_DIR/acc.sock" ]; then
     _memif_log "tundra's memif sockets are missing"
     return 1
@@ -316,12 +307,7 @@ _memif_try_tundra() {
 
 # Drop reasons tundra counted (non-zero ones), for stderr diagnostics.
 _memif_tundra_drops() {
-  local m
-  _memif_tmark
-  m=$MEMIF_M
-  _memif_tcmd "show port stats all json" "help $m"
-  _memif_wait_log "$MEMIF_TUN_LOG" "'$m'" 10 "$MEMIF_TUN_PID" || return 0
-  grep '{"ports"' "$MEMIF_TUN_LOG" | tail -n 1 | cut -d' ' -f2- | "$MEMIF_PY" -c '
+  _memif_ctl --json 10 show port stats all 2>/dev/null | "$MEMIF_PY" -c '
 import json, sys
 try:
     d = json.loads(sys.stdin.read())
@@ -337,15 +323,11 @@ print("; ".join(out))' || true
 
 _memif_stop_tundra() {
   if [ -n "$MEMIF_TUN_PID" ] && kill -0 "$MEMIF_TUN_PID" 2>/dev/null; then
-    _memif_tcmd quit 2>/dev/null || true
+    _memif_ctl 5 quit >/dev/null 2>&1 || true
     _memif_wait_pid "$MEMIF_TUN_PID" 10 || { _memif_log "tundra did not quit; killing it"
       _memif_end_pid "$MEMIF_TUN_PID"; }
   fi
   if [ -n "$MEMIF_TUN_PID" ]; then wait "$MEMIF_TUN_PID" 2>/dev/null || true; fi
-  if [ -n "$MEMIF_TUN_FD" ]; then
-    eval "exec $MEMIF_TUN_FD>&-"
-    MEMIF_TUN_FD=""
-  fi
   MEMIF_TUN_PID=""
 }
 
@@ -354,17 +336,9 @@ _memif_stop_tundra() {
 # tundra's workers stop polling before a generator disconnects (see _memif_gen_finish)
 # and start again before the next one connects.
 _memif_tundra_run() {  # start|stop
-  local m
-  _memif_tmark
-  m=$MEMIF_M
-  _memif_tcmd "$1" "help $m"
-  if ! _memif_wait_log "$MEMIF_TUN_LOG" "'$m'" 10 "$MEMIF_TUN_PID"; then
-    _memif_log "tundra did not answer '$1'"
-    return 1
-  fi
-  # The reply ("started"/"stopped", or "error: ...") is the line before the marker's.
-  if grep -B1 "'$m'" "$MEMIF_TUN_LOG" | head -n 1 | grep -q "error:"; then
-    _memif_log "tundra: $1 failed: $(grep -B1 "'$m'" "$MEMIF_TUN_LOG" | head -n 1)"
+  local err
+  if ! err=$(_memif_ctl 10 "$1" 2>&1 >/dev/null); then
+    _memif_log "tundra: $1 failed: ${err:-no answer}"
     return 1
   fi
 }
@@ -544,8 +518,8 @@ print(" ".join("%.3f" % l[k] for k in ("min", "avg", "p50", "p90", "p99", "p999"
 
 memif_churn() {  # PROTO UNDERLAY NDR_MPPS CHURN_LINES TRIAL_S
   local proto=$1 ul=$2 ndr=$3 lines=$4 trial=$5 na="NA NA NA NA" spec rate limit
-  local churn=$MEMIF_DIR/churn.cmds m0 m1 gpid t_gen res lead
-  local cpid ups=NA tx rx
+  local churn=$MEMIF_DIR/churn.cmds gpid t_gen res lead t0 t1 crc done_lines=""
+  local ups=NA tx rx
   if ! _memif_args_ok "$proto" "$ul" || ! _memif_check_tools; then echo "$na"; return 0; fi
   case "$ndr" in ''|NA|0|0.0*) _memif_log "churn needs an NDR (got '$ndr')"; echo "$na"; return 0 ;; esac
   # Other tunnels of the protocol, never the measured one (vni/key 100): cN, 100000+N.
@@ -577,47 +551,33 @@ memif_churn() {  # PROTO UNDERLAY NDR_MPPS CHURN_LINES TRIAL_S
     # Let the traffic settle for 10 % of the trial (at most 0.5 s), then churn.
     lead=$(echo "l = $trial / 10; if (l > 0.5) l = 0.5; l" | bc -l)
     sleep "$lead"
-    _memif_tmark
-    m0=$MEMIF_M
-    _memif_tmark
-    m1=$MEMIF_M
-    # In the background: a full FIFO blocks the writer until tundra has read it. The
-    # writer must not hold the generator's stdin open.
-    (
-      exec {MEMIF_GEN_FD}>&-
-      { printf 'help %s\n' "$m0"; cat "$churn"; printf 'help %s\n' "$m1"; } |
-        timeout "$limit" cat >&"$MEMIF_TUN_FD"
-    ) &
-    cpid=$!
-    _memif_track "$cpid" churn-writer
-    _memif_wait_log "$MEMIF_TUN_LOG" "'$m1'" "$limit" "$MEMIF_TUN_PID" ||
-      _memif_log "tundra did not finish the churn"
-    wait "$cpid" 2>/dev/null || true
+    # One batch, each line once the one before answered; timed from here. tundra-ctl
+    # runs on the control thread's CPU: it takes turns with it, never the worker's CPU.
+    t0=$EPOCHREALTIME
+    crc=0
+    timeout "$limit" taskset -c "$MEMIF_CTL_CPU" "$MEMIF_CTL" --socket="$MEMIF_DIR/t.sock" \
+      --timeout=10 -f "$churn" >/dev/null 2>"$MEMIF_DIR/churn.err" || crc=$?
+    t1=$EPOCHREALTIME
+    case $crc in
+      0) done_lines=$lines ;;
+      1) # "FILE:LINE: error: ...": the lines before it ran.
+        done_lines=$(sed -n 's/^[^:]*:\([0-9]*\): error: .*/\1/p' "$MEMIF_DIR/churn.err" | head -n 1)
+        _memif_log "churn stopped: $(head -n 1 "$MEMIF_DIR/churn.err")"
+        done_lines=$(( ${done_lines:-1} - 1 )) ;;
+      *) _memif_log "tundra did not finish the churn (tundra-ctl exit $crc):" \
+           "$(head -n 1 "$MEMIF_DIR/churn.err")"
+        done_lines="" ;;
+    esac
   else
     _memif_log "tundra-gen did not start its trial"
   fi
   _memif_gen_finish || true
-  if [ -n "${m1:-}" ] && grep -q "'$m1'" "$MEMIF_TUN_LOG"; then
-    ups=$("$MEMIF_PY" - "$MEMIF_TUN_LOG" "$m0" "$m1" "$lines" "$t_gen" "$trial" <<'PY' || true
+  if [ -n "${done_lines:-}" ]; then
+    ups=$("$MEMIF_PY" - "${t0/,/.}" "${t1/,/.}" "$done_lines" "$t_gen" "$trial" <<'PY' || true
 import sys
-log, m0, m1, lines, t_gen, trial = sys.argv[1:7]
-t0 = t1 = None
-errors = 0
-inside = False
-for row in open(log):
-    ts, _, text = row.rstrip("\n").partition(" ")
-    if "'%s'" % m0 in text:
-        t0, inside = float(ts), True
-    elif "'%s'" % m1 in text:
-        t1, inside = float(ts), False
-    elif inside and text.startswith("error:"):
-        errors += 1
-if t0 is None or t1 is None or t1 <= t0:
+t0, t1, ok, t_gen, trial = (float(v) for v in sys.argv[1:6])
+if t1 <= t0:
     print("NA"); sys.exit(0)
-ok = int(lines) - errors
-if errors:
-    print("memif: %d churn commands failed" % errors, file=sys.stderr)
-t_gen, trial = float(t_gen), float(trial)
 print("memif: churn ran %.3f s, from %.3f s to %.3f s into the %.3f s trial"
       % (t1 - t0, t0 - t_gen, t1 - t_gen, trial), file=sys.stderr)
 if t1 > t_gen + trial:

@@ -46,19 +46,21 @@ topo_names() {
   esac
 }
 
-# topo_netns_usable — can this process create network namespaces at all?
+# topo_netns_usable — can this process create network namespaces at all? On failure
+# `ip netns add`'s error is on stderr.
 topo_netns_usable() {
-  local probe=tundra-probe-$$-$RANDOM
-  ip netns add "$probe" 2>/dev/null || return 1
+  local probe=tundra-probe-$$-$RANDOM err
+  err=$(ip netns add "$probe" 2>&1) || { echo "${err:-ip netns add failed}" >&2; return 1; }
   ip netns del "$probe" 2>/dev/null
   return 0
 }
 
-# topo_kernel_supports TYPE — 0 if the kernel can create a link of TYPE
-# (vxlan, geneve, gretap, gre, ip6gre, ip6gretap, ...). Probes in a scratch
-# namespace so nothing leaks into the caller's. Prints nothing.
+# topo_kernel_supports TYPE — 0 if the kernel can create a link of TYPE (vxlan,
+# geneve, gretap, gre, ip6gre, ip6gretap, ...); else 1 with the reason (`ip link
+# add`'s error) on stderr. Probes in a scratch namespace so nothing leaks into the
+# caller's. tests/interop/tundra_netns.py asks this function too.
 topo_kernel_supports() {
-  local type=$1 probe=tundra-probe-$$-$RANDOM args rc
+  local type=$1 probe=tundra-probe-$$-$RANDOM args err rc
   case $type in
     vxlan)     args=(id 1 dstport 4789 local 192.0.2.1) ;;
     geneve)    args=(id 1 remote 192.0.2.2) ;;
@@ -66,17 +68,29 @@ topo_kernel_supports() {
     ip6gre|ip6gretap) args=(local 2001:db8::1 remote 2001:db8::2) ;;
     *)         args=() ;;
   esac
-  ip netns add "$probe" 2>/dev/null || return 1
-  ip -n "$probe" link add tprobe0 type "$type" "${args[@]}" >/dev/null 2>&1
+  err=$(ip netns add "$probe" 2>&1) || {
+    echo "cannot create a probe namespace: $err" >&2; return 1; }
+  err=$(ip -n "$probe" link add tprobe0 type "$type" "${args[@]}" 2>&1)
   rc=$?
   ip netns del "$probe" 2>/dev/null
+  [ "$rc" -eq 0 ] || echo "${err:-exit status $rc}" >&2
   return $rc
 }
 
-# _topo_offloads_off IF [NS] — no checksum/segmentation offloads on a veth
-# end: veths otherwise hand AF_PACKET partial checksums and GSO/GRO
-# super-frames. Each feature separately: not every one exists everywhere.
-_topo_offloads_off() {
+# The recipes below for namespaces and veth ends are the ones the interop tests use
+# too (tests/interop/tundra_proc.Topology calls them through tundra_netns.topology_sh).
+
+# topo_netns_init NS — a new namespace's basics: lo up, and "no DAD" for every
+# interface made in it or moved there later.
+topo_netns_init() {
+  ip netns exec "$1" ip link set lo up &&
+    ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+}
+
+# topo_offloads_off IF [NS] — no checksum/segmentation offloads on a veth end: veths
+# otherwise hand AF_PACKET partial checksums and GSO/GRO super-frames. Each feature
+# separately: not every one exists everywhere. Never fails.
+topo_offloads_off() {
   local ifname=$1 pre=() feat
   [ -n "${2:-}" ] && pre=(ip netns exec "$2")
   command -v ethtool >/dev/null || return 0
@@ -85,7 +99,35 @@ _topo_offloads_off() {
   done
 }
 
-_topo_nsexec() { ip netns exec "$1" "${@:2}"; }
+# topo_tundra_end IF [NS [MTU]] — a veth end tundra owns through net_af_packet, in NS
+# (already moved there) or, NS empty, in the root ns: no IPv6 (so the kernel sends
+# nothing of its own on it), offloads off, promiscuous, MTU if given, up.
+topo_tundra_end() {
+  local ifname=$1 mtu=${3:-} pre=()
+  [ -n "${2:-}" ] && pre=(ip netns exec "$2")
+  "${pre[@]}" sysctl -qw "net.ipv6.conf.$ifname.disable_ipv6=1" || return 1
+  topo_offloads_off "$ifname" "${2:-}"
+  "${pre[@]}" ip link set "$ifname" promisc on || return 1
+  if [ -n "$mtu" ]; then "${pre[@]}" ip link set "$ifname" mtu "$mtu" || return 1; fi
+  "${pre[@]}" ip link set "$ifname" up
+}
+
+# topo_host_end IF NS MTU [ADDR/PLEN...] — a kernel-side veth end in NS (already moved
+# there): no DAD, offloads off, MTU (empty: left as it is), up, then the addresses
+# (IPv6 ones nodad).
+topo_host_end() {
+  local ifname=$1 ns=$2 mtu=$3 a nodad pre=(ip netns exec "$2")
+  shift 3
+  "${pre[@]}" sysctl -qw "net.ipv6.conf.$ifname.accept_dad=0" || return 1
+  topo_offloads_off "$ifname" "$ns"
+  if [ -n "$mtu" ]; then "${pre[@]}" ip link set "$ifname" mtu "$mtu" || return 1; fi
+  "${pre[@]}" ip link set "$ifname" up || return 1
+  for a in "$@"; do
+    nodad=()
+    [[ $a == *:* ]] && nodad=(nodad)
+    "${pre[@]}" ip addr add "$a" dev "$ifname" "${nodad[@]}" || return 1
+  done
+}
 
 # topo_create — builds the whole topology for the names set by topo_names.
 topo_create() {
@@ -93,9 +135,7 @@ topo_create() {
   for n in "$TOPO_HOST_NS" "$TOPO_VTEP_NS"; do
     ip netns add "$n" || { echo "topology: ip netns add $n failed" >&2; return 1; }
     TOPO_CREATED+=("netns:$n")
-    _topo_nsexec "$n" ip link set lo up
-    # Interfaces registered in the ns after this inherit "no DAD".
-    _topo_nsexec "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+    topo_netns_init "$n" || return 1
   done
 
   # veth pairs, created in the root ns, one end moved into its namespace.
@@ -106,23 +146,15 @@ topo_create() {
   ip link set "$TOPO_VTEP_IF" netns "$TOPO_VTEP_NS" || return 1
   ip link set "$TOPO_HOST_IF" netns "$TOPO_HOST_NS" || return 1
 
-  # Root-ns ends: no addresses, no IPv6 (so the kernel sends nothing of its
-  # own on them), promiscuous, offloads off. The access end must pass tenant
-  # frames of the overlay MTU; keep it at 1500 (>= overlay MTU).
+  # Root-ns ends: tundra's, no addresses. The access end must pass tenant frames of
+  # the overlay MTU; it stays at 1500 (>= overlay MTU).
   for n in "$TOPO_UP_IF" "$TOPO_ACC_IF"; do
-    sysctl -qw "net.ipv6.conf.$n.disable_ipv6=1"
-    _topo_offloads_off "$n"
-    ip link set "$n" promisc on
-    ip link set "$n" up
+    topo_tundra_end "$n" || return 1
   done
 
   # Remote VTEP: underlay address on the veth, kernel vxlan device on top.
   local vns=(ip netns exec "$TOPO_VTEP_NS")
-  "${vns[@]}" sysctl -qw "net.ipv6.conf.$TOPO_VTEP_IF.accept_dad=0"
-  _topo_offloads_off "$TOPO_VTEP_IF" "$TOPO_VTEP_NS"
-  "${vns[@]}" ip link set "$TOPO_VTEP_IF" up
-  "${vns[@]}" ip addr add "$TOPO_VTEP_UL/$TOPO_UL_PLEN" dev "$TOPO_VTEP_IF" nodad 2>/dev/null ||
-    "${vns[@]}" ip addr add "$TOPO_VTEP_UL/$TOPO_UL_PLEN" dev "$TOPO_VTEP_IF" || return 1
+  topo_host_end "$TOPO_VTEP_IF" "$TOPO_VTEP_NS" "" "$TOPO_VTEP_UL/$TOPO_UL_PLEN" || return 1
   local vxargs=(id "$TOPO_VNI" local "$TOPO_VTEP_UL" remote "$TOPO_TUNDRA_UL"
                 dstport "$TOPO_VXLAN_PORT" dev "$TOPO_VTEP_IF")
   # IPv6 underlay: kernel defaults on purpose (udp6zerocsumtx/rx off): it
@@ -135,13 +167,8 @@ topo_create() {
   "${vns[@]}" ip addr add "$TOPO_PEER_V6/64" dev "$TOPO_VX_IF" nodad || return 1
 
   # Tenant host: overlay addresses straight on its veth, MTU = overlay MTU.
-  local hns=(ip netns exec "$TOPO_HOST_NS")
-  "${hns[@]}" sysctl -qw "net.ipv6.conf.$TOPO_HOST_IF.accept_dad=0"
-  _topo_offloads_off "$TOPO_HOST_IF" "$TOPO_HOST_NS"
-  "${hns[@]}" ip link set "$TOPO_HOST_IF" mtu "$TOPO_OVERLAY_MTU" up || return 1
-  "${hns[@]}" ip addr add "$TOPO_HOST_V4/24" dev "$TOPO_HOST_IF" || return 1
-  "${hns[@]}" ip addr add "$TOPO_HOST_V6/64" dev "$TOPO_HOST_IF" nodad || return 1
-  return 0
+  topo_host_end "$TOPO_HOST_IF" "$TOPO_HOST_NS" "$TOPO_OVERLAY_MTU" \
+    "$TOPO_HOST_V4/24" "$TOPO_HOST_V6/64"
 }
 
 # topo_vtep_mac — MAC of the remote VTEP's underlay interface.
@@ -170,40 +197,6 @@ topo_vx_stats_json() {
   ip -n "$TOPO_VTEP_NS" -s -j link show "$TOPO_VX_IF" 2>/dev/null | tr -d '\n'
 }
 
-# Python used for the TCP transfer: a one-shot server that hashes what it
-# receives and a client that sends a file. Run with /usr/bin/python3 -c.
-# server: ADDR PORT READYFILE TIMEOUT  -> prints "<bytes> <sha256>"
-# shellcheck disable=SC2016,SC2034
-TOPO_PY_TCP_SERVER='
-import hashlib, socket, sys
-addr, port, ready, tmo = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((addr, port)); s.listen(1); s.settimeout(tmo)
-open(ready, "w").close()
-c, peer = s.accept(); c.settimeout(tmo)
-h, n = hashlib.sha256(), 0
-while True:
-    b = c.recv(1 << 16)
-    if not b:
-        break
-    h.update(b); n += len(b)
-c.close(); s.close()
-print(n, h.hexdigest())
-'
-# client: ADDR PORT FILE TIMEOUT
-# shellcheck disable=SC2034
-TOPO_PY_TCP_CLIENT='
-import socket, sys
-addr, port, path, tmo = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-c = socket.socket(fam, socket.SOCK_STREAM); c.settimeout(tmo)
-c.connect((addr, port))
-with open(path, "rb") as f:
-    c.sendall(f.read())
-c.shutdown(socket.SHUT_WR)
-while c.recv(1 << 16):
-    pass
-c.close()
-'
+# The TCP transfer (a one-shot server that hashes what it receives, a client that
+# sends a file): scripts/lib/tcp_transfer.py, also used by the interop tests.
+TOPO_TCP_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tcp_transfer.py

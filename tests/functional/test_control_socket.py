@@ -140,7 +140,7 @@ def test_completion_comes_from_the_server_grammar(live):
     assert c.complete("tunnel add t1 type ") == ["vxlan", "geneve", "gre", "gretap"]
     assert c.complete("show po") == ["port"]
     assert "<name>" in c.complete("tunnel del ")
-    with pytest.raises(CommandError, match="only '@' request is '@complete"):
+    with pytest.raises(CommandError, match="'@' requests are '@complete <line>' and '@batch'"):
         c.run("@nope")
 
 
@@ -357,3 +357,19 @@ def test_traffic_is_the_same_configured_over_the_socket(sockdir, tmp_path, tundr
     assert out == batch.out(UPLINK)
     for o, f in zip(out, frames):
         check_encap(o, UL, tun, f)
+
+
+def test_batch_mode_runs_nothing_after_a_failure(live):
+    """After "@batch", requests sent behind a failed one are answered "not run"
+    and change nothing; a new "@batch" starts over. Without it, each runs."""
+    with live.client() as c:
+        assert c.request("@batch") == (True, "", "")
+        assert c.request("tunnel del nosuch")[0] is False
+        ok, out, msg = c.request("port config 0 mtu 1400")
+        assert (ok, msg) == (False, "not run: an earlier request of this batch failed")
+        assert c.request("@batch") == (True, "", "")  # starts over
+        assert "quit" in c.run("help quit")
+    with live.client() as c:  # a new connection: not in batch mode
+        assert c.show_json("port info 0")["ports"][0]["mtu"] != 1400  # was not run
+        assert c.request("tunnel del nosuch")[0] is False
+        assert "quit" in c.run("help quit")

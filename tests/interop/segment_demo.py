@@ -38,6 +38,7 @@ def main():
             "-- kernel VTEP v2 (%s)" % args.underlay)
         v = ThreeVteps(work, fam)
         try:
+            say("tundra runs as pid %d, control socket %s" % (v.tundra.proc.pid, v.tundra.sock))
             for i, k in ((1, "v1"), (2, "v2")):
                 for addr in (OVERLAY4[i], OVERLAY6[i]):
                     ok = received(ping(v.ns["h0"], addr, count=3)) >= 2
@@ -52,9 +53,8 @@ def main():
             if err is not None:
                 failures.append("tcp")
             for what in ("segment blue", "fdb blue", "route", "neigh"):
-                _, text = v.tundra.query("show %s" % what, "show mempool json",
-                                         key="mempools")
-                say("tundra> show %s\n%s" % (what, text.rstrip()))
+                text = v.tundra.send("show %s" % what)
+                say("tundra-ctl --socket=%s show %s\n%s" % (v.tundra.sock, what, text.rstrip()))
             for k in ("v1", "v2"):
                 out = run(["bridge", "fdb", "show", "dev", "vx0"], ns=v.ns[k]).stdout
                 say("%s: bridge fdb show dev vx0\n%s" % (k, out.rstrip()))

@@ -157,8 +157,7 @@ class ThreeVteps:
         # Frames the host sent before that (IPv6 router solicitations, MLD reports)
         # were flooded to unresolved remotes: the tests count drops from here on.
         self.drops_at_start = self.segment()["drops"]
-        pools = self.tundra.show("mempool", "mempools")["mempools"]
-        self.baseline = {p["name"]: p["in_use"] for p in pools}
+        self.baseline = self.tundra.mbufs_in_use(settle=0.3)
 
     def neighbors(self):
         return self.tundra.show("neigh", "neighbors")["neighbors"]

@@ -73,11 +73,7 @@ class EchoTopology:
                           "port config 1 address %s/24" % GW4,
                           "port config 1 address %s/64" % GW6,
                           "start", "show port info all json", key="ports", timeout=60)
-        self.baseline = self.in_use()
-
-    def in_use(self):
-        pools = self.tundra.show("mempool", "mempools")["mempools"]
-        return {p["name"]: p["in_use"] for p in pools}
+        self.baseline = self.tundra.mbufs_in_use(settle=0.3)
 
     def port(self, p):
         ports = self.tundra.show("port stats all", "ports")["ports"]
@@ -129,7 +125,7 @@ def test_kernel_pings_tundra(topo, who, addr, port):
 
 def test_mempool_back_to_baseline(topo):
     try:
-        now = topo.in_use()
+        now = topo.tundra.mbufs_in_use()
     except TundraError as e:
         pytest.fail(str(e))
     assert now == topo.baseline, "mbufs in use: %s, before the pings: %s" % (

@@ -36,9 +36,9 @@ import subprocess
 
 import pytest
 
-from tundra_netns import kernel_supports
-from tundra_proc import (Topology, Tundra, TundraError, kernel_link_error, ns_mac, ping,
-                         received, require_interop, run, tcp_transfer, wait_until)
+from tundra_netns import kernel_link_error, kernel_supports
+from tundra_proc import (Topology, Tundra, TundraError, ns_mac, ping, received,
+                         require_interop, run, tcp_transfer, wait_until)
 
 VNI = 100
 GRE_KEY = 42
@@ -200,8 +200,7 @@ class KernelPeer:
             cfg += ["route add 10.2.0.0/24 tunnel t1", "route add fd02::/64 tunnel t1"]
         cfg.append("start")
         self.tundra.query(*cfg, "show tunnel json", key="tunnels", timeout=60)
-        pools = self.tundra.show("mempool", "mempools")["mempools"]
-        self.baseline = {p["name"]: p["in_use"] for p in pools}
+        self.baseline = self.tundra.mbufs_in_use(settle=0.3)
 
     def learn_host(self):
         """L3: the host resolves its gateway (tundra answers ARP/ND and learns

@@ -138,11 +138,10 @@ class Routed:
             cfg += ["route add %s tunnel g1" % p for p in prefixes]
             cfg.append("start")
             # The JSON answer after `start` says every command before it ran;
-            # query() raises if any printed "error:".
+            # query() raises if tundra rejected any of them.
             self.tundra[side].query(*cfg, "show tunnel json", key="tunnels", timeout=60)
         for side in "AB":
-            pools = self.tundra[side].show("mempool", "mempools")["mempools"]
-            self.baseline[side] = {p["name"]: p["in_use"] for p in pools}
+            self.baseline[side] = self.tundra[side].mbufs_in_use(settle=0.3)
 
     def host_addr(self, side, fam):
         return SIDES[side][4 if fam == 4 else 5].split("/")[0]

@@ -92,8 +92,7 @@ class GroupVteps:
                "segment blue unknown-remote learn",
                "start"]
         self.tundra.query(*cfg, "show segment json", key="segments", timeout=60)
-        pools = self.tundra.show("mempool", "mempools")["mempools"]
-        self.baseline = {p["name"]: p["in_use"] for p in pools}
+        self.baseline = self.tundra.mbufs_in_use(settle=0.3)
 
     def mdb_ports(self):
         """The bridge ports the kernel's snooping has as members of the group."""
@@ -179,7 +178,5 @@ def test_remotes_learned_from_the_group(vteps):
 
 
 def test_no_mbuf_leak(vteps):
-    def settled():
-        pools = vteps.tundra.show("mempool", "mempools")["mempools"]
-        return {p["name"]: p["in_use"] for p in pools} == vteps.baseline
-    assert wait_until(settled, 5, interval=0.2), vteps.diag()
+    assert wait_until(lambda: vteps.tundra.mbufs_in_use() == vteps.baseline, 5,
+                      interval=0.2), "baseline %s\n%s" % (vteps.baseline, vteps.diag())

@@ -99,7 +99,5 @@ def test_underlay_resolved_by_tundra(vteps):
 
 
 def test_no_mbuf_leak(vteps):
-    def settled():
-        pools = vteps.tundra.show("mempool", "mempools")["mempools"]
-        return {p["name"]: p["in_use"] for p in pools} == vteps.baseline
-    assert wait_until(settled, 5, interval=0.2), vteps.diag()
+    assert wait_until(lambda: vteps.tundra.mbufs_in_use() == vteps.baseline, 5,
+                      interval=0.2), "baseline %s\n%s" % (vteps.baseline, vteps.diag())

@@ -2,13 +2,18 @@
 
 * Topology  — network namespaces and veths, recording every object it makes so
                destroy() deletes exactly those (reverse order), nothing else.
-* Tundra    — one tundra process on net_af_packet ports, driven line by line
-               through its stdin (``--interactive`` with stdin not a terminal),
-               its output in a log file polled, with deadlines, for the one-line
-               JSON answers of ``show ... json``. Stopped by ``quit``, then by
-               its own PID (SIGTERM, SIGKILL); its DPDK runtime dir removed.
-* traffic   — ping and a 1 MiB TCP transfer (SHA-256 checked) between
-               namespaces, every command under a timeout.
+* Tundra    — one tundra process on net_af_packet ports, driven through its
+               control socket (scripts/lib/tundra_client.py): each command's
+               reply says it ran, and whether tundra accepted it. Its output
+               (EAL, errors) goes to a log file quoted in failure messages.
+               Stopped by ``quit``, then by its own PID (SIGTERM, SIGKILL); its
+               socket file and DPDK runtime dir removed.
+* traffic   — ping and a 1 MiB TCP transfer (SHA-256 checked,
+               scripts/lib/tcp_transfer.py) between namespaces, every command
+               under a timeout.
+
+Namespaces and veth ends are set up by scripts/lib/topology.sh's functions
+(tundra_netns.topology_sh), the same that scripts/demo.sh uses.
 
 Everything here is bounded: no wait without a deadline.
 """
@@ -19,12 +24,20 @@ import pathlib
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
+import sys
 import time
 
+from tundra_netns import netns_unusable_reason, topology_sh
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+from tundra_client import TundraClient, TundraUnreachable  # noqa: E402
+
 PY = "/usr/bin/python3"
 DEFAULT_BIN = ROOT / "build" / "control" / "tundra"
+TCP_TRANSFER = ROOT / "scripts" / "lib" / "tcp_transfer.py"
 
 
 class TundraError(AssertionError):
@@ -69,7 +82,6 @@ def wait_until(pred, timeout, interval=0.1):
 def require_interop(tools=("ip", "ping", "sysctl")):
     """For a module-scoped autouse fixture: skips when namespaces cannot be made
     or a tool is missing, fails when the tundra binary is."""
-    from tundra_netns import netns_unusable_reason
     import pytest
     reason = netns_unusable_reason()
     if reason:
@@ -93,10 +105,7 @@ class Topology:
     def netns(self, name):
         run(["ip", "netns", "add", name])
         self.created.append(("netns", name))
-        run(["ip", "link", "set", "lo", "up"], ns=name)
-        # Interfaces made or moved here later inherit "no DAD".
-        run(["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0",
-             "net.ipv6.conf.default.accept_dad=0"], ns=name)
+        topology_sh("topo_netns_init", name)   # lo up; no DAD from here on
         return name
 
     def veth(self, a, b):
@@ -106,37 +115,22 @@ class Topology:
 
     @staticmethod
     def offloads_off(ifname, ns=None):
-        # Veths otherwise hand AF_PACKET partial checksums and GSO/GRO
-        # super-frames. Each feature on its own: not all exist everywhere.
-        if shutil.which("ethtool") is None:
-            return
-        for feat in ("tx", "rx", "tso", "gso", "gro"):
-            run(["ethtool", "-K", ifname, feat, "off"], check=False, ns=ns)
+        """No checksum/segmentation offloads on a veth end (topology.sh)."""
+        topology_sh("topo_offloads_off", ifname, ns or "")
 
     def tundra_end(self, ifname, ns=None, mtu=None):
         """A veth end tundra owns (moved into ns if given): no IPv6 (the
         kernel sends nothing of its own there), promiscuous, offloads off,
-        up."""
+        up (topology.sh's topo_tundra_end)."""
         if ns is not None:
             run(["ip", "link", "set", ifname, "netns", ns])
-        run(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % ifname], ns=ns)
-        self.offloads_off(ifname, ns)
-        run(["ip", "link", "set", ifname, "promisc", "on"], ns=ns)
-        if mtu:
-            run(["ip", "link", "set", ifname, "mtu", str(mtu)], ns=ns)
-        run(["ip", "link", "set", ifname, "up"], ns=ns)
+        topology_sh("topo_tundra_end", ifname, ns or "", mtu or "")
 
     def host_end(self, ifname, ns, addrs, mtu=None):
-        """Moves ifname into ns, addresses it (each "ip/plen"), brings it up."""
+        """Moves ifname into ns, addresses it (each "ip/plen"), brings it up
+        (topology.sh's topo_host_end)."""
         run(["ip", "link", "set", ifname, "netns", ns])
-        run(["sysctl", "-qw", "net.ipv6.conf.%s.accept_dad=0" % ifname], ns=ns)
-        self.offloads_off(ifname, ns)
-        if mtu:
-            run(["ip", "link", "set", ifname, "mtu", str(mtu)], ns=ns)
-        run(["ip", "link", "set", ifname, "up"], ns=ns)
-        for a in addrs:
-            extra = ["nodad"] if ":" in a else []
-            run(["ip", "addr", "add", a, "dev", ifname, *extra], ns=ns)
+        topology_sh("topo_host_end", ifname, ns, mtu or "", *addrs)
 
     def destroy(self):
         """Deletes, newest first, what this object created; never raises."""
@@ -184,10 +178,12 @@ def ns_mac(ns, ifname):
 
 class Tundra:
     """One tundra process with net_af_packet ports on the given interfaces
-    (port N = ifaces[N]), commands written to its stdin line by line.
+    (port N = ifaces[N]), run without a prompt (stdin /dev/null) and driven
+    through its control socket, one connection per call.
 
     With netns, it runs inside that namespace (`ip netns exec` execs it, so
-    the PID is tundra's). Each tundra gets a namespace of its own when
+    the PID is tundra's; the socket is a file, reachable from everywhere).
+    Each tundra gets a namespace of its own when
     several run at once: DPDK 22.11's net_af_packet names its PACKET_FANOUT
     group (pid ^ ifindex) & 0xffff, and the kernel refuses (EINVAL) a socket
     joining an existing group of that id bound to another device in the same
@@ -204,15 +200,34 @@ class Tundra:
         # UNIX socket paths are short (107 bytes): under /tmp, not the workdir.
         self.sock = "/tmp/%s.sock" % self.prefix
         self.cmd = [*pre, str(tundra_bin()), *lcores, "--no-pci", *eal_mem_args(),
-                    "--file-prefix=" + self.prefix, *vdevs, "--", "--interactive",
+                    "--file-prefix=" + self.prefix, *vdevs, "--",
                     "--socket=" + self.sock, *flags]
         self.proc = None
         self._log = None
 
-    def start(self):
+    def start(self, timeout=60):
+        """Starts tundra and waits, at most `timeout` s, until its control
+        socket answers (it does once tundra is configured). Raises TundraError,
+        with the end of tundra's output, when it exits or stays silent."""
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.alive():
+                raise TundraError("%s: tundra exited (status %s) before serving %s; "
+                                  "last output:\n%s" % (self.name, self.proc.poll(),
+                                                        self.sock, self.tail()))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TundraError("%s: no answer on %s within %d s; last output:\n%s"
+                                  % (self.name, self.sock, timeout, self.tail()))
+            try:
+                with TundraClient(self.sock, timeout=max(left, 0.1)) as c:
+                    c.request("help quit")
+                return
+            except TundraUnreachable:
+                time.sleep(0.05)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -226,71 +241,90 @@ class Tundra:
     def tail(self, n=40):
         return "\n".join(self.log().splitlines()[-n:])
 
-    def send(self, *cmds):
+    def _run(self, cmds, timeout, allow_errors):
+        """Runs cmds in order on one connection, each once the one before
+        answered; returns [(command, ok, output, message)]."""
         if not self.alive():
             raise TundraError("%s: tundra is not running (exit status %s); last output:\n%s"
                               % (self.name, self.proc and self.proc.poll(), self.tail()))
+        replies = []
         try:
-            for c in cmds:
-                self.proc.stdin.write((c + "\n").encode())
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            raise TundraError("%s: tundra closed its input; last output:\n%s"
-                              % (self.name, self.tail()))
+            with TundraClient(self.sock, timeout=timeout) as c:
+                for cmd in cmds:
+                    ok, out, msg = c.request(cmd)
+                    replies.append((cmd, ok, out, msg))
+                    if not ok and not allow_errors:
+                        raise TundraError("%s: tundra rejected %r: error: %s\ncommands: %s"
+                                          % (self.name, cmd, msg.rstrip(), list(cmds)))
+        except TundraUnreachable as e:
+            cmd = cmds[len(replies)]
+            if self.proc.poll() is not None:
+                why = "tundra exited (status %s) before answering" % self.proc.poll()
+            else:
+                why = "no answer (%s) to" % e
+            raise TundraError("%s: %s %r; last output:\n%s"
+                              % (self.name, why, cmd, self.tail())) from None
+        return replies
 
-    def _scan(self, offset, key):
-        data = self.log_path.read_bytes()[offset:].decode("utf-8", "replace")
-        lines = data.split("\n")[:-1]          # complete lines only
-        for i, line in enumerate(lines):
-            j = line.find('{"%s"' % key) if key else line.find('{"')
-            if j < 0:
-                continue
-            try:
-                obj = json.loads(line[j:])
-            except ValueError:
-                continue
-            return obj, "\n".join(lines[:i] + [line[:j]])
-        return None
+    @staticmethod
+    def _text(replies):
+        """What the prompt would have printed for these replies."""
+        return "".join(out + ("" if ok else "error: %s\n" % msg.rstrip("\n"))
+                       for _, ok, out, msg in replies)
 
-    def query(self, *cmds, key, timeout=15, allow_errors=False):
-        """Sends cmds (the last a `show ... json`), waits for a JSON line
-        whose first key is `key`; returns (obj, text printed before it).
-        Raises TundraError when a command printed `error:` (unless
-        allow_errors), tundra died, or no answer came within timeout."""
-        offset = self.log_path.stat().st_size
-        self.send(*cmds)
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self._scan(offset, key)
-            if found:
-                obj, text = found
-                if not allow_errors and any(
-                        "error:" in l for l in text.splitlines()):
-                    raise TundraError("%s: a command was rejected:\n%s\ncommands: %s"
-                                      % (self.name, text, list(cmds)))
-                return obj, text
-            if not self.alive():
-                raise TundraError("%s: tundra exited (status %s) before answering %r; "
-                                  "last output:\n%s" % (self.name, self.proc.poll(),
-                                                        cmds[-1], self.tail()))
-            if time.monotonic() >= deadline:
-                raise TundraError("%s: no answer to %r within %d s; last output:\n%s"
-                                  % (self.name, cmds[-1], timeout, self.tail()))
-            time.sleep(0.1)
+    def send(self, *cmds, timeout=15, allow_errors=False):
+        """Runs cmds in order; returns what the last one printed. A command
+        tundra rejects raises TundraError, unless allow_errors (its `error:`
+        line is then in the output)."""
+        return self._text(self._run(cmds, timeout, allow_errors)[-1:])
 
-    def show(self, what, key, timeout=15):
+    def query(self, *cmds, key=None, timeout=15, allow_errors=False):
+        """Runs cmds, the last a `show ... json`, each within timeout s;
+        returns (the parsed JSON, what the commands before it printed). key,
+        when given, must be the JSON's first key. Raises TundraError when a
+        command was rejected (the earlier ones: unless allow_errors), tundra
+        died or did not answer."""
+        *before, (cmd, ok, out, msg) = self._run(cmds, timeout, allow_errors)
+        if not ok:
+            raise TundraError("%s: tundra rejected %r: error: %s" % (self.name, cmd, msg))
+        try:
+            obj = json.loads(out)
+        except ValueError:
+            raise TundraError("%s: %r answered no JSON:\n%s" % (self.name, cmd, out)) from None
+        if key is not None and next(iter(obj), None) != key:
+            raise TundraError("%s: %r answered no %r:\n%s" % (self.name, cmd, key, out))
+        return obj, self._text(before)
+
+    def show(self, what, key=None, timeout=15):
+        """The parsed `show <what> json`."""
         return self.query("show %s json" % what, key=key, timeout=timeout)[0]
 
+    def mbufs_in_use(self, settle=0.0, timeout=10):
+        """{pool name: mbufs in use}. With settle > 0, read again every settle
+        s until two reads agree (at most timeout s): for a baseline taken
+        right after `start`, when tundra's first probes and reports may still
+        be in flight."""
+        def read():
+            return {p["name"]: p["in_use"] for p in self.show("mempool")["mempools"]}
+        last = read()
+        deadline = time.monotonic() + timeout
+        while settle > 0 and time.monotonic() < deadline:
+            time.sleep(settle)
+            now, last = last, read()
+            if now == last:
+                break
+        return last
+
     def stop(self, timeout=10):
-        """quit, then SIGTERM, then SIGKILL — to our own child, by PID.
-        Returns its exit status (None if it was never started)."""
+        """quit over the socket, then SIGTERM, then SIGKILL — to our own
+        child, by PID. Returns its exit status (None if it was never started)."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
             try:
-                self.proc.stdin.write(b"quit\n")
-                self.proc.stdin.flush()
-            except (BrokenPipeError, ValueError):
+                with TundraClient(self.sock, timeout=5) as c:
+                    c.request("quit")
+            except (TundraUnreachable, OSError):
                 pass
             for sig, wait in ((None, timeout), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
                 if sig is not None and self.proc.poll() is None:
@@ -300,12 +334,14 @@ class Tundra:
                     break
                 except subprocess.TimeoutExpired:
                     continue
-        try:
-            self.proc.stdin.close()
-        except (BrokenPipeError, ValueError, OSError):
-            pass
         if self._log:
             self._log.close()
+        # tundra removes its socket as it exits, but not when killed.
+        try:
+            if stat.S_ISSOCK(os.lstat(self.sock).st_mode):
+                os.unlink(self.sock)
+        except OSError:
+            pass
         shutil.rmtree("/var/run/dpdk/" + self.prefix, ignore_errors=True)
         return self.proc.returncode
 
@@ -318,8 +354,7 @@ def describe(tundra, *shows):
     lines = []
     for what in shows:
         try:
-            obj, _ = tundra.query("show %s json" % what, key=None, timeout=10)
-            lines.append("%s: %s" % (what, json.dumps(obj)))
+            lines.append("%s: %s" % (what, json.dumps(tundra.show(what, timeout=10))))
         except TundraError as e:
             lines.append("%s: %s" % (what, e))
     return "\n".join(lines)
@@ -339,40 +374,6 @@ def ping(ns, addr, count=3, size=None, df=False, interval=0.3, wait=2, timeout=3
                timeout=timeout + 5)
 
 
-TCP_SERVER = r'''
-import hashlib, socket, sys
-addr, port, ready, tmo = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((addr, port)); s.listen(1); s.settimeout(tmo)
-open(ready, "w").close()
-c, peer = s.accept(); c.settimeout(tmo)
-h, n = hashlib.sha256(), 0
-while True:
-    b = c.recv(1 << 16)
-    if not b:
-        break
-    h.update(b); n += len(b)
-c.close(); s.close()
-print(n, h.hexdigest())
-'''
-
-TCP_CLIENT = r'''
-import socket, sys
-addr, port, path, tmo = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-c = socket.socket(fam, socket.SOCK_STREAM); c.settimeout(tmo)
-c.connect((addr, port))
-with open(path, "rb") as f:
-    c.sendall(f.read())
-c.shutdown(socket.SHUT_WR)
-while c.recv(1 << 16):
-    pass
-c.close()
-'''
-
-
 def tcp_transfer(from_ns, to_ns, addr, port, payload, workdir, timeout=30):
     """Sends the file `payload` from from_ns to a server on addr:port in
     to_ns; returns None on success (length and SHA-256 match), else why not."""
@@ -380,14 +381,15 @@ def tcp_transfer(from_ns, to_ns, addr, port, payload, workdir, timeout=30):
     want = "%d %s" % (len(data), hashlib.sha256(data).hexdigest())
     ready = pathlib.Path(workdir) / ("ready.%d" % port)
     server = subprocess.Popen(
-        ["ip", "netns", "exec", to_ns, "timeout", str(timeout + 10), PY, "-c",
-         TCP_SERVER, addr, str(port), str(ready), str(timeout)],
+        ["ip", "netns", "exec", to_ns, "timeout", str(timeout + 10), PY,
+         str(TCP_TRANSFER), "server", addr, str(port), str(ready), str(timeout)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         if not wait_until(ready.exists, 10):
             return "server on [%s]:%d did not start" % (addr, port)
-        c = run(["timeout", str(timeout + 5), PY, "-c", TCP_CLIENT, addr, str(port),
-                 str(payload), str(timeout)], ns=from_ns, check=False, timeout=timeout + 10)
+        c = run(["timeout", str(timeout + 5), PY, str(TCP_TRANSFER), "client", addr,
+                 str(port), str(payload), str(timeout)], ns=from_ns, check=False,
+                timeout=timeout + 10)
         if c.returncode != 0:
             return "client to [%s]:%d failed (status %d): %s" % (
                 addr, port, c.returncode, (c.stderr or c.stdout).strip()[-300:])
@@ -416,32 +418,3 @@ def received(ping_result):
                 if part.strip().endswith("received"):
                     return int(part.split()[0])
     return 0
-
-
-# Arguments for a probe link of each type, as scripts/lib/topology.sh's
-# topo_kernel_supports uses them.
-_PROBE_ARGS = {
-    "vxlan": ["id", "1", "dstport", "4789", "local", "192.0.2.1"],
-    "geneve": ["id", "1", "remote", "192.0.2.2"],
-    "gre": ["local", "192.0.2.1", "remote", "192.0.2.2"],
-    "gretap": ["local", "192.0.2.1", "remote", "192.0.2.2"],
-    "ip6gre": ["local", "2001:db8::1", "remote", "2001:db8::2"],
-    "ip6gretap": ["local", "2001:db8::1", "remote", "2001:db8::2"],
-}
-
-
-def kernel_link_error(link_type):
-    """Why the kernel cannot create a link of this type (the `ip link add`
-    error text, probed in a scratch namespace), or None if it can."""
-    probe = "tundra-probe-py-%d" % os.getpid()
-    r = run(["ip", "netns", "add", probe], check=False)
-    if r.returncode != 0:
-        return "cannot create a probe namespace: %s" % r.stderr.strip()
-    try:
-        r = run(["ip", "-n", probe, "link", "add", "tprobe0", "type", link_type,
-                 *_PROBE_ARGS.get(link_type, [])], check=False)
-        if r.returncode == 0:
-            return None
-        return (r.stderr or r.stdout).strip() or "exit status %d" % r.returncode
-    finally:
-        run(["ip", "netns", "del", probe], check=False)
