@@ -54,6 +54,7 @@ absl::Status App::Init() {
   if (!tables.ok()) return tables.status();
   tables_ = std::move(*tables);
   writer_ = std::make_unique<TableWriter>(*tables_, static_cast<uint16_t>(ports_.size()));
+  capture_ = std::make_unique<Capture>(tables_->qsbr());
   for (uint16_t p = 0; p < ports_.size(); ++p) {
     absl::StatusOr<MacAddress> mac = drivers::PortMac(p);
     if (mac.ok()) (void)writer_->SetPortMac(p, *mac);
@@ -93,6 +94,7 @@ absl::Status App::Init() {
 App::~App() {
   Quit();
   Poll();
+  capture_.reset();
   tables_.reset();
   rte_ring_free(punt_ring_);
   rte_ring_free(learn_ring_);
@@ -137,6 +139,9 @@ void App::Poll() {
     }
     PollFdb();
     tables_->Reclaim();
+    if (const std::string summary = capture_->Poll(); !summary.empty()) {
+      log::Emit(log::Type::kControl, RTE_LOG_NOTICE, "%s (its count reached)", summary);
+    }
     if (rte_get_tsc_cycles() >= next_log_tsc_) {
       next_log_tsc_ = rte_get_tsc_cycles() + rte_get_tsc_hz();
       LogEvents();
@@ -218,6 +223,14 @@ absl::Status App::SetPortMac(uint16_t p, const MacAddress& mac) {
   // the address the dataplane answers for and sends from.
   (void)drivers::SetPortMac(p, mac);
   return writer_->SetPortMac(p, mac);
+}
+
+absl::Status App::StartCapture(const CaptureRequest& request) {
+  if (absl::Status s = writer_->CheckPort(request.port); !s.ok()) return s;
+  if (ports_closed_) return absl::FailedPreconditionError("ports are closed");
+  const drivers::PortState& st = ports_[request.port].state;
+  return capture_->Start(request, ports_configured_ ? st.rx_queues : 0,
+                         ports_configured_ ? st.tx_queues : 0);
 }
 
 absl::Status App::SetPortMtu(uint16_t p, uint16_t mtu) {
@@ -311,6 +324,10 @@ absl::Status App::Start() {
   if (!ports_configured_) {
     if (absl::Status s = ConfigurePorts(); !s.ok()) return s;
   }
+  if (const CaptureStatus c = capture_->status(); c.active && !c.attached) {
+    const drivers::PortState& st = ports_[c.request.port].state;
+    if (absl::Status s = capture_->Attach(st.rx_queues, st.tx_queues); !s.ok()) return s;
+  }
   // The queues each worker polls and sends on, as ConfigurePorts laid them out.
   const size_t nb_workers = worker_lcores_.size();
   std::vector<std::vector<RxQueue>> rx(nb_workers);
@@ -384,6 +401,12 @@ absl::Status App::Stop() {
 }
 
 void App::Quit() {
+  // The capture's callbacks go before the ports close.
+  if (capture_ != nullptr) {
+    if (absl::StatusOr<std::string> summary = capture_->Stop(); summary.ok()) {
+      log::Emit(log::Type::kControl, RTE_LOG_NOTICE, "%s", *summary);
+    }
+  }
   (void)Stop();
   if (ports_configured_ && !ports_closed_) {
     for (uint16_t p = 0; p < ports_.size(); ++p) {

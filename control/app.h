@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "control/capture.h"
 #include "control/stats.h"
 #include "control/table_writer.h"
 #include "dataplane/counters.h"
@@ -82,6 +83,11 @@ class App {
   absl::Status SetPortMac(uint16_t p, const MacAddress& mac);
   absl::Status SetPortMtu(uint16_t p, uint16_t mtu);
 
+  // `capture start`: at once when the port's queues exist, else from `start` on.
+  absl::Status StartCapture(const CaptureRequest& request);
+  absl::StatusOr<std::string> StopCapture() { return capture_->Stop(); }
+  CaptureStatus capture_status() const { return capture_->status(); }
+
  private:
   App(const AppOptions& options) : options_(options) {}
   absl::Status Init();
@@ -100,6 +106,7 @@ class App {
   std::unique_ptr<TableWriter> writer_;
   std::vector<std::unique_ptr<WorkerCounters>> counters_;
   std::unique_ptr<Stats> stats_;
+  std::unique_ptr<Capture> capture_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<rte_mempool*> pools_;
   rte_mempool* indirect_pool_ = nullptr;

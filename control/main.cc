@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_pdump.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -82,6 +83,8 @@ int main(int argc, char** argv) {
   argc -= eal_args;
   argv += eal_args;
   tundra::log::Init();
+  // dpdk-dumpcap and dpdk-pdump (secondary processes) capture through this.
+  const bool pdump = rte_pdump_init() == 0;
   gflags::SetUsageMessage("tundra [EAL options] -- [--config=FILE] [--interactive] ...");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc > 1) {
@@ -211,6 +214,7 @@ int main(int argc, char** argv) {
   telemetry->reset();
   close(wake_fd);
   app->reset();
+  if (pdump) rte_pdump_uninit();
   rte_eal_cleanup();
   return rc;
 }

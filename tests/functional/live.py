@@ -25,15 +25,14 @@ class Live:
         self.cmd = [str(harness.tundra_bin()), *harness.lcore_args(1), "--no-pci",
                     *harness.eal_mem_args(), "--file-prefix=" + self.prefix, *vdevs,
                     "--", "--socket=" + self.sock, *flags]
-        self.log = open(pathlib.Path(workdir or tempfile.gettempdir()) /
-                        (self.prefix + ".log"), "w+")
+        self.log_path = pathlib.Path(workdir or tempfile.gettempdir()) / (self.prefix + ".log")
+        self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT)
 
     def output(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
+        """What tundra printed so far (stdout and stderr), also after stop()."""
+        return self.log_path.read_text(errors="replace")
 
     def client(self, timeout=20):
         """A connected client, waiting (bounded) for tundra to come up."""
