@@ -225,6 +225,67 @@ absl::Status App::SetPortMac(uint16_t p, const MacAddress& mac) {
   return writer_->SetPortMac(p, mac);
 }
 
+void App::DetachTraces() {
+  if (!running_) return;  // no worker runs: none reads its trace
+  for (auto& w : workers_) w->SetTrace(nullptr);
+  rte_rcu_qsbr_synchronize(tables_->qsbr(), RTE_QSBR_THRID_INVALID);
+}
+
+absl::Status App::AddTrace(uint32_t n, int32_t port) {
+  constexpr uint32_t kMaxRecords = 100000;  // per worker, ~60 MB
+  if (port >= 0) {
+    if (absl::Status s = writer_->CheckPort(static_cast<uint16_t>(port)); !s.ok()) return s;
+  }
+  const size_t nw = worker_lcores_.size();
+  // The counters a traced packet may move: every tunnel and segment id in use.
+  uint32_t tunnel_limit = 1, segment_limit = 1;
+  for (const auto& [name, rec] : writer_->tunnels())
+    tunnel_limit = std::max(tunnel_limit, rec.id + 1);
+  for (const auto& [name, seg] : writer_->segments()) {
+    segment_limit = std::max(segment_limit, seg.id + 1);
+    tunnel_limit = std::max(tunnel_limit, seg.anchor + 1);
+    for (const SegmentRemoteRecord& r : seg.remotes)
+      tunnel_limit = std::max(tunnel_limit, r.id + 1);
+    if (seg.group) tunnel_limit = std::max(tunnel_limit, seg.group->id + 1);
+  }
+  // From here no worker touches its trace (remaining, count) until it is attached again.
+  DetachTraces();
+  auto attach = [this] {
+    if (!running_) return;
+    for (size_t w = 0; w < workers_.size() && w < traces_.size(); ++w) {
+      workers_[w]->SetTrace(traces_[w].get());
+    }
+  };
+  for (const auto& t : traces_) {
+    if (t->count.load() + t->remaining + n > kMaxRecords) {
+      attach();
+      return absl::ResourceExhaustedError(absl::StrCat("a trace holds at most ", kMaxRecords,
+                                                       " packets per worker: 'clear trace' first"));
+    }
+  }
+  traces_.resize(nw);
+  for (size_t w = 0; w < nw; ++w) {
+    auto next = std::make_unique<TraceBuffer>();
+    const uint32_t kept = traces_[w] ? traces_[w]->count.load() : 0;
+    next->remaining = (traces_[w] ? traces_[w]->remaining : 0) + n;
+    next->capacity = kept + next->remaining;
+    next->records.reset(new TraceRecord[next->capacity]);
+    if (kept > 0) std::copy_n(traces_[w]->records.get(), kept, next->records.get());
+    next->count.store(kept);
+    next->port = port;
+    next->tunnel_limit = tunnel_limit;
+    next->segment_limit = segment_limit;
+    traces_[w] = std::move(next);
+  }
+  attach();
+  return absl::OkStatus();
+}
+
+void App::ClearTrace() {
+  DetachTraces();
+  traces_.clear();
+}
+
 absl::Status App::StartCapture(const CaptureRequest& request) {
   if (absl::Status s = writer_->CheckPort(request.port); !s.ok()) return s;
   if (ports_closed_) return absl::FailedPreconditionError("ports are closed");
@@ -354,6 +415,9 @@ absl::Status App::Start() {
   for (size_t w = 0; w < nb_workers; ++w) {
     workers_.push_back(std::make_unique<Worker>(static_cast<uint32_t>(w), shared,
                                                 counters_[w].get(), rx[w], tx[w]));
+  }
+  for (size_t w = 0; w < workers_.size() && w < traces_.size(); ++w) {
+    workers_[w]->SetTrace(traces_[w].get());
   }
   for (size_t w = 0; w < workers_.size(); ++w) {
     if (int rc = rte_eal_remote_launch(&Worker::LcoreMain, workers_[w].get(), worker_lcores_[w]);

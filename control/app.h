@@ -19,6 +19,7 @@
 #include "control/table_writer.h"
 #include "dataplane/counters.h"
 #include "dataplane/tables.h"
+#include "dataplane/trace.h"
 #include "dataplane/worker.h"
 #include "drivers/port.h"
 #include "drivers/queue_layout.h"
@@ -88,6 +89,13 @@ class App {
   absl::StatusOr<std::string> StopCapture() { return capture_->Stop(); }
   CaptureStatus capture_status() const { return capture_->status(); }
 
+  // `trace add`: each worker records up to `n` more packets (received on `port`, or on
+  // any port with -1). `clear trace` drops every record.
+  absl::Status AddTrace(uint32_t n, int32_t port);
+  void ClearTrace();
+  // [worker]: its trace, or null.
+  const std::vector<std::unique_ptr<TraceBuffer>>& traces() const { return traces_; }
+
  private:
   App(const AppOptions& options) : options_(options) {}
   absl::Status Init();
@@ -107,6 +115,9 @@ class App {
   std::vector<std::unique_ptr<WorkerCounters>> counters_;
   std::unique_ptr<Stats> stats_;
   std::unique_ptr<Capture> capture_;
+  std::vector<std::unique_ptr<TraceBuffer>> traces_;  // [worker]
+  // Disarms every running worker's trace and waits until none is in TraceBurst.
+  void DetachTraces();
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<rte_mempool*> pools_;
   rte_mempool* indirect_pool_ = nullptr;

@@ -8,6 +8,7 @@
 #include "dataplane/decap.h"
 #include "dataplane/encap.h"
 #include "dataplane/route_input.h"
+#include "dataplane/trace.h"
 
 namespace tundra {
 
@@ -15,6 +16,7 @@ Worker::Worker(uint32_t index, const WorkerContext& shared, WorkerCounters* coun
                std::vector<RxQueue> rx_queues, const std::vector<TxQueueRef>& tx_queues)
     : index_(index), rx_queues_(std::move(rx_queues)) {
   ctx_.tables = shared.tables;
+  ctx_.trace = shared.trace;
   ctx_.punt_ring = shared.punt_ring;
   ctx_.learn_ring = shared.learn_ring;
   ctx_.fdb_ring = shared.fdb_ring;
@@ -30,7 +32,18 @@ int Worker::LcoreMain(void* arg) {
   return 0;
 }
 
-void DispatchBurst(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t n) {
+namespace {
+
+// Out of line: the dispatch below is then only tail calls, with no registers to save.
+__attribute__((noinline)) void DropNoRole(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts,
+                                          uint16_t n) {
+  for (uint16_t i = 0; i < n; ++i) ctx.Drop(port, pkts[i], DropReason::kNoRole);
+}
+
+// The stages of the port's role; inlined into DispatchBurst, so an untraced burst pays
+// no extra call.
+__attribute__((always_inline)) inline void DispatchRole(WorkerContext& ctx, uint16_t port,
+                                                        rte_mbuf** pkts, uint16_t n) {
   const PortView* view = ctx.tables->port(port);
   const PortRole role = view != nullptr ? view->role : PortRole::kNone;
   if (role == PortRole::kUplink) {
@@ -40,8 +53,23 @@ void DispatchBurst(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t 
   } else if (role == PortRole::kAccess) {
     EncapBurst(ctx, port, pkts, n);
   } else {
-    for (uint16_t i = 0; i < n; ++i) ctx.Drop(port, pkts[i], DropReason::kNoRole);
+    DropNoRole(ctx, port, pkts, n);
   }
+}
+
+}  // namespace
+
+void DispatchUntraced(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t n) {
+  DispatchRole(ctx, port, pkts, n);
+}
+
+void DispatchBurst(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t n) {
+  if (TraceBuffer* trace = std::atomic_ref<TraceBuffer*>(ctx.trace).load(std::memory_order_acquire);
+      trace != nullptr) [[unlikely]] {
+    TraceBurst(ctx, *trace, port, pkts, n);
+    return;
+  }
+  DispatchRole(ctx, port, pkts, n);
 }
 
 void SendControlFrames(WorkerContext& ctx) {
@@ -78,6 +106,7 @@ void Worker::Run() {
       const uint16_t n = rte_eth_rx_burst(q.port, q.queue, pkts, kBurstSize);
       if (n == 0) continue;
       idle = false;
+      ctx_.rx_queue = q.queue;
       ProcessBurst(ctx_, q.port, pkts, n);
       wc.busy_cycles.Add(rte_rdtsc() - start);
       wc.packets.Add(n);

@@ -19,6 +19,8 @@ namespace tundra {
 // (routed access port), encap (bridged access port) — or drops it (no role). The one
 // place where a path is chosen, once per burst. Leaves the output queued in `ctx`.
 void DispatchBurst(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t n);
+// DispatchBurst without the trace check: the stages of the port's role.
+void DispatchUntraced(WorkerContext& ctx, uint16_t port, rte_mbuf** pkts, uint16_t n);
 
 // Sends what the control thread queued on `ctx.tx_ring` (counted as the port's tx).
 void SendControlFrames(WorkerContext& ctx);
@@ -39,6 +41,10 @@ class Worker {
   static int LcoreMain(void* arg);
   // Asks the loop to finish its current burst and return.
   void RequestStop() { stop_.store(true, std::memory_order_relaxed); }
+  // Arms (or with null, disarms) the pipeline trace from the next burst on.
+  void SetTrace(TraceBuffer* trace) {
+    std::atomic_ref<TraceBuffer*>(ctx_.trace).store(trace, std::memory_order_release);
+  }
 
   uint32_t index() const { return index_; }
   const std::vector<RxQueue>& rx_queues() const { return rx_queues_; }

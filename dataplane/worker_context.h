@@ -126,8 +126,14 @@ struct TxQueueRef {
   rte_spinlock_t* lock = nullptr;
 };
 
+struct TraceBuffer;
+
 struct WorkerContext {
   const Tables* tables = nullptr;
+  // The armed pipeline trace (trace.h), or null: read once per burst, set by the control
+  // thread (std::atomic_ref), replaced only after a grace period.
+  TraceBuffer* trace = nullptr;
+  uint16_t rx_queue = 0;  // the queue of the burst being processed (for the trace)
   WorkerCounters* counters = nullptr;
   TxQueueRef txq[RTE_MAX_ETHPORTS];  // this worker's tx queue on each port
   uint64_t tx_pending = 0;           // bit p: tx[p] holds packets
