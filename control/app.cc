@@ -211,7 +211,7 @@ void App::PollFdb() {
 
 void App::Sleep(uint32_t ms) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (std::chrono::steady_clock::now() < end) {
+  while (std::chrono::steady_clock::now() < end && !interrupted()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
     Poll();
   }
@@ -492,7 +492,7 @@ void App::WaitIdle(uint32_t ms) {
   const uint64_t quiet = hz / 1000 * ms;
   uint64_t last = stats_->TotalRxPackets();
   uint64_t last_change = rte_rdtsc();
-  while (rte_rdtsc() - last_change < quiet) {
+  while (rte_rdtsc() - last_change < quiet && !interrupted()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
     Poll();
     const uint64_t now = stats_->TotalRxPackets();

@@ -6,6 +6,7 @@
 #include <rte_ring.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -68,6 +69,8 @@ class App {
   void Poll();
   uint64_t punted_packets() const { return punted_; }
   bool quit_requested() const { return quit_.load(); }
+  // A flag a signal handler sets: `wait idle` and `sleep` return early when it is.
+  void SetInterrupt(const volatile std::sig_atomic_t* flag) { interrupt_ = flag; }
 
   TableWriter& writer() { return *writer_; }
   const TableWriter& writer() const { return *writer_; }
@@ -134,6 +137,8 @@ class App {
   bool ports_closed_ = false;
   bool running_ = false;
   std::atomic<bool> quit_{false};
+  const volatile std::sig_atomic_t* interrupt_ = nullptr;
+  bool interrupted() const { return interrupt_ != nullptr && *interrupt_ != 0; }
 };
 
 }  // namespace tundra

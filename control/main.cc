@@ -75,10 +75,22 @@ void PrintStats(tundra::cli::CommandEngine& engine) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First of all: SIGTERM/SIGINT at any moment from here on ends tundra cleanly (exit 0),
+  // checked between the start-up steps below and by the control loop after them.
+  struct sigaction on_signal = {};
+  on_signal.sa_handler = OnSignal;
+  sigemptyset(&on_signal.sa_mask);
+  sigaction(SIGINT, &on_signal, nullptr);
+  sigaction(SIGTERM, &on_signal, nullptr);
+
   const int eal_args = rte_eal_init(argc, argv);
   if (eal_args < 0) {
     std::fprintf(stderr, "error: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
-    return 1;
+    return g_signal != 0 ? 0 : 1;
+  }
+  if (g_signal != 0) {
+    rte_eal_cleanup();
+    return 0;
   }
   argc -= eal_args;
   argv += eal_args;
@@ -141,9 +153,11 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<tundra::App>> app = tundra::App::Create(options);
   if (!app.ok()) {
     absl::FPrintF(stderr, "error: %s\n", app.status().message());
+    control_socket.reset();
     rte_eal_cleanup();
     return 1;
   }
+  (*app)->SetInterrupt(&g_signal);
   tundra::cli::CommandEngine engine;
   if (absl::Status s = tundra::RegisterAllCommands(engine, **app); !s.ok()) {
     absl::FPrintF(stderr, "error: %s\n", s.message());
@@ -154,8 +168,6 @@ int main(int argc, char** argv) {
     absl::FPrintF(stderr, "error: %s\n", telemetry.status().message());
     return 1;
   }
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
   // Checked after every command and while the prompt waits: also the control thread's
   // housekeeping tick (punted packets, learned hosts, RCU reclamation).
   auto quit = [&app] {
@@ -187,7 +199,7 @@ int main(int argc, char** argv) {
   }
 
   int rc = 0;
-  if (!FLAGS_config.empty()) {
+  if (!FLAGS_config.empty() && !quit()) {
     if (absl::Status s = tundra::RunConfigFile(engine, FLAGS_config, quit); !s.ok()) {
       absl::FPrintF(stderr, "error: %s\n", s.message());
       rc = 1;

@@ -12,6 +12,7 @@ packages=(
   python3 python3-scapy python3-pytest tshark
   iproute2 iputils-ping ethtool procps psmisc
   valgrind gnuplot-nox bc
+  systemd   # systemd-analyze: the packaging test verifies tundra.service
 )
 [ "${1:-}" = --ovs ] && packages+=(openvswitch-switch-dpdk)
 
