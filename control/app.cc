@@ -275,6 +275,8 @@ absl::Status App::AddTrace(uint32_t n, int32_t port) {
     next->port = port;
     next->tunnel_limit = tunnel_limit;
     next->segment_limit = segment_limit;
+    next->tunnel_snapshot.reset(new uint64_t[tunnel_limit]);
+    next->segment_snapshot.reset(new uint64_t[segment_limit]);
     traces_[w] = std::move(next);
   }
   attach();

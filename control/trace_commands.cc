@@ -1,9 +1,13 @@
 // `trace add`, `show trace`, `clear trace` (dataplane/trace.h): the workers record, the
 // control thread formats.
+#include <netinet/in.h>
 #include <rte_cycles.h>
+#include <rte_ether.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -11,95 +15,100 @@
 #include "control/absl_view.h"
 #include "control/commands.h"
 #include "control/json.h"
+#include "dataplane/proto/address.h"
+#include "dataplane/proto/ether.h"
+#include "dataplane/proto/geneve.h"
+#include "dataplane/proto/gre.h"
+#include "dataplane/proto/ip.h"
+#include "dataplane/proto/udp.h"
+#include "dataplane/proto/vxlan.h"
 
 namespace tundra {
 namespace {
 
-uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-uint32_t Be32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+std::string MacText(const uint8_t* p) {
+  MacAddress mac;
+  std::copy_n(p, mac.bytes.size(), mac.bytes.begin());
+  return mac.ToString();
 }
 
-std::string Mac(const uint8_t* p) {
-  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", p[0], p[1], p[2], p[3], p[4], p[5]);
-}
-
-// A one-line summary of the headers in `b` (display only: what tcpdump -e would show
-// first), an Ethernet frame or, with `ip`, an IP packet. Stops where the bytes end.
+// A one-line summary of the headers in `b` (display only, what tcpdump -e shows first),
+// read through the wire structs of dataplane/proto: an Ethernet frame, or with `ip` an
+// IP packet; one tunnel level deep. Stops where the bytes end.
 std::string Summary(const uint8_t* b, size_t len, bool ip = false, int depth = 0) {
   std::string s;
   size_t off = 0;
-  uint16_t type = 0;
+  uint16_t type;
   if (!ip) {
-    if (len < 14) return "(short frame)";
-    absl::StrAppend(&s, Mac(b + 6), " > ", Mac(b));
-    type = Be16(b + 12);
-    off = 14;
-    while ((type == 0x8100 || type == 0x88a8) && off + 4 <= len) {
-      absl::StrAppend(&s, " vlan ", Be16(b + off) & 0xfff);
-      type = Be16(b + off + 2);
-      off += 4;
+    if (len < kEtherHdrLen) return "(short frame)";
+    const auto* eth = reinterpret_cast<const EtherHdr*>(b);
+    absl::StrAppend(&s, MacText(eth->src), " > ", MacText(eth->dst));
+    type = eth->ether_type.host();
+    off = kEtherHdrLen;
+    while ((type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ) &&
+           off + kVlanHdrLen <= len) {
+      // The tag starts with the TPID just read as the type; the next type follows it.
+      const auto* tag = reinterpret_cast<const VlanTag*>(b + off - sizeof(Be16));
+      absl::StrAppend(&s, " vlan ", tag->tci.host() & kVlanIdMask);
+      type = reinterpret_cast<const Be16*>(b + off + sizeof(Be16))->host();
+      off += kVlanHdrLen;
     }
   } else {
-    type = len > 0 && (b[0] >> 4) == 6 ? 0x86dd : 0x0800;
+    type = len > 0 && (b[0] >> 4) == 6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4;
   }
-  uint8_t proto = 0;
-  if (type == 0x0800 && off + 20 <= len) {
-    const uint8_t* h = b + off;
-    absl::StrAppendFormat(&s, "%sipv4 %u.%u.%u.%u > %u.%u.%u.%u ttl %u", s.empty() ? "" : " ",
-                          h[12], h[13], h[14], h[15], h[16], h[17], h[18], h[19], h[8]);
-    proto = h[9];
-    off += (h[0] & 0xf) * 4u;
-  } else if (type == 0x86dd && off + 40 <= len) {
-    const uint8_t* h = b + off;
-    auto v6 = [](const uint8_t* a) {
-      std::string t;
-      for (int i = 0; i < 16; i += 2) absl::StrAppendFormat(&t, "%s%x", i ? ":" : "", Be16(a + i));
-      return t;
-    };
-    absl::StrAppendFormat(&s, "%sipv6 %s > %s hlim %u", s.empty() ? "" : " ", v6(h + 8), v6(h + 24),
-                          h[7]);
-    proto = h[6];
-    off += 40;
-  } else if (type == 0x0806) {
+  const char* sep = s.empty() ? "" : " ";
+  uint8_t proto;
+  if (type == RTE_ETHER_TYPE_IPV4 && off + kIpv4HdrLen <= len) {
+    const auto* h = reinterpret_cast<const Ipv4Hdr*>(b + off);
+    absl::StrAppend(&s, sep, "ipv4 ", IpAddress::FromV4Bytes(h->src).ToString(), " > ",
+                    IpAddress::FromV4Bytes(h->dst).ToString(), " ttl ", h->ttl);
+    proto = h->protocol;
+    off += h->header_len();
+  } else if (type == RTE_ETHER_TYPE_IPV6 && off + kIpv6HdrLen <= len) {
+    const auto* h = reinterpret_cast<const Ipv6Hdr*>(b + off);
+    absl::StrAppend(&s, sep, "ipv6 ", IpAddress::FromV6Bytes(h->src).ToString(), " > ",
+                    IpAddress::FromV6Bytes(h->dst).ToString(), " hlim ", h->hop_limit);
+    proto = h->next_header;
+    off += kIpv6HdrLen;
+  } else if (type == RTE_ETHER_TYPE_ARP) {
     return absl::StrCat(s, " arp");
   } else {
     return absl::StrFormat("%s type 0x%04x", s, type);
   }
-  if (proto == 17 && off + 8 <= len) {
-    const uint16_t dport = Be16(b + off + 2);
-    absl::StrAppend(&s, " udp ", Be16(b + off), " > ", dport);
-    off += 8;
-    if ((dport == 4789 || dport == 6081) && off + 8 <= len) {
-      const size_t hdr = dport == 4789 ? 8 : 8 + (b[off] & 0x3f) * 4u;
-      absl::StrAppend(&s, dport == 4789 ? " vxlan" : " geneve", " vni ", Be32(b + off + 4) >> 8);
-      if (depth == 0 && off + hdr < len) {
-        absl::StrAppend(&s, " | ", Summary(b + off + hdr, len - off - hdr, false, 1));
-      }
+  auto inner = [&](size_t at, bool inner_ip) {
+    if (depth == 0 && at < len) absl::StrAppend(&s, " | ", Summary(b + at, len - at, inner_ip, 1));
+  };
+  if (proto == IPPROTO_UDP && off + kUdpHdrLen <= len) {
+    const auto* udp = reinterpret_cast<const UdpHdr*>(b + off);
+    const uint16_t dport = udp->dst_port.host();
+    absl::StrAppend(&s, " udp ", udp->src_port.host(), " > ", dport);
+    off += kUdpHdrLen;
+    if (dport == kVxlanDefaultPort && off + kVxlanHdrLen <= len) {
+      absl::StrAppend(&s, " vxlan vni ", reinterpret_cast<const VxlanHdr*>(b + off)->vni());
+      inner(off + kVxlanHdrLen, false);
+    } else if (dport == kGeneveDefaultPort && off + sizeof(GeneveHdr) <= len) {
+      const auto* g = reinterpret_cast<const GeneveHdr*>(b + off);
+      absl::StrAppend(&s, " geneve vni ", g->vni());
+      inner(off + sizeof(GeneveHdr) + g->options_len(), false);
     }
-  } else if (proto == 47 && off + 4 <= len) {
-    const uint16_t flags = Be16(b + off);
-    const uint16_t ptype = Be16(b + off + 2);
-    size_t hdr = 4;
+  } else if (proto == IPPROTO_GRE && off + kGreHdrLen <= len) {
+    const auto* gre = reinterpret_cast<const GreHdr*>(b + off);
+    const uint16_t flags = gre->flags_version.host();
+    size_t at = off + kGreHdrLen + ((flags & GreHdr::kChecksum) ? kGreOptionLen : 0);
     absl::StrAppend(&s, " gre");
-    if (flags & 0x8000) hdr += 4;  // checksum
-    if ((flags & 0x2000) && off + hdr + 4 <= len) {
-      absl::StrAppend(&s, " key ", Be32(b + off + hdr));
-      hdr += 4;
+    for (const auto& [bit, name] :
+         {std::pair{GreHdr::kKey, " key "}, std::pair{GreHdr::kSequence, " seq "}}) {
+      if ((flags & bit) == 0 || at + kGreOptionLen > len) continue;
+      absl::StrAppend(&s, name, reinterpret_cast<const Be32*>(b + at)->host());
+      at += kGreOptionLen;
     }
-    if ((flags & 0x1000) && off + hdr + 4 <= len) {
-      absl::StrAppend(&s, " seq ", Be32(b + off + hdr));
-      hdr += 4;
-    }
-    if (depth == 0 && off + hdr < len) {
-      absl::StrAppend(&s, " | ",
-                      ptype == 0x6558 ? Summary(b + off + hdr, len - off - hdr, false, 1)
-                                      : Summary(b + off + hdr, len - off - hdr, true, 1));
-    }
-  } else if (proto == 6 && off + 4 <= len) {
-    absl::StrAppend(&s, " tcp ", Be16(b + off), " > ", Be16(b + off + 2));
-  } else if ((proto == 1 || proto == 58) && off + 2 <= len) {
-    absl::StrAppend(&s, proto == 1 ? " icmp" : " icmp6", " type ", b[off], " code ", b[off + 1]);
+    inner(at, gre->protocol.host() != RTE_ETHER_TYPE_TEB);
+  } else if (proto == IPPROTO_TCP && off + 4 <= len) {
+    const auto* ports = reinterpret_cast<const Be16*>(b + off);
+    absl::StrAppend(&s, " tcp ", ports[0].host(), " > ", ports[1].host());
+  } else if ((proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) && off + 2 <= len) {
+    absl::StrAppend(&s, proto == IPPROTO_ICMP ? " icmp" : " icmp6", " type ", b[off], " code ",
+                    b[off + 1]);
   } else {
     absl::StrAppend(&s, " proto ", proto);
   }

@@ -49,8 +49,8 @@ void TraceOne(WorkerContext& ctx, TraceBuffer& trace, uint16_t port, rte_mbuf* m
   };
   auto segment_moves = [&](uint32_t id) { return c.segments[id].rx_packets.Get(); };
   // Counters of every tunnel and segment in use: a trace is rare and short.
-  std::unique_ptr<uint64_t[]> tunnels(new uint64_t[trace.tunnel_limit]);
-  std::unique_ptr<uint64_t[]> segments(new uint64_t[trace.segment_limit]);
+  uint64_t* tunnels = trace.tunnel_snapshot.get();
+  uint64_t* segments = trace.segment_snapshot.get();
   for (uint32_t id = 0; id < trace.tunnel_limit; ++id) tunnels[id] = tunnel_moves(id);
   for (uint32_t id = 0; id < trace.segment_limit; ++id) segments[id] = segment_moves(id);
 

@@ -58,6 +58,10 @@ struct TraceBuffer {
   uint32_t tunnel_limit = 0;   // tunnel ids below this are looked at for a change
   uint32_t segment_limit = 0;  // segment ids likewise
   std::unique_ptr<TraceRecord[]> records;
+  // Counter snapshots around a traced packet, allocated with the buffer so the worker
+  // allocates nothing: [tunnel_limit] and [segment_limit].
+  std::unique_ptr<uint64_t[]> tunnel_snapshot;
+  std::unique_ptr<uint64_t[]> segment_snapshot;
 };
 
 // The burst of DispatchBurst, with `trace` armed (ctx.trace).
