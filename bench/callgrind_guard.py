@@ -11,7 +11,11 @@ underlay, under callgrind: exact and repeatable on a noisy machine.
 Runs build/bench/micro/burst_bench --callgrind under `valgrind --tool=callgrind
 --collect-atstart=no`: the benchmark toggles collection around each EncapBurst /
 DecapBurst call only and dumps one profile per case, so frame setup and freeing are
-not counted."""
+not counted.
+
+Trace off: the cases in TRACE_OFF also run without the trace check (DispatchUntraced,
+"<case>-untraced"); --check fails when the check costs a burst more than
+TRACE_OFF_MAX_PER_BURST instructions (one load, one test, one predictable branch)."""
 import argparse
 import glob
 import json
@@ -26,6 +30,8 @@ BASELINE = os.path.join(HERE, "baseline.json")
 BURSTS = 50
 PACKETS = BURSTS * 32
 TOLERANCE = 0.10
+TRACE_OFF = ["encap-vxlan-v4", "decap-vxlan-v4", "encap-gre-routed-v4", "decap-segment-vxlan-v4"]
+TRACE_OFF_MAX_PER_BURST = 4
 
 
 def measure(build_dir):
@@ -33,7 +39,8 @@ def measure(build_dir):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "cg.out")
         cmd = ["valgrind", "--tool=callgrind", "--collect-atstart=no",
-               f"--callgrind-out-file={out}.%p", binary, "--callgrind", f"--bursts={BURSTS}"]
+               f"--callgrind-out-file={out}.%p", binary, "--callgrind", f"--bursts={BURSTS}",
+               "--untraced=" + ",".join(TRACE_OFF)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
@@ -47,10 +54,29 @@ def measure(build_dir):
                     elif line.startswith("summary:") or line.startswith("totals:"):
                         total = int(line.split()[1])
             if name and total is not None:
-                counts[name] = round(total / PACKETS, 1)
+                counts[name] = total
         if not counts:
             raise RuntimeError("callgrind produced no per-case dumps")
         return dict(sorted(counts.items()))
+
+
+def trace_off_results(totals):
+    """What the trace check costs each TRACE_OFF case per burst, with no trace armed."""
+    results = {}
+    print(f"\n{'trace off: case':26} {'instr/burst':>12} (checked minus untraced; max "
+          f"{TRACE_OFF_MAX_PER_BURST})")
+    for name in TRACE_OFF:
+        twin = name + "-untraced"
+        if name not in totals or twin not in totals:
+            results["trace-off " + name] = (False, f"{name}: no untraced twin measured")
+            continue
+        per_burst = (totals[name] - totals[twin]) / BURSTS
+        ok = per_burst <= TRACE_OFF_MAX_PER_BURST
+        results["trace-off " + name] = (
+            ok, f"{name}: the trace check costs {per_burst:.2f} instructions/burst "
+                f"(> {TRACE_OFF_MAX_PER_BURST})")
+        print(f"{name:26} {per_burst:12.2f}{'' if ok else '  REGRESSION'}")
+    return results
 
 
 def write_junit(path, results):
@@ -72,7 +98,7 @@ def main():
     ap.add_argument("--junit")
     args = ap.parse_args()
     try:
-        counts = measure(args.build_dir)
+        totals = measure(args.build_dir)
     except Exception as e:  # a broken benchmark is a failed check, never a pass
         print(f"callgrind: {e}")
         if args.junit:
@@ -82,6 +108,8 @@ def main():
     if os.path.exists(BASELINE):
         with open(BASELINE) as f:
             baseline = json.load(f)["instructions_per_packet"]
+    counts = {name: round(total / PACKETS, 1) for name, total in totals.items()
+              if not name.endswith("-untraced")}
     results = {}
     print(f"{'case':26} {'instr/pkt':>10} {'baseline':>10} {'change':>8}")
     for name, n in counts.items():
@@ -92,6 +120,7 @@ def main():
                              f"(+{change:.1%} > {TOLERANCE:.0%})")
         print(f"{name:26} {n:10.1f} {base if base else '-':>10} {change:+8.1%}"
               f"{'' if ok else '  REGRESSION'}")
+    results.update(trace_off_results(totals))
     if args.update:
         with open(BASELINE, "w") as f:
             json.dump({"about": "instructions per packet of EncapBurst/DecapBurst, 64-byte "

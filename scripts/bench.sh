@@ -30,6 +30,10 @@
 # remote VTEPs (cycles per copy); and the control thread's learning rate and next-hop
 # re-point time for 100k tunnels behind one gateway (build/bench/micro/control_bench).
 #
+# Trace off (always): what the pipeline trace's check costs with no trace armed — vxlan/v4
+# 64 B encap and decap bursts through DispatchBurst and, burst by burst in turn,
+# DispatchUntraced (no check), TSC cycles per packet (build/bench/micro/burst_bench).
+#
 # Writes under bench/results/ (or --out): latest.csv (one row per dataplane × cell),
 # latest.md (the table, the targets, churn, scale-out), latest.png (chart), machine.txt.
 set -euo pipefail
@@ -68,7 +72,8 @@ done
 
 bash scripts/install-deps.sh ${peer:+--$peer} >/dev/null
 [ -d build ] || meson setup build >/dev/null
-ninja -C build control/tundra control/tundra-ctl bench/gen/tundra-gen bench/micro/control_bench >/dev/null
+ninja -C build control/tundra control/tundra-ctl bench/gen/tundra-gen bench/micro/control_bench \
+  bench/micro/burst_bench >/dev/null
 eval "$(bash scripts/hugepages.sh 512 2>/dev/null)"
 mem=${TUNDRA_EAL_MEM:---no-huge -m 512}
 export TUNDRA_EAL_MEM=$mem
@@ -293,6 +298,16 @@ for line in open(sys.argv[1]):
         print(o["case"], o["tunnels"], o["us"])
 PY
 fi
+
+echo "== trace off: the trace check's cost with no trace armed (burst_bench, same run)" >&2
+for _r in $(seq "$reps"); do
+  taskset -c 1 build/bench/micro/burst_bench --only=vxlan-v4 --bursts=200000 \
+    --untraced=encap-vxlan-v4,decap-vxlan-v4 | $PY -c '
+import json, sys
+c = {o["case"]: o["cycles_per_packet"] for o in map(json.loads, sys.stdin)}
+for case in ("encap-vxlan-v4", "decap-vxlan-v4"):
+    print("traceoff", case, c[case], c[case + "-untraced"])' | tee -a "$extra" >&2
+done
 
 $PY scripts/lib/bench_report.py --raw "$raw" --memif "$memif_raw" --extra "$extra" \
   --segments "$seg_raw" \

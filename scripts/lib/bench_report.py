@@ -260,6 +260,24 @@ def main():
             m = median(scale[nw])
             md.append(f"| {nw} | {fmt(m)} | {fmt(m / base if base else None)} | "
                       f"{fmt(m / (base * nw) if base else None)} |")
+    trace_off = {}
+    for e in extra:
+        if e[0] == "traceoff":
+            trace_off.setdefault(e[1], []).append((num(e[2]), num(e[3])))
+    if trace_off:
+        md.append("\n### Trace off (vxlan/v4 64 B bursts, build/bench/micro/burst_bench)\n")
+        md.append("The worker's DispatchBurst checks once per burst whether a trace is armed; "
+                  "DispatchUntraced is the same burst without the check. Both run burst by "
+                  "burst in turn in one process, TSC cycles per packet, medians of the reps. "
+                  "The exact figure is callgrind's (bench/callgrind_guard.py): 3 "
+                  "instructions per burst of 32.\n")
+        md.append("| case | with the check | without | difference |")
+        md.append("|---|---|---|---|")
+        for case in sorted(trace_off):
+            with_check = median([p[0] for p in trace_off[case]])
+            without = median([p[1] for p in trace_off[case]])
+            md.append(f"| {case} | {fmt(with_check)} | {fmt(without)} | "
+                      f"{fmt(with_check - without if with_check and without else None)} |")
     if a.segments and os.path.getsize(a.segments) > 0:
         md += segment_section(a.segments, extra, a.out)
     with open(os.path.join(a.out, "latest.md"), "w") as f:
