@@ -28,6 +28,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "control/eal_runtime_dir.h"
 #include "control/table_writer.h"
 #include "dataplane/header_template.h"
 #include "dataplane/worker.h"
@@ -425,6 +426,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "EAL init failed\n");
     return 1;
   }
+  tundra::RemoveEalRuntimeDirAtExit();
   rte_mempool* pool =
       rte_pktmbuf_pool_create("bench", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   for (uint16_t port = 0; port < 2; ++port) {

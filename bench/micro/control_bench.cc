@@ -27,6 +27,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "control/eal_runtime_dir.h"
 #include "control/table_writer.h"
 
 DEFINE_uint32(macs, 1000000, "Distinct MACs learned in the learn case");
@@ -191,6 +192,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "EAL init failed\n");
     return 1;
   }
+  tundra::RemoveEalRuntimeDirAtExit();
   if (FLAGS_only.empty() || FLAGS_only == "learn") tundra::Learn(FLAGS_macs);
   if (FLAGS_only.empty() || FLAGS_only == "repoint") tundra::Repoint(FLAGS_tunnels);
   rte_eal_cleanup();

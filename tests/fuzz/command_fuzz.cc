@@ -48,6 +48,7 @@
 #include "control/command_engine.h"
 #include "control/commands.h"
 #include "control/config_file.h"
+#include "control/eal_runtime_dir.h"
 
 namespace {
 
@@ -300,6 +301,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     std::fprintf(stderr, "command_fuzz: EAL init failed: %s\n", rte_strerror(rte_errno));
     std::abort();
   }
+  tundra::RemoveEalRuntimeDirAtExit();
   if (rte_eth_dev_count_avail() != kNumPorts) {
     std::fprintf(stderr, "command_fuzz: expected %u net_null ports\n", kNumPorts);
     std::abort();

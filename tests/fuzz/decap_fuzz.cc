@@ -88,6 +88,7 @@
 #include <string>
 #include <vector>
 
+#include "control/eal_runtime_dir.h"
 #include "control/table_writer.h"
 #include "dataplane/counters.h"
 #include "dataplane/decap.h"
@@ -897,6 +898,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     std::fprintf(stderr, "decap_fuzz: EAL init failed: %s\n", rte_strerror(rte_errno));
     std::abort();
   }
+  RemoveEalRuntimeDirAtExit();
   auto* e = new Env();
   // No per-lcore cache, so rte_mempool_in_use_count is exact.
   e->pool =

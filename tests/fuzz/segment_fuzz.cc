@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "control/eal_runtime_dir.h"
 #include "control/table_writer.h"
 #include "dataplane/worker.h"
 
@@ -212,6 +213,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     std::fprintf(stderr, "segment_fuzz: EAL init failed: %s\n", rte_strerror(rte_errno));
     std::abort();
   }
+  tundra::RemoveEalRuntimeDirAtExit();
   auto* e = new tundra::Env();
   // No per-lcore caches, so the in-use counts are exact.
   e->pool =

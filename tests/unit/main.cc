@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <string>
 
+#include "control/eal_runtime_dir.h"
+
 int main(int argc, char** argv) {
   const std::string prefix = "tundra_unit_" + std::to_string(getpid());
   std::string file_prefix = "--file-prefix=" + prefix;
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "EAL init failed: %s\n", rte_strerror(rte_errno));
     return 2;
   }
+  tundra::RemoveEalRuntimeDirAtExit();
   const int rc = Catch::Session().run(argc, argv);
   rte_eal_cleanup();
   return rc;
