@@ -103,7 +103,8 @@ if [ "$asan" = 1 ]; then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
     run_unit build-asan unit-asan
-    run_pytest functional-asan tests/functional TUNDRA_BIN="$root/build-asan/control/tundra"
+    run_pytest functional-asan tests/functional TUNDRA_BIN="$root/build-asan/control/tundra" \
+      TUNDRA_SANITIZED=1
     unset ASAN_OPTIONS UBSAN_OPTIONS
   else
     echo "sanitizer build failed"

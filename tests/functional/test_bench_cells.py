@@ -11,6 +11,9 @@ import pytest
 
 from harness import REPO, Tundra, read_pcap
 
+# Once, on the optimised build (the same forwarding paths as the protocol modules).
+pytestmark = pytest.mark.not_sanitized
+
 GEN = REPO / "build" / "bench" / "gen" / "tundra-gen"
 CELL = [sys.executable, str(REPO / "scripts" / "lib" / "bench_cell.py")]
 PROTOCOLS = ("vxlan", "geneve0", "geneve2", "gretap", "gre", "greseq")

@@ -14,6 +14,9 @@ from harness import (IP, IPv6, UDP, UL4, UL6, UNDERLAYS, Ether,
                      read_pcap, strip_vlan, tshark_fields, tshark_problems,
                      tunnel_packet, write_pcap)
 
+# Once, on the optimised build (the harness itself; no tundra process).
+pytestmark = pytest.mark.not_sanitized
+
 
 def test_pcap_roundtrip_and_scapy_interop(tmp_path):
     from scapy.utils import rdpcap, wrpcap, PcapWriter

@@ -41,6 +41,9 @@ from harness import IP, UDP, Ether, Raw, write_pcap
 sys.path.insert(0, str(harness.REPO / "scripts" / "lib"))
 from tundra_client import TundraClient, TundraUnreachable  # noqa: E402
 
+# Once, on the optimised build (install mechanics, not the dataplane).
+pytestmark = pytest.mark.not_sanitized
+
 DIST = harness.REPO / "scripts" / "dist"
 EXIT_BOUND_S = 20          # from the signal to the exit (sanitizer builds are slow)
 READY_TIMEOUT_S = 60       # from exec to "started"

@@ -6,9 +6,15 @@ prefixes they do not touch."""
 import time
 from collections import Counter
 
+import pytest
+
 from harness import (ACCESS, HOST4, HOST6, HOST_MAC, IP, RACC, UDP, UPLINK, UNDERLAYS,
                      Ether, IPv6, Raw, assert_only_drops, check_encap, make_tunnel,
                      pad60, routed_config)
+
+# Once, on the optimised build (table sizes: the unit tests cover the tables under the
+# sanitizers).
+pytestmark = pytest.mark.not_sanitized
 
 N = 100000  # routes: half IPv4 /24s under 20.0.0.0/8, half IPv6 /48s under fd10::/16
 COVER = [("20.0.0.0/8", "cover"), ("fd10::/16", "cover")]

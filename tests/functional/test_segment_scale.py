@@ -10,7 +10,13 @@ from scapy.layers.l2 import Dot1Q, Ether
 from scapy.layers.vxlan import VXLAN
 from scapy.packet import Raw
 
+import pytest
+
 from harness import UPLINK
+
+# Once, on the optimised build (table sizes: the unit tests cover the tables under the
+# sanitizers).
+pytestmark = pytest.mark.not_sanitized
 
 ACCESS = 1
 LOCAL = "10.0.0.1"
