@@ -1,7 +1,8 @@
 """The control socket and tundra-ctl (DESIGN.md §5.1): framing, exit codes,
-batches, several clients at once, hostile clients, the socket file's life
-(modes, a live one refused, a stale one replaced), completion from the
-server's grammar, and the same traffic whichever way a command came in.
+batches, several clients at once (and 8 × 10k commands under traffic), hostile
+clients, the socket file's life (modes, no access for other users, a live one
+refused, a stale one replaced), completion from the server's grammar, and the
+same traffic whichever way a command came in.
 
 One tundra on null ports serves most tests (module scope); tests that need
 their own process (start/stop behaviour, traffic) start one."""
@@ -13,6 +14,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -249,6 +251,26 @@ def test_socket_and_directory_modes(live):
     assert stat.S_IMODE(os.stat(os.path.dirname(live.sock)).st_mode) == 0o700
 
 
+def test_a_non_root_user_cannot_connect(live):
+    """The 0700 directory and 0600 socket keep everyone but root out: `nobody`
+    cannot connect (EACCES), while root in the same moment can."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch to another user")
+    probe = ("import socket, sys\n"
+             "s = socket.socket(socket.AF_UNIX)\n"
+             "try:\n"
+             "    s.connect(sys.argv[1])\n"
+             "except PermissionError:\n"
+             "    sys.exit(13)\n"
+             "sys.exit(0)\n")
+    r = subprocess.run([sys.executable, "-c", probe, live.sock], user=65534, group=65534,
+                       extra_groups=[], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 13, (r.returncode, r.stderr)
+    r = subprocess.run([sys.executable, "-c", probe, live.sock], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+
+
 def test_a_live_socket_is_refused_a_stale_one_replaced(live, sockdir):
     second = Live(live.sock, workdir=sockdir)
     assert second.proc.wait(timeout=60) == 1
@@ -373,3 +395,114 @@ def test_batch_mode_runs_nothing_after_a_failure(live):
         assert c.show_json("port info 0")["ports"][0]["mtu"] != 1400  # was not run
         assert c.request("tunnel del nosuch")[0] is False
         assert "quit" in c.run("help quit")
+
+
+# ------------------------------------------------ load: 8 clients × 10k commands
+
+LOAD_CLIENTS = 8
+LOAD_COMMANDS = int(os.environ.get("TUNDRA_SOCKET_LOAD_COMMANDS", "10000"))
+LOAD_WINDOW = 50  # requests a client has in flight: it sends them, then reads the replies
+
+
+def _replies(sock, n, buf):
+    """Reads n framed replies; returns [(ok, output, message)] and what is left over."""
+    out = []
+    while len(out) < n:
+        nl = buf.find(b"\n")
+        if nl >= 0:
+            status, nout, nmsg = buf[:nl].decode().split(" ")
+            end = nl + 1 + int(nout) + int(nmsg)
+            if len(buf) >= end:
+                body = buf[nl + 1:end]
+                out.append((status == "ok", body[:int(nout)].decode(),
+                            body[int(nout):].decode()))
+                buf = buf[end:]
+                continue
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            raise AssertionError("tundra closed the connection after %d of %d replies"
+                                 % (len(out), n))
+        buf += chunk
+    return out, buf
+
+
+def _load_client(path, n, commands):
+    """One client's share of the load: cycles of five requests whose replies are each
+    checked exactly. Returns a list of problems (empty when every reply was right)."""
+    import json  # noqa: PLC0415 - runs in a forked process
+    problems = []
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(120)
+    s.connect(path)
+    buf = b""
+    sent = 0
+    last_rx = 0
+    cycle = 0
+    while sent < commands and len(problems) < 10:
+        batch, checks = [], []
+        while len(batch) + 5 <= LOAD_WINDOW and sent + len(batch) + 5 <= commands:
+            name = "l%d_%d" % (n, cycle)
+            vni = 100000 * (n + 1) + cycle
+            batch += ["tunnel add %s type vxlan local 192.0.2.1 remote 192.0.2.%d vni %d"
+                      % (name, 10 + n, vni),
+                      "show tunnel %s json" % name,
+                      "tunnel del %s" % name,
+                      "tunnel del %s" % name,
+                      "show fwd stats json"]
+            checks.append((name, vni))
+            cycle += 1
+        if not batch:
+            break
+        s.sendall(("\n".join(batch) + "\n").encode())
+        replies, buf = _replies(s, len(batch), buf)
+        sent += len(batch)
+        for k, (name, vni) in enumerate(checks):
+            add, show, dele, again, stats = replies[5 * k:5 * k + 5]
+            if add != (True, "", "") or dele != (True, "", ""):
+                problems.append("%s: add/del replied %r %r" % (name, add, dele))
+            t = json.loads(show[1])["tunnels"] if show[0] else []
+            if len(t) != 1 or t[0]["name"] != name or t[0]["vni"] != vni:
+                problems.append("%s: show replied %r" % (name, show))
+            if again[0] or again[2] != "no tunnel '%s'" % name:
+                problems.append("%s: a second del replied %r" % (name, again))
+            rx = json.loads(stats[1])["workers"][0]["packets"] if stats[0] else -1
+            if rx < last_rx:
+                problems.append("the worker's packets went from %d to %d" % (last_rx, rx))
+            last_rx = rx
+    s.close()
+    if sent != commands and not problems:
+        problems.append("sent %d of %d" % (sent, commands))
+    return problems
+
+
+def test_eight_clients_ten_thousand_commands_each_under_traffic(sockdir, tmp_path):
+    """8 clients issue 10k commands each (tunnel add, show, del, a refused del, show
+    stats), 50 in flight at a time, while the worker encapsulates traffic replayed
+    without end: every reply is the right one, complete, in order; nothing is left
+    over; and the worker forwards throughout (no drop)."""
+    frames = make_inner_frames(32, seed=3)
+    vdevs = ["--vdev=net_null0,no-rx=1",
+             "--vdev=net_pcap1,rx_pcap=%s,infinite_rx=1" % write_pcap(tmp_path / "in.pcap",
+                                                                      frames)]
+    t = Live(sockdir / "load.sock", vdevs=vdevs, workdir=sockdir)
+    try:
+        with t.client() as c:
+            c.run(*[line for line in tunnel_config(UL, [Tunnel("t1", vni=7)])
+                    if not line.startswith("#")])
+            c.run("start")
+            before = c.show_json("port stats all")["ports"][UPLINK]["tx_packets"]
+            import multiprocessing  # noqa: PLC0415
+            with multiprocessing.get_context("fork").Pool(LOAD_CLIENTS) as pool:
+                results = pool.starmap(_load_client, [(t.sock, n, LOAD_COMMANDS)
+                                                      for n in range(LOAD_CLIENTS)],
+                                       chunksize=1)
+            assert [p for r in results for p in r] == []
+            ports = c.show_json("port stats all")["ports"]
+            assert ports[UPLINK]["tx_packets"] > before, "the worker stopped forwarding"
+            names = [x["name"] for x in c.show_json("tunnel")["tunnels"]]
+            assert names == ["t1"], names[:10]
+            c.run("stop")
+            ports = c.show_json("port stats all")["ports"]
+            assert [p["drops"] for p in ports] == [0, 0], ports
+    finally:
+        assert t.stop() == 0, t.output()[-2000:]

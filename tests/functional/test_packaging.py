@@ -41,8 +41,9 @@ from harness import IP, UDP, Ether, Raw, write_pcap
 sys.path.insert(0, str(harness.REPO / "scripts" / "lib"))
 from tundra_client import TundraClient, TundraUnreachable  # noqa: E402
 
-# Once, on the optimised build (install mechanics, not the dataplane).
-pytestmark = pytest.mark.not_sanitized
+# The install, the unit and the man pages are checked once, on the optimised build
+# (mechanics, not the dataplane); the signal tests (d) run under the sanitizers too.
+not_sanitized = pytest.mark.not_sanitized
 
 DIST = harness.REPO / "scripts" / "dist"
 EXIT_BOUND_S = 20          # from the signal to the exit (sanitizer builds are slow)
@@ -283,6 +284,7 @@ def unit_variables(command):
 
 # ----------------------------------------------------------- (a) install
 
+@not_sanitized
 def test_meson_install_puts_every_file(installed):
     for exe in ("tundra", "tundra-ctl", "tundra-gen"):
         p = installed.file("bindir", exe)
@@ -303,6 +305,7 @@ def test_meson_install_puts_every_file(installed):
     assert r.returncode == 0 and "usage: tundra-ctl" in r.stdout, r.stdout + r.stderr
 
 
+@not_sanitized
 def test_unit_names_the_installed_paths(installed):
     unit = parse_unit(installed.file("unitdir", "tundra.service"))
     env_file = unit_value(unit, "Service", "EnvironmentFile")
@@ -336,6 +339,7 @@ def test_unit_names_the_installed_paths(installed):
     assert used == set(env), "unit uses %s, tundra.env sets %s" % (sorted(used), sorted(env))
 
 
+@not_sanitized
 def test_second_install_keeps_an_edited_config(tmp_path):
     inst = Installed(meson_build_dir(), tmp_path / "destdir")
     r = inst.install()
@@ -356,6 +360,7 @@ def test_second_install_keeps_an_edited_config(tmp_path):
 
 # -------------------------------------------------- (b) systemd-analyze
 
+@not_sanitized
 def test_systemd_analyze_verify(installed, tmp_path):
     exe = shutil.which("systemd-analyze")
     if exe is None:
@@ -428,6 +433,7 @@ def run_config(config_text, tmp_path, tag):
         cleanup(prefix)
 
 
+@not_sanitized
 def test_example_config_runs_as_installed(tmp_path, sockdir):
     """tundra.conf as the service runs it (ending in `start`), then `quit` from a
     client, the way an operator stops it by hand."""
@@ -454,6 +460,7 @@ def test_example_config_runs_as_installed(tmp_path, sockdir):
     assert not sanitizer_lines(out), out[-3000:]
 
 
+@not_sanitized
 def test_example_config_commented_examples_run(tmp_path):
     """Every commented-out command in tundra.conf, uncommented together, is accepted."""
     text = (DIST / "tundra.conf").read_text()
@@ -468,6 +475,7 @@ def test_example_config_commented_examples_run(tmp_path):
         assert re.search(r"\b%s\b" % name, r.stdout), (name, r.stdout[-3000:])
 
 
+@not_sanitized
 def test_man_page_flags_are_tundras():
     help_flags = tundra_flags_from_help(run_tundra_help())
     assert {"config", "interactive", "socket", "stats_period"} <= help_flags, help_flags
@@ -510,6 +518,7 @@ def literal_phrases(syntax):
     return phrases
 
 
+@not_sanitized
 def test_man_page_commands_are_the_grammar(tmp_path):
     text = man_text(DIST / "tundra.8.in")
     commands = text.split(".SH COMMANDS", 1)[1].split(".SH SIGNALS", 1)[0]
@@ -534,6 +543,7 @@ def test_man_page_commands_are_the_grammar(tmp_path):
             assert " ".join(words[:2]) in firsts or words[0] in firsts, ln
 
 
+@not_sanitized
 def test_tundra_ctl_man_page_options():
     usage = subprocess.run([str(ctl_bin()), "--help"], capture_output=True, text=True,
                            timeout=30).stdout.split("\n\n", 1)[0]   # the usage lines
@@ -576,6 +586,7 @@ def service_command(installed, tmp_path, sock, memory):
     return argv, prefix, env, unit
 
 
+@not_sanitized
 @pytest.mark.parametrize("memory", ["hugepages", "no-huge"])
 def test_service_command_line_stops_cleanly_on_sigterm(installed, tmp_path, sockdir, memory):
     if memory == "hugepages":
