@@ -1,15 +1,19 @@
 """Pipeline trace (`trace add`, `show trace`, `clear trace`; dataplane/trace.h): what
 it records for packets sent, dropped at each stage and flooded, the port filter, the
-per-worker records with two workers, and that tracing changes nothing on the wire."""
+per-worker records with two workers, that tracing changes nothing on the wire, and
+that every drop reason the suites can provoke (27 of them) is traced by its name."""
 import os
+from collections import Counter
 
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.layers.vxlan import VXLAN
 
 import harness
-from harness import (ACCESS, UPLINK, UL4, Tunnel, make_inner_frames, read_pcap,
-                     tunnel_config, write_pcap)
+from drop_cases import DROP_TUNNELS, base_config, batched_cases, separate_cases
+from harness import (ACCESS, HOST4, HOST6, HOST_MAC, RACC, UNDERLAYS, UPLINK, UL4, IPv6,
+                     Tunnel, make_inner_frames, make_tunnel, pad60, read_pcap, routed_config,
+                     tunnel_config, tunnel_packet, write_pcap)
 from live import Live
 
 TUN = Tunnel("t1", vni=555)
@@ -131,3 +135,58 @@ def test_two_workers_each_record_their_own(tundra):
     by_worker = {w: [r["seq"] for r in recs if r["worker"] == w] for w in (0, 1)}
     assert by_worker == {0: [0, 1, 2, 3], 1: [0, 1, 2, 3]}, by_worker
     assert {(r["worker"], r["queue"]) for r in recs} == {(0, 0), (1, 1)}
+
+
+def traced_drops(tundra, config, inputs):
+    """Runs with every packet traced: each drop the counters saw is a trace record that
+    names the same reason on the same port. Returns the reasons."""
+    res = tundra.run(list(config) + ["trace add 10000"], inputs, show=["show trace json"])
+    recs = next(o for o in res.json_objs if "trace" in o)["trace"]
+    assert len(recs) == sum(len(f) for f in inputs.values()), "not every packet traced"
+    traced = Counter((r["port"], r["drop_reason"]) for r in recs if r["verdict"] == "dropped")
+    assert all(r["drop_reason"] == "" for r in recs if r["verdict"] != "dropped")
+    assert traced == Counter(res.nonzero_drops()), (traced, res.nonzero_drops())
+    return {reason for _, reason in traced}
+
+
+def test_every_drop_reason_is_traced_by_name(tundra):
+    """The drop suites' inputs (every protocol and underlay, every case), GRE sequence
+    checks, RFC 6040's CE over Not-ECT and a port with no role, run with tracing on:
+    each dropped packet's record names the reason its port counted."""
+    seen = set()
+    for proto, tun in DROP_TUNNELS.items():
+        for fam in ("v4", "v6"):
+            ul = UNDERLAYS[fam]
+            frames = [f for c in batched_cases(proto, fam) for f in c.build(ul, tun)]
+            seen |= traced_drops(tundra, base_config(ul, tun), {UPLINK: frames})
+        # The cases with a config of their own: one per reason the batch lacks.
+        for case, fam in separate_cases(proto):
+            if case.reason not in seen:
+                ul = UNDERLAYS[fam]
+                seen |= traced_drops(tundra, case.make_config(ul, tun),
+                                     {case.port: case.build(ul, tun)})
+    seq = make_tunnel("gretap", seq="on", seq_check="drop", key=7)
+    inner = make_inner_frames(3, seed=41)
+    seen |= traced_drops(tundra, tunnel_config(UL4, [seq]), {UPLINK: [
+        tunnel_packet(UL4, seq, f, seq=s) for f, s in zip(inner, (10, 10, 5))]})
+    plain = Tunnel("t1", vni=555)
+    ce = [tunnel_packet(UL4, plain, f, ip_kw={"tos": 0x03})
+          for f in make_inner_frames(2, seed=42, kinds=("udp4",))]
+    seen |= traced_drops(tundra, tunnel_config(UL4, [plain]), {UPLINK: ce})
+    seen |= traced_drops(tundra, ["port config 0 role uplink"], {ACCESS: inner})
+    # A routed access port: TTL 1 and 0, and destinations no route covers.
+    gre = make_tunnel("gre", key=1)
+
+    def routed(dst, ttl=64):
+        ip = IPv6(src=HOST6, dst=dst, hlim=ttl) if ":" in dst else IP(src=HOST4, dst=dst, ttl=ttl)
+        return pad60(bytes(Ether(src=HOST_MAC, dst=RACC.mac) / ip / UDP(sport=4, dport=5)))
+    seen |= traced_drops(tundra, routed_config(UL4, [gre]), {ACCESS: [
+        routed("10.2.9.9", ttl=1), routed("fd00:2::1", ttl=1), routed("10.2.9.9", ttl=0),
+        routed("10.3.0.1"), routed("fd00:3::1")]})
+    want = {"truncated", "not-for-us", "not-tunnel", "bad-ip-header", "bad-ip-checksum",
+            "ip-fragment", "bad-udp-length", "bad-udp-checksum", "unknown-port", "bad-flags",
+            "unknown-vni", "remote-mismatch", "no-attachment", "no-neighbor", "mtu-exceeded",
+            "arp-ignored", "bad-version", "bad-payload-type", "bad-option",
+            "unknown-critical-option", "bad-gre-checksum", "seq-out-of-order", "seq-duplicate",
+            "ecn-not-ect", "no-role", "ttl-exceeded", "no-route"}
+    assert want <= seen, sorted(want - seen)
