@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "control/capture.h"
+#include "control/sa_table.h"
 #include "control/stats.h"
 #include "control/table_writer.h"
 #include "dataplane/counters.h"
@@ -91,6 +92,8 @@ class App {
   absl::Status StartCapture(const CaptureRequest& request);
   absl::StatusOr<std::string> StopCapture() { return capture_->Stop(); }
   CaptureStatus capture_status() const { return capture_->status(); }
+  // ESP security associations (`sa add`).
+  SaTable& sas() { return sas_; }
 
   // `trace add`: each worker records up to `n` more packets (received on `port`, or on
   // any port with -1). `clear trace` drops every record.
@@ -118,6 +121,7 @@ class App {
   std::vector<std::unique_ptr<WorkerCounters>> counters_;
   std::unique_ptr<Stats> stats_;
   std::unique_ptr<Capture> capture_;
+  SaTable sas_;
   std::vector<std::unique_ptr<TraceBuffer>> traces_;  // [worker]
   // Disarms every running worker's trace and waits until none is in TraceBurst.
   void DetachTraces();

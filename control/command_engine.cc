@@ -1,6 +1,7 @@
 #include "control/command_engine.h"
 
 #include <algorithm>
+#include <cctype>
 #include <utility>
 
 #include "absl/status/statusor.h"
@@ -462,6 +463,19 @@ struct MatchResult {
   std::vector<const Element*> next;
 };
 
+// Token i as an error message may quote it. Key material never is: in an `sa` line
+// (the only one that takes keys), the token after `key` or `salt`, or anything that
+// looks like a key (16 or more hex digits), is shown as <hidden>.
+std::string_view Quotable(const std::vector<std::string_view>& tokens, size_t i) {
+  if (tokens.front() != "sa") return tokens[i];
+  if (i > 0 && (tokens[i - 1] == "key" || tokens[i - 1] == "salt")) return "<hidden>";
+  std::string_view t = tokens[i];
+  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) t.remove_prefix(2);
+  const bool hex = std::all_of(
+      t.begin(), t.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+  return hex && t.size() >= 16 ? "<hidden>" : tokens[i];
+}
+
 // Walks the command's items over the tokens, greedily and without
 // backtracking; CheckItems() guarantees that is unambiguous.
 class Matcher {
@@ -587,8 +601,9 @@ class Matcher {
   }
 
   MatchResult BadValue(const Element& e) {
-    return FailWith(Failure::kBadValue, absl::StrFormat("bad value '%s' for <%s>: %s",
-                                                        tokens_[pos_], e.word, e.Expectation()));
+    return FailWith(Failure::kBadValue,
+                    absl::StrFormat("bad value '%s' for <%s>: %s", Quotable(tokens_, pos_), e.word,
+                                    e.Expectation()));
   }
 
   const std::vector<Item>& items_;
@@ -635,11 +650,13 @@ std::string ExplainFailures(const std::vector<Failure>& failures,
     expected.insert(expected.end(), f.expected.begin(), f.expected.end());
     required.insert(required.end(), f.required.begin(), f.required.end());
   }
-  std::string before = absl::StrJoin(tokens.begin(), tokens.begin() + pos, " ", ViewFormatter());
+  std::vector<std::string_view> quoted;
+  for (size_t i = 0; i < pos; ++i) quoted.push_back(Quotable(tokens, i));
+  std::string before = absl::StrJoin(quoted, " ", ViewFormatter());
   if (pos == tokens.size()) {
     return absl::StrCat("missing ", DescribeChoices(required), " after '", before, "'");
   }
-  std::string_view token = tokens[pos];
+  std::string_view token = Quotable(tokens, pos);
   if (pos == 0) return absl::StrFormat("unknown command '%s' (try 'help')", token);
   if (expected.empty()) return absl::StrFormat("unexpected extra token '%s'", token);
   std::string choices = DescribeChoices(expected);

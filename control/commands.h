@@ -19,6 +19,7 @@ absl::Status RegisterShowCommands(cli::CommandEngine& engine, App& app);
 absl::Status RegisterLogCommands(cli::CommandEngine& engine, App& app);
 absl::Status RegisterCaptureCommands(cli::CommandEngine& engine, App& app);
 absl::Status RegisterTraceCommands(cli::CommandEngine& engine, App& app);
+absl::Status RegisterSaCommands(cli::CommandEngine& engine, App& app);
 
 // All of the above, plus `help`.
 absl::Status RegisterAllCommands(cli::CommandEngine& engine, App& app);

@@ -292,7 +292,7 @@ absl::Status RegisterAllCommands(cli::CommandEngine& engine, App& app) {
   for (auto reg : {RegisterPortCommands, RegisterNeighborCommands, RegisterTunnelCommands,
                    RegisterXconnectCommands, RegisterSegmentCommands, RegisterRouteCommands,
                    RegisterRunCommands, RegisterShowCommands, RegisterLogCommands,
-                   RegisterCaptureCommands, RegisterTraceCommands}) {
+                   RegisterCaptureCommands, RegisterTraceCommands, RegisterSaCommands}) {
     if (absl::Status s = reg(engine, app); !s.ok()) return s;
   }
   return engine.Add("help [<topic:word>]...", "List commands, or show one command's syntax.",

@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "control/absl_view.h"
+#include "control/config_file.h"
 #include "control/control_protocol.h"
 #include "control/ctl_client.h"
 #include "control/prompt.h"
@@ -210,6 +211,10 @@ int main(int argc, char** argv) {
     return RunBatch(client, o, std::cin, "<stdin>");
   }
   if (!o.file.empty()) {
+    if (absl::Status s = tundra::CheckKeysPrivate(o.file); !s.ok()) {
+      absl::FPrintF(stderr, "tundra-ctl: %s\n", s.message());
+      return 1;
+    }
     std::ifstream in(o.file);
     if (!in) {
       absl::FPrintF(stderr, "tundra-ctl: cannot open %s\n", o.file);

@@ -410,6 +410,7 @@ class Tundra:
         lines = list(config) + (ending if epilogue else [])
         cfg = rundir / "run.cfg"
         cfg.write_text("".join(line + "\n" for line in lines))
+        cfg.chmod(0o600)  # tundra refuses a config with SA keys that others may read
 
         source = "--interactive" if interactive else f"--config={cfg}"
         cmd = [str(binary), *lcore_args(workers), "--no-pci",
