@@ -62,6 +62,10 @@ absl::Status SaTable::Add(SaConfig sa) {
     return absl::InvalidArgumentError(
         absl::StrCat("replay-window ", sa.replay_window, " is over ", SaConfig::kMaxReplayWindow));
   }
+  if (sa.esn && sa.replay_window == 0) {
+    // RFC 4303 Appendix A2: the receiver infers the high 32 bits from its window.
+    return absl::InvalidArgumentError("esn on needs a replay window (not 0)");
+  }
   if (by_name_.size() >= max_sas_) {
     return absl::ResourceExhaustedError(absl::StrCat("SA table full (", max_sas_, " SAs)"));
   }

@@ -90,6 +90,8 @@ BAD = [
      "'bytes' or 'packets' comes after 'lifetime'"),
     (f"sa add b spi 300 aead aes-gcm-192 key {KEY128} salt {SALT}",
      "bad value 'aes-gcm-192' for <aead>: expected one of aes-gcm-128, aes-gcm-256"),
+    (f"sa add b spi 300 aead aes-gcm-128 key {KEY128} salt {SALT} esn on replay-window 0",
+     "esn on needs a replay window (not 0)"),
     ("sa del nosuch", "no SA 'nosuch'"),
     ("show sa nosuch", "no SA 'nosuch'"),
 ]

@@ -66,6 +66,10 @@ TEST_CASE("SA table: SPI rules, one SA per name and SPI, delete", "[sa]") {
   SaConfig window = MakeSa("r", 303);
   window.replay_window = 4097;
   CHECK(absl::StrContains(t.Add(std::move(window)).message(), "replay-window 4097"));
+  SaConfig esn = MakeSa("e", 304);
+  esn.esn = true;
+  esn.replay_window = 0;
+  CHECK(t.Add(std::move(esn)).message() == "esn on needs a replay window (not 0)");
   REQUIRE(t.Add(MakeSa("s3", 0xffffffff)).ok());
   CHECK(absl::StrContains(t.Add(MakeSa("s4", 400)).message(), "SA table full (3 SAs)"));
 
