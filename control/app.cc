@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "control/absl_view.h"
 #include "control/log.h"
 
 namespace tundra {
@@ -95,6 +96,8 @@ App::~App() {
   Quit();
   Poll();
   capture_.reset();
+  writer_.reset();
+  sa_runtime_.clear();  // workers are stopped: no grace period to wait for
   tables_.reset();
   rte_ring_free(punt_ring_);
   rte_ring_free(learn_ring_);
@@ -149,7 +152,128 @@ void App::Poll() {
   }
 }
 
+void App::LogSaExpiry() {
+  for (auto& [name, rt] : sa_runtime_) {
+    if (rt.expiry_logged || !rt.sa->expired()) continue;
+    rt.expiry_logged = true;
+    const EspStats st = rt.sa->stats();
+    log::Emit(log::Type::kControl, RTE_LOG_WARNING,
+              "SA %s (spi %u, %s%s%s) reached its lifetime after %u packets, %u bytes; no longer "
+              "used",
+              name, rt.sa->spi(), rt.direction == EspDirection::kOutbound ? "out" : "in",
+              rt.tunnel.empty() ? "" : " of tunnel ", rt.tunnel, st.packets, st.bytes);
+  }
+}
+
+absl::Status App::ProtectTunnel(std::string_view tunnel, std::string_view out,
+                                const std::vector<std::string_view>& in) {
+  absl::StatusOr<uint8_t> family = writer_->TunnelOuterFamily(tunnel);
+  if (!family.ok()) return family.status();
+  if (std::find(in.begin(), in.end(), out) != in.end() || (in.size() == 2 && in[0] == in[1])) {
+    return absl::InvalidArgumentError(
+        "an SA serves one direction of one tunnel: name different SAs for out and in");
+  }
+  // Every SA exists and is free for this use before anything changes.
+  std::vector<std::pair<std::string_view, EspDirection>> uses = {{out, EspDirection::kOutbound}};
+  for (std::string_view name : in) uses.push_back({name, EspDirection::kInbound});
+  for (const auto& [name, dir] : uses) {
+    if (sas_.Find(name) == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no SA '", AsAbsl(name), "'"));
+    }
+    auto it = sa_runtime_.find(name);
+    if (it == sa_runtime_.end()) continue;
+    const SaRuntime& rt = it->second;
+    if (!rt.tunnel.empty() && rt.tunnel != tunnel) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("SA '", AsAbsl(name), "' already protects tunnel '", rt.tunnel, "'"));
+    }
+    if (rt.direction != dir || rt.family != *family) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "SA '", AsAbsl(name), "' was used ",
+          rt.direction == EspDirection::kOutbound ? "outbound" : "inbound", " over IPv", rt.family,
+          "; an SA keeps its direction and family (add another SA)"));
+    }
+  }
+  if (esp_crypto_ == nullptr) {
+    absl::StatusOr<std::unique_ptr<EspCrypto>> c =
+        EspCrypto::Create(2 * SaConfig::kMaxReplayWindow, SOCKET_ID_ANY);
+    if (!c.ok()) return c.status();
+    esp_crypto_ = std::move(*c);
+  }
+  // Runtime objects for SAs used for the first time (nothing published yet).
+  std::vector<std::string> created;
+  for (const auto& [name, dir] : uses) {
+    if (sa_runtime_.find(name) != sa_runtime_.end()) continue;
+    const SaConfig& cfg = *sas_.Find(name);
+    EspParams p;
+    p.spi = cfg.spi;
+    p.key = cfg.key.data();
+    p.key_len = static_cast<uint8_t>(cfg.key.size());
+    std::memcpy(p.salt, cfg.salt.data(), sizeof(p.salt));
+    p.esn = cfg.esn;
+    p.replay_window = cfg.replay_window;
+    p.lifetime_bytes = cfg.lifetime_bytes;
+    p.lifetime_packets = cfg.lifetime_packets;
+    absl::StatusOr<std::unique_ptr<EspSa>> sa = EspSa::Create(*esp_crypto_, p, dir, *family);
+    if (!sa.ok()) {
+      for (const std::string& c : created) sa_runtime_.erase(c);
+      return sa.status();
+    }
+    SaRuntime rt;
+    rt.sa = std::move(*sa);
+    rt.direction = dir;
+    rt.family = *family;
+    sa_runtime_.emplace(std::string(name), std::move(rt));
+    created.emplace_back(name);
+  }
+  TunnelProtection prot;
+  prot.out_name = std::string(out);
+  prot.out = sa_runtime_.find(out)->second.sa.get();
+  for (std::string_view name : in) {
+    prot.in_names.emplace_back(name);
+    prot.in.push_back(sa_runtime_.find(name)->second.sa.get());
+  }
+  if (absl::Status s = writer_->SetTunnelProtection(tunnel, std::move(prot)); !s.ok()) return s;
+  for (auto& [name, rt] : sa_runtime_) {
+    if (rt.tunnel == tunnel) rt.tunnel.clear();
+  }
+  for (const auto& [name, dir] : uses) sa_runtime_.find(name)->second.tunnel = std::string(tunnel);
+  return absl::OkStatus();
+}
+
+absl::Status App::UnprotectTunnel(std::string_view tunnel) {
+  auto it = writer_->tunnels().find(tunnel);
+  if (it == writer_->tunnels().end()) {
+    return absl::NotFoundError(absl::StrCat("no tunnel '", AsAbsl(tunnel), "'"));
+  }
+  if (!it->second.protection) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("tunnel '", AsAbsl(tunnel), "' is not protected"));
+  }
+  if (absl::Status s = writer_->SetTunnelProtection(tunnel, std::nullopt); !s.ok()) return s;
+  for (auto& [name, rt] : sa_runtime_) {
+    if (rt.tunnel == tunnel) rt.tunnel.clear();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status App::DeleteSa(std::string_view name) {
+  auto it = sa_runtime_.find(name);
+  if (it != sa_runtime_.end() && !it->second.tunnel.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("SA '", AsAbsl(name), "' protects tunnel '",
+                                                      it->second.tunnel,
+                                                      "'; change or remove that first"));
+  }
+  if (absl::Status s = sas_.Delete(name); !s.ok()) return s;
+  if (it != sa_runtime_.end()) {
+    tables_->RetireObject(std::move(it->second.sa));  // a worker may still hold it
+    sa_runtime_.erase(it);
+  }
+  return absl::OkStatus();
+}
+
 void App::LogEvents() {
+  LogSaExpiry();
   for (uint16_t p = 0; p < ports_.size(); ++p) {
     PortRuntime& rt = ports_[p];
     if (!rt.started) continue;
@@ -461,6 +585,7 @@ absl::Status App::Stop() {
   for (auto& w : workers_) w->RequestStop();
   for (unsigned lcore : worker_lcores_) rte_eal_wait_lcore(lcore);
   running_ = false;
+  LogSaExpiry();  // what the last second did, before the once-a-second look would
   tables_->Reclaim();
   log::Emit(log::Type::kControl, RTE_LOG_INFO, "stopped");
   return absl::OkStatus();

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "control/stats.h"
 #include "control/table_writer.h"
 #include "dataplane/counters.h"
+#include "dataplane/esp.h"
 #include "dataplane/tables.h"
 #include "dataplane/trace.h"
 #include "dataplane/worker.h"
@@ -94,6 +96,29 @@ class App {
   CaptureStatus capture_status() const { return capture_->status(); }
   // ESP security associations (`sa add`).
   SaTable& sas() { return sas_; }
+  // An SA in use: its runtime object, made at its first binding and kept (with its
+  // sequence number and window) until `sa del`, so rebinding never restarts a sequence
+  // under the same key (AES-GCM must never reuse a nonce).
+  struct SaRuntime {
+    std::unique_ptr<EspSa> sa;
+    EspDirection direction = EspDirection::kOutbound;
+    uint8_t family = 4;
+    std::string tunnel;  // the tunnel it protects now, or empty
+    bool expiry_logged = false;
+  };
+  const SaRuntime* sa_runtime(std::string_view name) const {
+    auto it = sa_runtime_.find(name);
+    return it == sa_runtime_.end() ? nullptr : &it->second;
+  }
+  // `tunnel <name> protect out <sa> in <sa> [in <sa>]`: at once for every packet (the
+  // tunnel entry and the inbound table are each replaced whole). `no protect` with
+  // an empty `out`.
+  absl::Status ProtectTunnel(std::string_view tunnel, std::string_view out,
+                             const std::vector<std::string_view>& in);
+  absl::Status UnprotectTunnel(std::string_view tunnel);
+  // `sa del`: refused while the SA protects a tunnel; its runtime object is freed after
+  // the workers' grace period, its key wiped.
+  absl::Status DeleteSa(std::string_view name);
 
   // `trace add`: each worker records up to `n` more packets (received on `port`, or on
   // any port with -1). `clear trace` drops every record.
@@ -116,12 +141,16 @@ class App {
   AppOptions options_;
   std::vector<PortRuntime> ports_;
   std::vector<unsigned> worker_lcores_;
+  // Before tables_: the SAs the tables retire free their sessions into its pool.
+  std::unique_ptr<EspCrypto> esp_crypto_;
   std::unique_ptr<Tables> tables_;
   std::unique_ptr<TableWriter> writer_;
+  std::map<std::string, SaRuntime, std::less<>> sa_runtime_;
   std::vector<std::unique_ptr<WorkerCounters>> counters_;
   std::unique_ptr<Stats> stats_;
   std::unique_ptr<Capture> capture_;
   SaTable sas_;
+  void LogSaExpiry();
   std::vector<std::unique_ptr<TraceBuffer>> traces_;  // [worker]
   // Disarms every running worker's trace and waits until none is in TraceBurst.
   void DetachTraces();

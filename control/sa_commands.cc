@@ -42,7 +42,10 @@ absl::StatusOr<SaConfig> SaFromArgs(const cli::Args& a) {
   return sa;
 }
 
-void ShowSa(const SaConfig& sa, JsonWriter& j, std::string& text) {
+void ShowSa(const SaConfig& sa, const App::SaRuntime* rt, JsonWriter& j, std::string& text) {
+  const EspStats st = rt != nullptr ? rt->sa->stats() : EspStats{};
+  const char* dir = rt == nullptr ? "" : rt->direction == EspDirection::kOutbound ? "out" : "in";
+  const std::string tunnel = rt != nullptr ? rt->tunnel : "";
   j.BeginObject()
       .Field("name", sa.name)
       .Field("spi", sa.spi)
@@ -52,6 +55,16 @@ void ShowSa(const SaConfig& sa, JsonWriter& j, std::string& text) {
       .Field("replay_window", sa.replay_window)
       .Field("lifetime_bytes", sa.lifetime_bytes)
       .Field("lifetime_packets", sa.lifetime_packets)
+      .Field("tunnel", tunnel)
+      .Field("direction", dir)
+      .Field("expired", rt != nullptr && rt->sa->expired())
+      .Field("packets", st.packets)
+      .Field("bytes", st.bytes)
+      .Field("malformed", st.malformed)
+      .Field("auth_failed", st.auth_failed)
+      .Field("replay", st.replay)
+      .Field("expired_drops", st.expired)
+      .Field("no_room", st.no_room)
       .EndObject();
   const auto limit = [](uint64_t n) { return n == 0 ? std::string("none") : absl::StrCat(n); };
   absl::StrAppendFormat(&text,
@@ -61,6 +74,14 @@ void ShowSa(const SaConfig& sa, JsonWriter& j, std::string& text) {
                         sa.esn ? "on" : "off",
                         sa.replay_window == 0 ? std::string("off") : absl::StrCat(sa.replay_window),
                         limit(sa.lifetime_bytes), limit(sa.lifetime_packets));
+  if (rt != nullptr) {
+    absl::StrAppendFormat(&text,
+                          "  %s%s%s: %u packets, %u bytes; drops: malformed %u, auth-failed %u, "
+                          "replay %u, expired %u, no-room %u%s\n",
+                          dir, tunnel.empty() ? "" : " of tunnel ", tunnel, st.packets, st.bytes,
+                          st.malformed, st.auth_failed, st.replay, st.expired, st.no_room,
+                          rt->sa->expired() ? " (lifetime reached)" : "");
+  }
 }
 
 }  // namespace
@@ -79,8 +100,21 @@ absl::Status RegisterSaCommands(cli::CommandEngine& engine, App& app) {
          if (!sa.ok()) return sa.status();
          return app.sas().Add(std::move(*sa));
        }},
-      {"sa del <name:name>", "Delete an SA; its key and salt are wiped from memory.",
-       [&app](const cli::Args& a, std::string&) { return app.sas().Delete(a.Word("name")); }},
+      {"sa del <name:name>",
+       "Delete an SA (not while it protects a tunnel); its key and salt are wiped from memory.",
+       [&app](const cli::Args& a, std::string&) { return app.DeleteSa(a.Word("name")); }},
+      {"tunnel <name:name> protect out <out:name> in <in:name> [in <in2:name>]",
+       "Encrypt the tunnel with ESP in transport mode (RFC 4303): every packet leaves under "
+       "the out SA, and only ESP of the in SA(s) is accepted. Given again with new SAs it "
+       "switches at once: a rekey names the new out SA and both in SAs, then the new in SA "
+       "alone.",
+       [&app](const cli::Args& a, std::string&) {
+         std::vector<std::string_view> in = {a.Word("in")};
+         if (a.Has("in2")) in.push_back(a.Word("in2"));
+         return app.ProtectTunnel(a.Word("name"), a.Word("out"), in);
+       }},
+      {"tunnel <name:name> no protect", "Send and accept the tunnel's traffic in clear again.",
+       [&app](const cli::Args& a, std::string&) { return app.UnprotectTunnel(a.Word("name")); }},
       {"show sa [<name:name>] [json]",
        "SAs: SPI, algorithm and key size, ESN, replay window, lifetime (never key material).",
        [&app](const cli::Args& a, std::string& out) -> absl::Status {
@@ -92,9 +126,10 @@ absl::Status RegisterSaCommands(cli::CommandEngine& engine, App& app) {
            if (sa == nullptr) {
              return absl::NotFoundError(absl::StrCat("no SA '", AsAbsl(a.Word("name")), "'"));
            }
-           ShowSa(*sa, j, text);
+           ShowSa(*sa, app.sa_runtime(sa->name), j, text);
          } else {
-           for (const SaConfig* sa : app.sas().List()) ShowSa(*sa, j, text);
+           for (const SaConfig* sa : app.sas().List())
+             ShowSa(*sa, app.sa_runtime(sa->name), j, text);
          }
          j.EndArray().EndObject();
          out = a.Has("json") ? j.Finish() : text;

@@ -217,7 +217,50 @@ void TableWriter::PublishTunnel(const TunnelRecord& rec) {
   auto t = std::make_unique<Tunnel>();
   BuildTunnel(rec.spec, UnderlayFor(rec.uplink, rec.path), rec.id, rec.attachment, *t);
   t->decap_key = rec.key;
+  if (rec.protection) {
+    // ESP encrypts the UDP/GRE header and payload after the push: no checksum offload can
+    // see them (software sums first), the general push variant (the one that protects),
+    // and room for ESP's header, IV, padding, trailer and ICV within the MTU.
+    t->esp_out = rec.protection->out;
+    t->flags |= kTunnelEsp;
+    t->flags &= ~(kTunnelTxIpChecksumOffload | kTunnelTxUdpChecksumOffload |
+                  kTunnelTxOuterOffload);
+    t->tx_ol_flags = 0;
+    t->push_variant = PushVariant::kGeneral;
+    t->max_l3_len = t->max_l3_len > kEspMaxOverhead ? t->max_l3_len - kEspMaxOverhead : 0;
+  }
   tables_.PublishTunnel(std::move(t));
+}
+
+void TableWriter::PublishEspInbound() {
+  auto table = std::make_unique<EspInboundTable>();
+  for (const auto& [name, rec] : tunnels_) {
+    if (!rec.protection) continue;
+    for (EspSa* sa : rec.protection->in) table->by_spi[sa->spi()] = EspInbound{sa, rec.id};
+  }
+  tables_.PublishEspInbound(table->by_spi.empty() ? nullptr : std::move(table));
+}
+
+absl::Status TableWriter::SetTunnelProtection(std::string_view name,
+                                              std::optional<TunnelProtection> protection) {
+  auto it = tunnels_.find(name);
+  if (it == tunnels_.end()) {
+    return absl::NotFoundError(absl::StrCat("no tunnel '", AsAbsl(name), "'"));
+  }
+  it->second.protection = std::move(protection);
+  // The entry first: from now on every packet leaves under the new outbound SA; then the
+  // inbound table, which takes the new inbound SAs (and keeps a rekey's old one).
+  PublishTunnel(it->second);
+  PublishEspInbound();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint8_t> TableWriter::TunnelOuterFamily(std::string_view name) const {
+  auto it = tunnels_.find(name);
+  if (it == tunnels_.end()) {
+    return absl::NotFoundError(absl::StrCat("no tunnel '", AsAbsl(name), "'"));
+  }
+  return it->second.spec.local.is_v4() ? uint8_t{4} : uint8_t{6};
 }
 
 void TableWriter::RebuildTunnelsOn(uint16_t uplink) {
@@ -313,7 +356,7 @@ absl::Status TableWriter::AddTunnel(const TunnelSpec& spec) {
     return path.status();
   }
   tables_.ResetTunnelState(id);
-  TunnelRecord rec{spec, id, *uplink, Attachment{}, key, *path};
+  TunnelRecord rec{spec, id, *uplink, Attachment{}, key, *path, std::nullopt};
   PublishTunnel(rec);
   if (absl::Status s = tables_.AddDecapKey(key, id); !s.ok()) {
     tables_.RemoveTunnel(id);
@@ -415,6 +458,11 @@ absl::Status TableWriter::DelTunnel(std::string_view name) {
     return absl::FailedPreconditionError(
         absl::StrCat("tunnel '", AsAbsl(name), "' is in use by ", JoinWithAnd(users), "; delete ",
                      users.size() == 1 ? "it" : "those", " first"));
+  }
+  if (rec.protection) {
+    return absl::FailedPreconditionError(absl::StrCat("tunnel '", AsAbsl(name),
+                                                      "' is protected by ESP; 'tunnel ",
+                                                      AsAbsl(name), " no protect' first"));
   }
   (void)tables_.DeleteDecapKey(rec.key);
   names_by_key_.erase(KeyBytes(rec.key));

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "control/nexthops.h"
 #include "control/port_config.h"
+#include "dataplane/esp.h"
 #include "dataplane/fdb.h"
 #include "dataplane/proto/address.h"
 #include "dataplane/segment.h"
@@ -32,6 +33,15 @@ struct Neighbor {
   bool learned = false;  // from ARP/ND on a routed access port, not `neigh add`
 };
 
+// A tunnel's ESP protection (`tunnel <name> protect`): the SAs by name and their
+// runtime objects, which App owns (they outlive any binding: see App::ProtectTunnel).
+struct TunnelProtection {
+  std::string out_name;
+  EspSa* out = nullptr;
+  std::vector<std::string> in_names;  // one or two (a rekey accepts both)
+  std::vector<EspSa*> in;
+};
+
 struct TunnelRecord {
   TunnelSpec spec;
   uint32_t id = 0;
@@ -39,6 +49,7 @@ struct TunnelRecord {
   Attachment attachment;
   DecapKey key;
   uint32_t path = 0;  // control/nexthops.h
+  std::optional<TunnelProtection> protection;
 };
 
 // One remote VTEP of a segment: a tunnel of its own (dataplane/segment.h).
@@ -145,6 +156,13 @@ class TableWriter {
 
   absl::Status AddTunnel(const TunnelSpec& spec);
   absl::Status DelTunnel(std::string_view name);
+  // Protects a tunnel with ESP, replacing its SAs at once (the new entry carries the
+  // outbound SA; the inbound table has exactly the new inbound SAs), or with nullopt
+  // removes its protection. The SAs must suit the tunnel's outer family (App checks).
+  absl::Status SetTunnelProtection(std::string_view name,
+                                   std::optional<TunnelProtection> protection);
+  // The outer IP version (4 or 6) of a point-to-point tunnel.
+  absl::StatusOr<uint8_t> TunnelOuterFamily(std::string_view name) const;
 
   absl::Status AddXconnect(uint16_t p, uint16_t vlan, std::string_view tunnel);
   absl::Status DelXconnect(uint16_t p, uint16_t vlan);
@@ -218,6 +236,8 @@ class TableWriter {
   absl::StatusOr<uint16_t> CheckUnderlaySpec(const TunnelSpec& spec) const;
   absl::Status CheckDecapKeyFree(const TunnelSpec& spec, const DecapKey& key) const;
   void PublishTunnel(const TunnelRecord& rec);
+  // Publishes every protected tunnel's inbound SAs by SPI (none: no table).
+  void PublishEspInbound();
   void RebuildTunnelsOn(uint16_t uplink);
   Underlay UnderlayFor(uint16_t uplink, uint32_t path) const;
   std::optional<uint16_t> UplinkOwning(const IpAddress& local) const;

@@ -46,6 +46,7 @@ enum class FlowAction : uint8_t {
 enum : uint8_t {
   kCheckSequence = 1,  // GRE sequence numbers (RFC 2890)
   kCheckEcn = 2,       // outer ECN to decapsulate (RFC 6040)
+  kCheckEsp = 4,       // ESP: a protected tunnel's packets came decrypted by its SA
 };
 
 struct DecapFlow {
@@ -81,6 +82,7 @@ struct DecapBatch {
   uint16_t n = 0;        // packets that passed parse
   uint16_t nflows = 0;   // flows they share
   uint16_t nparses = 0;  // full parses the flows share
+  bool esp = false;      // some packets came decrypted (esp_input.h): check every flow
   DecapPacket pkts[kBurstSize];
   DecapFlow flows[kBurstSize];
   DecapParse parses[kBurstSize];

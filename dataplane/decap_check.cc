@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "dataplane/esp_input.h"
 #include "dataplane/inner_ip.h"
 #include "dataplane/proto/checksum.h"
 #include "dataplane/proto/geneve.h"
@@ -131,6 +132,8 @@ void CheckFlow(const Tables& tables, DecapFlow& f, const DecapParse& parse, cons
   }
   if (tp.has_seq && (t->flags & kTunnelGreSequence)) f.checks |= kCheckSequence;
   if (parse.outer_ecn != 0) f.checks |= kCheckEcn;
+  static_assert(kTunnelEsp >> 10 == kCheckEsp);
+  f.checks |= static_cast<uint8_t>((t->flags & kTunnelEsp) >> 10);  // protected: per packet
   f.strip = tp.inner_off;
   if (tp.l3_version != 0) {
     f.action = FlowAction::kRoute;
@@ -239,6 +242,18 @@ bool DecapsulateEcn(uint8_t outer_ecn, uint8_t* l3, uint32_t avail) {
 // The per-packet checks of a run of packets of flow `f`.
 void CheckRun(WorkerContext& ctx, const DecapFlow& f, const TunnelParse& tp, uint8_t outer_ecn,
               DecapPacket* pkts, uint16_t n) {
+  if (f.checks & kCheckEsp) {
+    // Before the sequence numbers: an unauthenticated packet moves no state.
+    const bool protected_tunnel = f.t != nullptr && (f.t->flags & kTunnelEsp) != 0;
+    for (uint16_t k = 0; k < n; ++k) {
+      DecapPacket& p = pkts[k];
+      const bool decrypted = EspDecrypted(p.m);
+      if (p.drop == DropReason::kNone &&
+          (decrypted != protected_tunnel || (decrypted && EspTunnel(p.m) != f.id))) {
+        p.drop = DropReason::kEspRequired;
+      }
+    }
+  }
   if (f.checks & kCheckSequence) {
     CheckSequences(ctx.tables->tunnel_state(f.id), ctx.counters->tunnels[f.id],
                    (f.t->flags & kTunnelSeqDrop) != 0, pkts, n);
@@ -270,6 +285,11 @@ void CheckStage(WorkerContext& ctx, DecapBatch& b) {
     DecapFlow& f = b.flows[i];
     CheckFlow(*ctx.tables, f, b.parses[f.parse], b.pkts[f.first].m);
     if (f.action != FlowAction::kDrop && f.action != FlowAction::kPunt) any_checks |= f.checks;
+  }
+  if (b.esp) [[unlikely]] {
+    // Decrypted packets in the burst: every flow checks that they are its own.
+    for (uint16_t i = 0; i < b.nflows; ++i) b.flows[i].checks |= kCheckEsp;
+    any_checks |= kCheckEsp;
   }
   if (any_checks == 0) [[likely]]
     return;

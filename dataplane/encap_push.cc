@@ -2,8 +2,11 @@
 
 #include <rte_prefetch.h>
 
+#include <algorithm>
 #include <array>
 #include <utility>
+
+#include "dataplane/esp.h"
 
 namespace tundra {
 
@@ -38,6 +41,52 @@ void CompleteInnerChecksum(rte_mbuf* m, uint16_t l3_off) {
 }
 
 namespace {
+
+// A protected tunnel's run (kTunnelEsp, the general variant only): pushed like any
+// other, then encrypted together (dataplane/esp.h) and queued; returns where the run
+// ends. Out of line: unprotected tunnels pay one branch per run for it.
+__attribute__((noinline)) const EncapPacket* PushProtectedRun(WorkerContext& ctx, uint16_t rx_port,
+                                                              const Tunnel& t, uint32_t id,
+                                                              const EncapPacket* p,
+                                                              const EncapPacket* end, uint32_t seq,
+                                                              uint64_t nexthop, EncapTally& tally) {
+  rte_mbuf* esp[kBurstSize];
+  rte_mbuf* pushed[kBurstSize];
+  uint32_t len[kBurstSize];
+  uint16_t n = 0;
+  for (; p != end && p->id == id; ++p) {
+    if (p->drop != DropReason::kNone) [[unlikely]] {
+      ctx.Drop(rx_port, p->m, p->drop, id);
+      continue;
+    }
+    rte_mbuf* out = PushTunnelHeader<kGeneralPush>(t, p->m, seq++, nexthop);
+    if (out == nullptr) [[unlikely]] {
+      ctx.Drop(rx_port, p->m, DropReason::kNoHeadroom, id);
+      continue;
+    }
+    out->l2_len = kEtherHdrLen;
+    out->l3_len = t.l3_len;
+    len[n] = p->len;
+    pushed[n] = out;
+    esp[n++] = out;
+  }
+  if (n == 0) return p;
+  uint16_t within_lifetime = 0;
+  const uint16_t ok = t.esp_out->Protect(esp, n, &within_lifetime);
+  TxBuffer& tx = ctx.Tx(t.egress_port);
+  for (uint16_t k = 0; k < ok; ++k) ctx.Queue(tx, t.egress_port, esp[k]);
+  for (uint16_t k = ok; k < n; ++k) {
+    for (uint16_t j = 0; j < n; ++j) {  // its length (Protect moved it behind)
+      if (pushed[j] == esp[k]) len[j] = 0;
+    }
+    ctx.Drop(rx_port, esp[k],
+             k < within_lifetime ? DropReason::kEspNoRoom : DropReason::kEspExpired, id);
+  }
+  uint64_t bytes = 0;
+  for (uint16_t j = 0; j < n; ++j) bytes += len[j];
+  tally.Add(id, ok, bytes);
+  return p;
+}
 
 // Pushes pkts[i..n) with the push variant of shape `S` while their tunnels take that
 // variant; dropped packets are dropped on the way. Returns where it stopped: n, or a
@@ -75,6 +124,12 @@ __attribute__((always_inline)) inline uint16_t PushRuns(WorkerContext& ctx, uint
         live += q->drop == DropReason::kNone;
       }
       seq = ctx.tables->tunnel_state(id).tx_seq.fetch_add(live, std::memory_order_relaxed);
+    }
+    if constexpr (!S.fixed()) {
+      if (t.esp_out != nullptr) [[unlikely]] {
+        p = PushProtectedRun(ctx, rx_port, t, id, p, end, seq, nexthop, tally);
+        continue;
+      }
     }
     TxBuffer& tx = ctx.Tx(t.egress_port);
     uint32_t packets = 0;

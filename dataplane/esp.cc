@@ -114,6 +114,8 @@ absl::StatusOr<std::unique_ptr<EspSa>> EspSa::Create(EspCrypto& crypto, const Es
   if (size < 0) return absl::InvalidArgumentError("librte_ipsec refused the SA's parameters");
   auto sa = std::unique_ptr<EspSa>(new EspSa(out ? 0 : p.replay_window, p.esn, p.initial_seq));
   sa->spi_ = p.spi;
+  sa->lifetime_bytes_ = p.lifetime_bytes;
+  sa->lifetime_packets_ = p.lifetime_packets;
   sa->dev_id_ = crypto.dev_id();
   sa->sa_size_ = static_cast<uint32_t>(size);
   sa->sa_ = static_cast<rte_ipsec_sa*>(rte_zmalloc("tundra_esp_sa", size, RTE_CACHE_LINE_SIZE));
@@ -143,15 +145,63 @@ EspSa::~EspSa() {
   }
 }
 
-uint16_t EspSa::Protect(rte_mbuf** m, uint16_t n) {
-  const uint16_t k = rte_ipsec_pkt_cpu_prepare(&ss_, m, n);
+EspStats EspSa::stats() const {
+  EspStats st;
+  st.packets = packets_.load(std::memory_order_relaxed);
+  st.bytes = bytes_.load(std::memory_order_relaxed);
+  st.malformed = malformed_.load(std::memory_order_relaxed);
+  st.auth_failed = auth_failed_.load(std::memory_order_relaxed);
+  st.replay = replay_.load(std::memory_order_relaxed);
+  st.expired = expired_drops_.load(std::memory_order_relaxed);
+  st.no_room = no_room_.load(std::memory_order_relaxed);
+  return st;
+}
+
+void EspSa::Use(uint64_t n, uint64_t bytes) {
+  const uint64_t p = packets_.fetch_add(n, std::memory_order_relaxed) + n;
+  const uint64_t b = bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  if ((lifetime_packets_ != 0 && p >= lifetime_packets_) ||
+      (lifetime_bytes_ != 0 && b >= lifetime_bytes_)) {
+    expired_.store(true, std::memory_order_relaxed);
+  }
+}
+
+uint16_t EspSa::WithinLifetime(rte_mbuf* const* m, uint16_t n) const {
+  if (lifetime_packets_ == 0 && lifetime_bytes_ == 0) return n;
+  uint64_t packets = packets_.load(std::memory_order_relaxed);
+  uint64_t bytes = bytes_.load(std::memory_order_relaxed);
+  uint16_t i = 0;
+  for (; i < n; ++i) {
+    if ((lifetime_packets_ != 0 && packets >= lifetime_packets_) ||
+        (lifetime_bytes_ != 0 && bytes + m[i]->pkt_len > lifetime_bytes_)) {
+      break;
+    }
+    ++packets;
+    bytes += m[i]->pkt_len;
+  }
+  return i;
+}
+
+uint16_t EspSa::Protect(rte_mbuf** m, uint16_t n, uint16_t* within_lifetime) {
+  // What the lifetime allows is protected; the rest stays behind it, refused.
+  const uint16_t allowed = WithinLifetime(m, n);
+  *within_lifetime = allowed;
+  if (allowed < n) {
+    expired_.store(true, std::memory_order_relaxed);
+    expired_drops_.fetch_add(n - allowed, std::memory_order_relaxed);
+  }
+  const uint16_t k = rte_ipsec_pkt_cpu_prepare(&ss_, m, allowed);
   const uint16_t done = rte_ipsec_pkt_process(&ss_, m, k);
+  uint64_t bytes = 0;
   for (uint16_t i = 0; i < done; ++i) {
     FixIpv4Checksum(m[i]);
     // The UDP or GRE header is ciphertext now: no port may touch it.
     m[i]->ol_flags &= ~(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TUNNEL_MASK |
                         RTE_MBUF_F_TX_OUTER_IP_CKSUM | RTE_MBUF_F_TX_OUTER_UDP_CKSUM);
+    bytes += m[i]->pkt_len;
   }
+  if (done != allowed) no_room_.fetch_add(allowed - done, std::memory_order_relaxed);
+  if (done != 0) Use(done, bytes);
   return done;
 }
 
@@ -176,6 +226,32 @@ uint16_t EspSa::Partition(rte_mbuf** m, uint16_t n, const bool* drop, EspError* 
 }
 
 uint16_t EspSa::Unprotect(rte_mbuf** m, uint16_t n, EspError* errors) {
+  rte_spinlock_lock(&lock_);
+  const uint16_t allowed = WithinLifetime(m, n);
+  if (allowed < n) {
+    expired_.store(true, std::memory_order_relaxed);
+    expired_drops_.fetch_add(n - allowed, std::memory_order_relaxed);
+    for (uint16_t i = allowed; i < n; ++i) errors[i] = EspError::kExpired;
+  }
+  const uint16_t good = UnprotectLocked(m, allowed, errors);
+  // The expired ones behind the refused ones, in place already ([allowed, n)).
+  rte_spinlock_unlock(&lock_);
+  uint64_t bytes = 0;
+  for (uint16_t i = 0; i < good; ++i) bytes += m[i]->pkt_len;
+  if (good != 0) Use(good, bytes);
+  uint64_t malformed = 0, auth = 0, replay = 0;
+  for (uint16_t i = good; i < n; ++i) {
+    malformed += errors[i] == EspError::kMalformed || errors[i] == EspError::kBadPadding;
+    auth += errors[i] == EspError::kAuthFailed;
+    replay += errors[i] == EspError::kReplay;
+  }
+  if (malformed != 0) malformed_.fetch_add(malformed, std::memory_order_relaxed);
+  if (auth != 0) auth_failed_.fetch_add(auth, std::memory_order_relaxed);
+  if (replay != 0) replay_.fetch_add(replay, std::memory_order_relaxed);
+  return good;
+}
+
+uint16_t EspSa::UnprotectLocked(rte_mbuf** m, uint16_t n, EspError* errors) {
   constexpr uint32_t kMinLen = sizeof(rte_esp_hdr) + kIvLen + sizeof(rte_esp_tail) + kIcvLen;
   // First the window (tundra's: replay_window.h) and the length, before any crypto.
   bool drop[kMaxBurst] = {};

@@ -166,6 +166,7 @@ absl::Status Tables::Init() {
 }
 
 Tables::~Tables() {
+  delete esp_inbound_.load();
   if (dq_ != nullptr) {
     ReclaimAll();
     rte_rcu_qsbr_dq_delete(dq_);
@@ -280,6 +281,10 @@ void Tables::Swap(std::atomic<const T*>& slot, T* entry, uint32_t id_to_release,
 void Tables::PublishTunnel(std::unique_ptr<Tunnel> tunnel) {
   const uint32_t id = tunnel->id;
   Swap(tunnels_[id], tunnel.release());
+}
+
+void Tables::PublishEspInbound(std::unique_ptr<EspInboundTable> table) {
+  Swap(esp_inbound_, table.release());
 }
 
 void Tables::RemoveTunnel(uint32_t id) {

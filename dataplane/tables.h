@@ -78,6 +78,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "dataplane/decap_key.h"
+#include "dataplane/esp_input.h"
 #include "dataplane/fdb.h"
 #include "dataplane/huge_array.h"
 #include "dataplane/segment.h"
@@ -192,6 +193,10 @@ class Tables {
   // ---- read side: workers ------------------------------------------------------
   const PortView* port(uint16_t port) const { return ports_[port].load(std::memory_order_acquire); }
   const Tunnel* tunnel(uint32_t id) const { return tunnels_[id].load(std::memory_order_acquire); }
+  // The inbound SAs by SPI, or null while there are none (decap then skips ESP).
+  const EspInboundTable* esp_inbound() const {
+    return esp_inbound_.load(std::memory_order_acquire);
+  }
   uint32_t attachment(uint16_t port, uint16_t vlan) const {
     return attachments_[port * kVlanSlots + vlan].load(std::memory_order_relaxed);
   }
@@ -250,6 +255,14 @@ class Tables {
   void PublishTunnel(std::unique_ptr<Tunnel> tunnel);
   // Unpublishes a tunnel; its entry and id are reclaimed after a grace period.
   void RemoveTunnel(uint32_t id);
+  // Publishes the inbound SA table (null: none), retiring the one it replaces.
+  void PublishEspInbound(std::unique_ptr<EspInboundTable> table);
+  // Deletes `object` after a grace period: what workers may still be reading (an SA).
+  template <typename T>
+  void RetireObject(std::unique_ptr<T> object) {
+    Retire(
+        object.release(), [](void* p) { delete static_cast<T*>(p); }, kNoTunnel);
+  }
   absl::Status AddDecapKey(const DecapKey& key, uint32_t id);
   absl::Status DeleteDecapKey(const DecapKey& key);
   void SetAttachment(uint16_t port, uint16_t vlan, uint32_t id);
@@ -350,6 +363,7 @@ class Tables {
   int instance_ = 0;
   std::unique_ptr<std::atomic<const PortView*>[]> ports_;
   HugeArray<std::atomic<const Tunnel*>> tunnels_;
+  std::atomic<const EspInboundTable*> esp_inbound_{nullptr};
   std::unique_ptr<std::atomic<uint32_t>[]> attachments_;
   std::unique_ptr<std::atomic<uint8_t>[]> udp_types_;
   std::array<std::vector<uint32_t>, static_cast<size_t>(IdPool::kCount)> free_ids_;

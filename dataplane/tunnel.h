@@ -16,6 +16,8 @@
 
 namespace tundra {
 
+class EspSa;
+
 inline constexpr uint32_t kNoTunnel = 0;  // tunnel ids start at 1
 
 // Room for Ethernet + IPv6 + UDP + GENEVE with its 252 bytes of options (RFC 8926).
@@ -41,6 +43,7 @@ enum TunnelFlag : uint32_t {
   kTunnelGreSequence = 1 << 9,  // GRE S bit
   kTunnelSeqDrop = 1 << 10,     // drop out-of-order/duplicate sequence numbers
   kTunnelFragment = 1 << 11,    // fragment oversized inner IPv4 (L3, no DF)
+  kTunnelEsp = 1 << 12,         // protected: ESP out (esp_out), only ESP in (esp_input.h)
 };
 inline constexpr uint32_t kTunnelPerPacketIpMask =
     kTunnelTtlInherit | kTunnelTosInherit | kTunnelDfInherit;
@@ -104,6 +107,9 @@ struct alignas(RTE_CACHE_LINE_SIZE) Tunnel {
   uint16_t num_known_options = 0;
   uint32_t known_options[kMaxKnownOptions] = {};  // GeneveOptionId of understood options
   alignas(16) std::array<uint8_t, kMaxTemplateLen> hdr{};
+  // Protected (kTunnelEsp): the outbound SA every packet is encrypted with, after the
+  // push (the general variant only); the tunnel's inbound SAs are in the ESP table.
+  EspSa* esp_out = nullptr;
 };
 
 }  // namespace tundra

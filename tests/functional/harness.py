@@ -71,6 +71,9 @@ DROP_REASONS = (
     "seq-duplicate", "ecn-not-ect", "no-route", "ttl-exceeded",
     # ping of our own addresses
     "bad-icmp", "ip-options",
+    # ESP (issue 12)
+    "esp-unknown-spi", "esp-malformed", "esp-auth-failed", "esp-replay", "esp-expired",
+    "esp-required", "esp-no-room",
 )
 
 PORT_KEYS = ("port", "name", "role", "rx_packets", "rx_bytes", "tx_packets",

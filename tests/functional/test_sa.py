@@ -56,6 +56,12 @@ def test_add_show_delete(live):
     assert text.splitlines()[0] == (
         "s1: spi 4096 (0x00001000), aes-gcm-128 (128-bit key, hidden), esn off, "
         "replay-window 64, lifetime bytes none packets none")
+    # What the SA is, as configured (an unbound SA: no tunnel, nothing counted yet).
+    base = ("name", "spi", "aead", "key_bits", "esn", "replay_window", "lifetime_bytes",
+            "lifetime_packets")
+    assert all((s["tunnel"], s["direction"], s["packets"]) == ("", "", 0) for s in got)
+    got = [{k: s[k] for k in base} for s in got]
+    one = [{k: s[k] for k in base} for s in one]
     assert got == [
         {"name": "s1", "spi": 4096, "aead": "aes-gcm-128", "key_bits": 128, "esn": False,
          "replay_window": 64, "lifetime_bytes": 0, "lifetime_packets": 0},

@@ -76,6 +76,8 @@ std::unique_ptr<EspSa> MakeSa(EspDirection dir, uint8_t family, bool esn = false
   return std::move(*sa);
 }
 
+uint16_t allowed = 0;  // Protect's answer, unused by most tests
+
 rte_mbuf* Packet(const std::vector<uint8_t>& bytes, uint8_t family) {
   rte_mbuf* m = MbufFrom(bytes);
   m->l2_len = 14;
@@ -98,7 +100,7 @@ TEST_CASE("ESP protect matches the independent encryption, unprotect restores", 
     std::unique_ptr<EspSa> tx = MakeSa(EspDirection::kOutbound, family);
     std::unique_ptr<EspSa> rx = MakeSa(EspDirection::kInbound, family);
     rte_mbuf* m = Packet(in, family);
-    REQUIRE(tx->Protect(&m, 1) == 1);
+    REQUIRE(tx->Protect(&m, 1, &allowed) == 1);
     CHECK(BytesOf(m) == out);
     REQUIRE(UnprotectOne(*rx, m) == EspError::kNone);
     CHECK(BytesOf(m) == in);
@@ -150,7 +152,7 @@ TEST_CASE("ESP anti-replay: behind the window refused, inside it once each", "[e
   std::vector<rte_mbuf*> sent;
   for (int i = 0; i < 100; ++i) {  // sequence numbers 1..100
     rte_mbuf* m = Packet(in, 4);
-    REQUIRE(tx->Protect(&m, 1) == 1);
+    REQUIRE(tx->Protect(&m, 1, &allowed) == 1);
     sent.push_back(m);
   }
   CHECK(UnprotectOne(*rx, sent[99]) == EspError::kNone);   // 100: the window is 37..100
@@ -172,7 +174,7 @@ TEST_CASE("ESP with extended sequence numbers round-trips", "[esp]") {
   const std::vector<uint8_t> in = Hex(kIn6);
   for (int i = 0; i < 3; ++i) {
     rte_mbuf* m = Packet(in, 6);
-    REQUIRE(tx->Protect(&m, 1) == 1);
+    REQUIRE(tx->Protect(&m, 1, &allowed) == 1);
     CHECK(BytesOf(m) != in);
     REQUIRE(UnprotectOne(*rx, m) == EspError::kNone);
     CHECK(BytesOf(m) == in);
@@ -189,7 +191,7 @@ TEST_CASE("ESP replays of every sequence number are refused (not only librte_ips
   for (int i = 1; i <= 70; ++i) {
     INFO("sequence number " << i);
     rte_mbuf* m = Packet(in, 4);
-    REQUIRE(tx->Protect(&m, 1) == 1);
+    REQUIRE(tx->Protect(&m, 1, &allowed) == 1);
     rte_mbuf* again = Packet(BytesOf(m), 4);
     CHECK(UnprotectOne(*rx, m) == EspError::kNone);
     CHECK(UnprotectOne(*rx, again) == EspError::kReplay);
@@ -207,7 +209,7 @@ TEST_CASE("ESP sequence numbers wrap into the high half with ESN", "[esp]") {
   std::vector<std::vector<uint8_t>> wire;
   for (int i = 0; i < 6; ++i) {  // 2^32-2 .. 2^32+3: low halves fffffffe .. 00000003
     rte_mbuf* m = Packet(in, 4);
-    REQUIRE(tx->Protect(&m, 1) == 1);
+    REQUIRE(tx->Protect(&m, 1, &allowed) == 1);
     wire.push_back(BytesOf(m));
     REQUIRE(UnprotectOne(*rx, m) == EspError::kNone);
     CHECK(BytesOf(m) == in);
@@ -225,6 +227,31 @@ TEST_CASE("ESP sequence numbers wrap into the high half with ESN", "[esp]") {
   rte_mbuf* m = Packet(wire[3], 4);  // 2^32 + 1: low half 00000001
   CHECK(UnprotectOne(*plain, m) == EspError::kReplay);
   rte_pktmbuf_free(m);
+}
+
+TEST_CASE("ESP lifetime: the packet limit is exact, then everything is refused", "[esp]") {
+  EspParams p;
+  p.spi = 0x1000;
+  p.key = kKey;
+  p.lifetime_packets = 5;
+  absl::StatusOr<std::unique_ptr<EspSa>> tx =
+      EspSa::Create(Crypto(), p, EspDirection::kOutbound, 4);
+  absl::StatusOr<std::unique_ptr<EspSa>> rx = EspSa::Create(Crypto(), p, EspDirection::kInbound, 4);
+  REQUIRE((tx.ok() && rx.ok()));
+  const std::vector<uint8_t> in = Hex(kIn4);
+  rte_mbuf* burst[8];
+  for (rte_mbuf*& m : burst) m = Packet(in, 4);
+  CHECK((*tx)->Protect(burst, 8, &allowed) == 5);
+  CHECK(allowed == 5);
+  CHECK((*tx)->expired());
+  EspError err[8] = {};
+  CHECK((*rx)->Unprotect(burst, 5, err) == 5);  // the receiver's own limit: 5, exactly
+  rte_mbuf* late = Packet(in, 4);
+  CHECK((*tx)->Protect(&late, 1, &allowed) == 0);
+  CHECK((*tx)->stats().packets == 5);
+  CHECK((*tx)->stats().expired == 4);
+  for (rte_mbuf* m : burst) rte_pktmbuf_free(m);
+  rte_pktmbuf_free(late);
 }
 
 TEST_CASE("replay window: edges, sizes, ESN reconstruction", "[esp]") {
