@@ -169,7 +169,12 @@ def test_remotes_learned_from_the_group(vteps):
     seg = vteps.segment()
     assert seg["group"] == group and seg["group_encap_packets"] > 0, seg
     assert sorted(r["ip"] for r in seg["remotes"] if r["learned"]) == sorted([a1, a2]), seg
-    assert seg["drops"] == 0, "%s\n%s" % (json.dumps(seg["drop_reasons"]), vteps.diag())
+    # A remote learned from the group is resolved (ARP/ND) on its first use, and encap
+    # drops while its next hop is unresolved (tables.h, rule 11): a frame sent to it in
+    # that moment may be a no-neighbor drop, at most one per learned remote. Nothing else.
+    others = {r: n for r, n in seg["drop_reasons"].items() if n and r != "no-neighbor"}
+    assert not others and seg["drop_reasons"].get("no-neighbor", 0) <= 2, \
+        "%s\n%s" % (json.dumps(seg["drop_reasons"]), vteps.diag())
     for k in ("v1", "v2"):
         out = run(["bridge", "-j", "fdb", "show", "dev", "vx0"], ns=vteps.ns[k]).stdout
         entries = json.loads(out or "[]")
