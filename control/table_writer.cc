@@ -223,8 +223,7 @@ void TableWriter::PublishTunnel(const TunnelRecord& rec) {
     // and room for ESP's header, IV, padding, trailer and ICV within the MTU.
     t->esp_out = rec.protection->out;
     t->flags |= kTunnelEsp;
-    t->flags &= ~(kTunnelTxIpChecksumOffload | kTunnelTxUdpChecksumOffload |
-                  kTunnelTxOuterOffload);
+    t->flags &= ~(kTunnelTxIpChecksumOffload | kTunnelTxUdpChecksumOffload | kTunnelTxOuterOffload);
     t->tx_ol_flags = 0;
     t->push_variant = PushVariant::kGeneral;
     t->max_l3_len = t->max_l3_len > kEspMaxOverhead ? t->max_l3_len - kEspMaxOverhead : 0;
