@@ -591,6 +591,10 @@ UNDERLAYS = {"v4": UL4, "v6": UL6}
 
 UPLINK, ACCESS = 0, 1
 
+# Every SA key and salt a test configures (hex, lower case); test_zz_key_hygiene.py
+# checks at the end of the run that none appears in anything tundra wrote.
+SA_SECRETS: set[str] = set()
+
 
 @dataclass(frozen=True)
 class Tunnel:

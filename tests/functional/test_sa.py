@@ -3,9 +3,7 @@ stored and shown, errors that name the problem, and key hygiene — no output, e
 or log of tundra or tundra-ctl ever contains a key or a salt, and a file of commands
 that holds keys is refused when anyone but its owner may read it."""
 import os
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ KEY128 = "3a1f0c77e2d94b8a5c66f01d92ab3e4f"
 KEY256 = "9d2e41b07c3f58a6e1d0b4c7a2f93e5d" + "60b8c1e7f4a2d9053b6e8c1f7a4d2b90"
 SALT = "c0ffee42"
 SECRETS = (KEY128, KEY256, SALT)
+harness.SA_SECRETS.update(SECRETS)
 
 ADD1 = f"sa add s1 spi 0x1000 aead aes-gcm-128 key {KEY128} salt {SALT}"
 ADD2 = (f"sa add s2 spi 4097 aead aes-gcm-256 key 0x{KEY256} salt 0x{SALT} esn on "
@@ -32,14 +31,13 @@ def assert_no_secret(text, where):
 
 
 @pytest.fixture(scope="module")
-def live():
-    d = Path(tempfile.mkdtemp(prefix="tsa", dir="/tmp"))
+def live(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tsa")  # kept: test_zz_key_hygiene scans its log
     t = Live(d / "t.sock", workdir=d)
     t.client().close()
     yield t
     assert t.stop() == 0
     assert_no_secret(t.output(), "tundra's output")
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def test_add_show_delete(live):
