@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/json.h"
 #include "control/telemetry_writer.h"
+#include "dataplane/esp.h"
 #include "dataplane/header_template.h"
 
 namespace tundra {
@@ -26,7 +27,8 @@ TunnelFacts FactsOf(const App& app, const TunnelRecord& rec) {
   const TunnelSpec& s = rec.spec;
   f.totals = app.stats().Tunnel(rec.id);
   const Tunnel* entry = app.tables().tunnel(rec.id);
-  f.overhead = entry ? entry->hdr_len : 0;
+  // A protected tunnel's packets also carry ESP, at most kEspMaxOverhead bytes of it.
+  f.overhead = entry ? entry->hdr_len + ((entry->flags & kTunnelEsp) ? kEspMaxOverhead : 0) : 0;
   const uint16_t mtu = app.writer().port(rec.uplink).mtu;
   // L2 tunnels also carry the inner Ethernet header.
   f.inner_mtu = static_cast<int>(mtu) - (f.overhead - 14) - (s.type == TunnelType::kGre ? 0 : 14);

@@ -283,3 +283,53 @@ def test_published_gcm_esp_vectors_authenticate_through_the_configured_sa(tundra
     text = (res.stdout + res.stderr).lower()
     for _, key, salt, _, _ in GCM_VECTORS:
         assert key[:16] not in text and key[-16:] not in text
+
+
+@pytest.mark.parametrize("fam", ["v4", "v6"])
+def test_routed_access_through_esp(tundra, fam):
+    """A routed access port's L3 gre tunnel, protected: routed packets leave as ESP that
+    scapy decrypts to the exact routed encapsulation; ESP from the remote network is
+    decrypted, decapsulated and routed to the host; the path MTU seen by the host (ICMP
+    frag-needed) leaves room for ESP's worst case (37 bytes: header, IV, padding,
+    trailer, ICV), and a packet of exactly that size still fits the uplink."""
+    from harness import (HOST_MAC, RACC, encap_ip_overhead, l3_packets, routed_config,
+                         routed_frames, routed_out_frame)
+    from test_mtu_icmp_frag import _ip4
+    mtu = 1400
+    ul = UNDERLAYS[fam]
+    t = make_tunnel("gre", key=9)
+    mtu_in = mtu - encap_ip_overhead(ul, t) - 37
+    cfg = [l for l in routed_config(ul, [t], uplink_mtu=mtu) if not l.startswith("#")] + \
+        sa_lines()
+    routed = routed_frames(8, seed=95, sizes=(0, 64, 512, 1200))
+    fits, over = _ip4(mtu_in, True, k=1), _ip4(mtu_in + 1, True, k=2)
+    back = l3_packets(8)
+    sa_in = scapy_sa(SPI_IN, KEY_IN, SALT_IN)
+    IPL = IP if fam == "v4" else IPv6
+
+    def esp(p):
+        e = Ether(bytes(tunnel_packet(ul, t, p)))
+        return bytes(Ether(src=e.src, dst=e.dst) / sa_in.encrypt(e[IPL]))
+
+    res = tundra.run(cfg, {ACCESS: routed + [fits, over], UPLINK: [esp(p) for p in back]},
+                     show=["show sa json"])
+    out = res.out(UPLINK)
+    assert len(out) == len(routed) + 1, res.nonzero_drops()
+    sa = scapy_sa(SPI_OUT, KEY_OUT, SALT_OUT)
+    for n, (o, f) in enumerate(zip(out, routed + [fits])):
+        e = Ether(o)
+        assert len(o) - 14 <= mtu and e[ESP].seq == n + 1
+        plain = sa.decrypt(e[IPL])
+        check_encap(bytes(Ether(src=e.src, dst=e.dst, type=e.type) / plain), ul, t, f)
+    acc = res.out(ACCESS)
+    icmp = [f for f in acc if Ether(f).haslayer("ICMP") and Ether(f)["ICMP"].type == 3]
+    assert len(icmp) == 1 and Ether(icmp[0])["ICMP"].nexthopmtu == mtu_in, \
+        [Ether(f).summary() for f in acc]
+    assert (Ether(icmp[0]).src, Ether(icmp[0]).dst) == (RACC.mac, HOST_MAC)
+    assert_frames_equal([f for f in acc if f not in icmp],
+                        [routed_out_frame(p) for p in back], what="decrypted and routed")
+    assert res.nonzero_drops() == {(ACCESS, "mtu-exceeded"): 1}
+    assert (sa_json(res, "out1")["packets"], sa_json(res, "in1")["packets"]) == (9, 8)
+    j = res.tunnel("t1")
+    assert (j["inner_mtu"], j["overhead"]) == (mtu_in, 14 + encap_ip_overhead(ul, t) + 37), j
+    assert_no_secret(res)
