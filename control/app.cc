@@ -161,13 +161,21 @@ void App::LogSaExpiry() {
               "SA %s (spi %u, %s%s%s) reached its lifetime after %u packets, %u bytes; no longer "
               "used",
               name, rt.sa->spi(), rt.direction == EspDirection::kOutbound ? "out" : "in",
-              rt.tunnel.empty() ? "" : " of tunnel ", rt.tunnel, st.packets, st.bytes);
+              rt.protects.empty() ? "" : " of ", rt.protects.ToString(false), st.packets, st.bytes);
   }
 }
 
-absl::Status App::ProtectTunnel(std::string_view tunnel, std::string_view out,
-                                const std::vector<std::string_view>& in) {
-  absl::StatusOr<uint8_t> family = writer_->TunnelOuterFamily(tunnel);
+std::string App::ProtectedPath::ToString(bool quoted) const {
+  const char* q = quoted ? "'" : "";
+  if (!tunnel.empty()) return absl::StrCat("tunnel ", q, tunnel, q);
+  return absl::StrCat("segment ", q, segment, q, " remote ", remote.ToString());
+}
+
+absl::Status App::Protect(const ProtectedPath& path, std::string_view out,
+                          const std::vector<std::string_view>& in) {
+  absl::StatusOr<uint8_t> family = !path.tunnel.empty()
+                                       ? writer_->TunnelOuterFamily(path.tunnel)
+                                       : writer_->SegmentRemoteFamily(path.segment, path.remote);
   if (!family.ok()) return family.status();
   if (std::find(in.begin(), in.end(), out) != in.end() || (in.size() == 2 && in[0] == in[1])) {
     return absl::InvalidArgumentError(
@@ -183,9 +191,9 @@ absl::Status App::ProtectTunnel(std::string_view tunnel, std::string_view out,
     auto it = sa_runtime_.find(name);
     if (it == sa_runtime_.end()) continue;
     const SaRuntime& rt = it->second;
-    if (!rt.tunnel.empty() && rt.tunnel != tunnel) {
+    if (!rt.protects.empty() && !(rt.protects == path)) {
       return absl::FailedPreconditionError(
-          absl::StrCat("SA '", AsAbsl(name), "' already protects tunnel '", rt.tunnel, "'"));
+          absl::StrCat("SA '", AsAbsl(name), "' already protects ", rt.protects.ToString()));
     }
     if (rt.direction != dir || rt.family != *family) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -233,36 +241,44 @@ absl::Status App::ProtectTunnel(std::string_view tunnel, std::string_view out,
     prot.in_names.emplace_back(name);
     prot.in.push_back(sa_runtime_.find(name)->second.sa.get());
   }
-  if (absl::Status s = writer_->SetTunnelProtection(tunnel, std::move(prot)); !s.ok()) return s;
+  absl::Status s = !path.tunnel.empty() ? writer_->SetTunnelProtection(path.tunnel, std::move(prot))
+                                        : writer_->SetSegmentRemoteProtection(
+                                              path.segment, path.remote, std::move(prot));
+  if (!s.ok()) return s;
   for (auto& [name, rt] : sa_runtime_) {
-    if (rt.tunnel == tunnel) rt.tunnel.clear();
+    if (rt.protects == path) rt.protects = ProtectedPath{};
   }
-  for (const auto& [name, dir] : uses) sa_runtime_.find(name)->second.tunnel = std::string(tunnel);
+  for (const auto& [name, dir] : uses) sa_runtime_.find(name)->second.protects = path;
   return absl::OkStatus();
 }
 
-absl::Status App::UnprotectTunnel(std::string_view tunnel) {
-  auto it = writer_->tunnels().find(tunnel);
-  if (it == writer_->tunnels().end()) {
-    return absl::NotFoundError(absl::StrCat("no tunnel '", AsAbsl(tunnel), "'"));
+absl::Status App::Unprotect(const ProtectedPath& path) {
+  if (!path.tunnel.empty()) {
+    auto it = writer_->tunnels().find(path.tunnel);
+    if (it == writer_->tunnels().end()) {
+      return absl::NotFoundError(absl::StrCat("no tunnel '", path.tunnel, "'"));
+    }
+    if (!it->second.protection) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("tunnel '", path.tunnel, "' is not protected"));
+    }
   }
-  if (!it->second.protection) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("tunnel '", AsAbsl(tunnel), "' is not protected"));
-  }
-  if (absl::Status s = writer_->SetTunnelProtection(tunnel, std::nullopt); !s.ok()) return s;
+  absl::Status s = !path.tunnel.empty() ? writer_->SetTunnelProtection(path.tunnel, std::nullopt)
+                                        : writer_->SetSegmentRemoteProtection(
+                                              path.segment, path.remote, std::nullopt);
+  if (!s.ok()) return s;
   for (auto& [name, rt] : sa_runtime_) {
-    if (rt.tunnel == tunnel) rt.tunnel.clear();
+    if (rt.protects == path) rt.protects = ProtectedPath{};
   }
   return absl::OkStatus();
 }
 
 absl::Status App::DeleteSa(std::string_view name) {
   auto it = sa_runtime_.find(name);
-  if (it != sa_runtime_.end() && !it->second.tunnel.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat("SA '", AsAbsl(name), "' protects tunnel '",
-                                                      it->second.tunnel,
-                                                      "'; change or remove that first"));
+  if (it != sa_runtime_.end() && !it->second.protects.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("SA '", AsAbsl(name), "' protects ",
+                                                      it->second.protects.ToString(),
+                                                      "; change or remove that first"));
   }
   if (absl::Status s = sas_.Delete(name); !s.ok()) return s;
   if (it != sa_runtime_.end()) {

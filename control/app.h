@@ -99,23 +99,36 @@ class App {
   // An SA in use: its runtime object, made at its first binding and kept (with its
   // sequence number and window) until `sa del`, so rebinding never restarts a sequence
   // under the same key (AES-GCM must never reuse a nonce).
+  // What ESP protects: a point-to-point tunnel, or one remote VTEP of a segment (its own
+  // tunnel).
+  struct ProtectedPath {
+    std::string tunnel;   // or empty
+    std::string segment;  // or empty; with `remote`
+    IpAddress remote;
+    bool empty() const { return tunnel.empty() && segment.empty(); }
+    bool operator==(const ProtectedPath& o) const {
+      return tunnel == o.tunnel && segment == o.segment && remote == o.remote;
+    }
+    // "tunnel 't1'", "segment 's1' remote 192.0.2.2"; unquoted: "tunnel t1", ...
+    std::string ToString(bool quoted = true) const;
+  };
   struct SaRuntime {
     std::unique_ptr<EspSa> sa;
     EspDirection direction = EspDirection::kOutbound;
     uint8_t family = 4;
-    std::string tunnel;  // the tunnel it protects now, or empty
+    ProtectedPath protects;  // what it protects now, or empty
     bool expiry_logged = false;
   };
   const SaRuntime* sa_runtime(std::string_view name) const {
     auto it = sa_runtime_.find(name);
     return it == sa_runtime_.end() ? nullptr : &it->second;
   }
-  // `tunnel <name> protect out <sa> in <sa> [in <sa>]`: at once for every packet (the
-  // tunnel entry and the inbound table are each replaced whole). `no protect` with
-  // an empty `out`.
-  absl::Status ProtectTunnel(std::string_view tunnel, std::string_view out,
-                             const std::vector<std::string_view>& in);
-  absl::Status UnprotectTunnel(std::string_view tunnel);
+  // `tunnel <name> protect out <sa> in <sa> [in <sa>]` (and `segment <name> remote <ip>
+  // protect ...`): at once for every packet (the tunnel entry and the inbound table are
+  // each replaced whole). Unprotect: `... no protect`.
+  absl::Status Protect(const ProtectedPath& path, std::string_view out,
+                       const std::vector<std::string_view>& in);
+  absl::Status Unprotect(const ProtectedPath& path);
   // `sa del`: refused while the SA protects a tunnel; its runtime object is freed after
   // the workers' grace period, its key wiped.
   absl::Status DeleteSa(std::string_view name);

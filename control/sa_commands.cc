@@ -42,10 +42,24 @@ absl::StatusOr<SaConfig> SaFromArgs(const cli::Args& a) {
   return sa;
 }
 
+std::vector<std::string_view> InSas(const cli::Args& a) {
+  std::vector<std::string_view> in = {a.Word("in")};
+  if (a.Has("in2")) in.push_back(a.Word("in2"));
+  return in;
+}
+
+App::ProtectedPath SegmentPath(const cli::Args& a) {
+  App::ProtectedPath path;
+  path.segment = std::string(a.Word("name"));
+  path.remote = a.Ip("remote");
+  return path;
+}
+
 void ShowSa(const SaConfig& sa, const App::SaRuntime* rt, JsonWriter& j, std::string& text) {
   const EspStats st = rt != nullptr ? rt->sa->stats() : EspStats{};
   const char* dir = rt == nullptr ? "" : rt->direction == EspDirection::kOutbound ? "out" : "in";
-  const std::string tunnel = rt != nullptr ? rt->tunnel : "";
+  const App::ProtectedPath none;
+  const App::ProtectedPath& path = rt != nullptr ? rt->protects : none;
   j.BeginObject()
       .Field("name", sa.name)
       .Field("spi", sa.spi)
@@ -55,7 +69,9 @@ void ShowSa(const SaConfig& sa, const App::SaRuntime* rt, JsonWriter& j, std::st
       .Field("replay_window", sa.replay_window)
       .Field("lifetime_bytes", sa.lifetime_bytes)
       .Field("lifetime_packets", sa.lifetime_packets)
-      .Field("tunnel", tunnel)
+      .Field("tunnel", path.tunnel)
+      .Field("segment", path.segment)
+      .Field("remote", path.segment.empty() ? std::string() : path.remote.ToString())
       .Field("direction", dir)
       .Field("expired", rt != nullptr && rt->sa->expired())
       .Field("packets", st.packets)
@@ -78,8 +94,8 @@ void ShowSa(const SaConfig& sa, const App::SaRuntime* rt, JsonWriter& j, std::st
     absl::StrAppendFormat(&text,
                           "  %s%s%s: %u packets, %u bytes; drops: malformed %u, auth-failed %u, "
                           "replay %u, expired %u, no-room %u%s\n",
-                          dir, tunnel.empty() ? "" : " of tunnel ", tunnel, st.packets, st.bytes,
-                          st.malformed, st.auth_failed, st.replay, st.expired, st.no_room,
+                          dir, path.empty() ? "" : " of ", path.ToString(false), st.packets,
+                          st.bytes, st.malformed, st.auth_failed, st.replay, st.expired, st.no_room,
                           rt->sa->expired() ? " (lifetime reached)" : "");
   }
 }
@@ -101,7 +117,8 @@ absl::Status RegisterSaCommands(cli::CommandEngine& engine, App& app) {
          return app.sas().Add(std::move(*sa));
        }},
       {"sa del <name:name>",
-       "Delete an SA (not while it protects a tunnel); its key and salt are wiped from memory.",
+       "Delete an SA (not while it protects a tunnel or a segment's remote); its key and salt "
+       "are wiped from memory.",
        [&app](const cli::Args& a, std::string&) { return app.DeleteSa(a.Word("name")); }},
       {"tunnel <name:name> protect out <out:name> in <in:name> [in <in2:name>]",
        "Encrypt the tunnel with ESP in transport mode (RFC 4303): every packet leaves under "
@@ -109,12 +126,27 @@ absl::Status RegisterSaCommands(cli::CommandEngine& engine, App& app) {
        "switches at once: a rekey names the new out SA and both in SAs, then the new in SA "
        "alone.",
        [&app](const cli::Args& a, std::string&) {
-         std::vector<std::string_view> in = {a.Word("in")};
-         if (a.Has("in2")) in.push_back(a.Word("in2"));
-         return app.ProtectTunnel(a.Word("name"), a.Word("out"), in);
+         App::ProtectedPath path;
+         path.tunnel = std::string(a.Word("name"));
+         return app.Protect(path, a.Word("out"), InSas(a));
        }},
       {"tunnel <name:name> no protect", "Send and accept the tunnel's traffic in clear again.",
-       [&app](const cli::Args& a, std::string&) { return app.UnprotectTunnel(a.Word("name")); }},
+       [&app](const cli::Args& a, std::string&) {
+         App::ProtectedPath path;
+         path.tunnel = std::string(a.Word("name"));
+         return app.Unprotect(path);
+       }},
+      {"segment <name:name> remote <remote:ip> protect out <out:name> in <in:name> [in <in2:name>]",
+       "Encrypt the segment's traffic to and from one configured remote VTEP, as 'tunnel "
+       "protect' does for a tunnel: known unicast and each flooded copy to it leave as ESP, "
+       "and only ESP of the in SA(s) is accepted from it. Not for a segment with a group "
+       "(its BUM would leave in clear).",
+       [&app](const cli::Args& a, std::string&) {
+         return app.Protect(SegmentPath(a), a.Word("out"), InSas(a));
+       }},
+      {"segment <name:name> remote <remote:ip> no protect",
+       "Send and accept the traffic of that remote VTEP in clear again.",
+       [&app](const cli::Args& a, std::string&) { return app.Unprotect(SegmentPath(a)); }},
       {"show sa [<name:name>] [json]",
        "SAs: SPI, algorithm and key size, ESN, replay window, lifetime (never key material).",
        [&app](const cli::Args& a, std::string& out) -> absl::Status {

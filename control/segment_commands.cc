@@ -58,10 +58,11 @@ std::string ShowSegments(const App& app, const cli::Args& a, bool json) {
       const Tunnel* entry = app.tables().tunnel(r.id);
       const std::optional<IpAddress> via = app.writer().nexthops().PathVia(r.path);
       const bool resolved = entry != nullptr && app.writer().nexthops().PathResolved(r.path);
-      remotes.push_back(
-          absl::StrCat(r.ip.ToString(), r.learned ? " (learned)" : "",
-                       via && *via != r.ip ? absl::StrCat(" via ", via->ToString()) : "",
-                       resolved ? "" : " UNRESOLVED"));
+      remotes.push_back(absl::StrCat(
+          r.ip.ToString(), r.learned ? " (learned)" : "",
+          via && *via != r.ip ? absl::StrCat(" via ", via->ToString()) : "",
+          resolved ? "" : " UNRESOLVED",
+          r.protection ? absl::StrCat(" (ESP out ", r.protection->out_name, ")") : ""));
     }
     absl::StrAppendFormat(
         &text,

@@ -116,6 +116,7 @@ void TableWriter::PublishSegmentTunnel(const SegmentRecord& seg,
   t->segment = seg.id;
   t->segment_anchor = remote == nullptr;
   t->decap_key = remote != nullptr ? remote->key : seg.anchor_key;
+  if (remote != nullptr && remote->protection) ApplyProtection(*remote->protection, *t);
   tables_.PublishTunnel(std::move(t));
 }
 
@@ -178,6 +179,9 @@ absl::Status TableWriter::DelSegment(std::string_view name) {
   absl::StatusOr<SegmentRecord*> found = SegmentNamed(name);
   if (!found.ok()) return found.status();
   SegmentRecord& seg = **found;
+  for (const SegmentRemoteRecord& r : seg.remotes) {
+    if (r.protection) return ProtectedRemoteError(name, r.ip);
+  }
   // Nothing leads into the segment any more, then nothing is left of it.
   for (const SegmentMember& m : seg.members) {
     tables_.SetAttachment(m.port, m.vlan, kNoTunnel);
@@ -339,6 +343,7 @@ absl::Status TableWriter::DelSegmentRemote(std::string_view name, const IpAddres
     return absl::NotFoundError(
         absl::StrCat(ip.ToString(), " is not a remote of segment '", AsAbsl(name), "'"));
   }
+  if (r->protection) return ProtectedRemoteError(name, ip);
   const uint32_t id = r->id;
   const size_t index = static_cast<size_t>(r - seg.remotes.data());
   RemoveRemoteTunnel(seg, index);
@@ -372,6 +377,13 @@ absl::Status TableWriter::SetSegmentGroup(std::string_view name,
     return absl::OkStatus();
   }
   const IpAddress& ip = *group;
+  for (const SegmentRemoteRecord& r : seg.remotes) {
+    if (r.protection) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("remote ", r.ip.ToString(), " of segment '", AsAbsl(name),
+                       "' is protected by ESP, and BUM to a group would leave in clear"));
+    }
+  }
   if (!ip.is_multicast()) {
     return absl::InvalidArgumentError(
         absl::StrCat("group ", ip.ToString(), " is not a multicast address"));
@@ -670,6 +682,54 @@ void TableWriter::AgeFdb(uint32_t now_s) {
 
 void TableWriter::ClearSegmentCounts() {
   for (auto& [name, seg] : segments_) seg.learned = seg.moved = seg.aged = seg.limit_dropped = 0;
+}
+
+absl::StatusOr<SegmentRemoteRecord*> TableWriter::ConfiguredRemote(std::string_view name,
+                                                                   const IpAddress& ip) {
+  absl::StatusOr<SegmentRecord*> found = SegmentNamed(name);
+  if (!found.ok()) return found.status();
+  for (SegmentRemoteRecord& r : (*found)->remotes) {
+    if (r.ip == ip && !r.learned) return &r;
+  }
+  return absl::NotFoundError(absl::StrCat(ip.ToString(), " is not a configured remote of segment '",
+                                          AsAbsl(name), "' ('segment ", AsAbsl(name), " remote ",
+                                          ip.ToString(), "' first)"));
+}
+
+absl::StatusOr<uint8_t> TableWriter::SegmentRemoteFamily(std::string_view name,
+                                                         const IpAddress& remote) const {
+  absl::StatusOr<SegmentRemoteRecord*> r =
+      const_cast<TableWriter*>(this)->ConfiguredRemote(name, remote);
+  if (!r.ok()) return r.status();
+  return (*r)->ip.is_v4() ? uint8_t{4} : uint8_t{6};
+}
+
+absl::Status TableWriter::SetSegmentRemoteProtection(std::string_view name, const IpAddress& remote,
+                                                     std::optional<TunnelProtection> protection) {
+  absl::StatusOr<SegmentRemoteRecord*> found = ConfiguredRemote(name, remote);
+  if (!found.ok()) return found.status();
+  SegmentRemoteRecord& r = **found;
+  SegmentRecord& seg = **SegmentNamed(name);
+  if (protection && seg.group) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("segment '", AsAbsl(name), "' floods to group ", seg.group->ip.ToString(),
+                     ", in clear: ESP protects the remotes of a segment without a group"));
+  }
+  if (!protection && !r.protection) {
+    return absl::FailedPreconditionError(absl::StrCat("remote ", remote.ToString(), " of segment '",
+                                                      AsAbsl(name), "' is not protected"));
+  }
+  r.protection = std::move(protection);
+  // As for a tunnel: the entry first, then the inbound table.
+  PublishSegmentTunnel(seg, &r);
+  PublishEspInbound();
+  return absl::OkStatus();
+}
+
+absl::Status TableWriter::ProtectedRemoteError(std::string_view name, const IpAddress& ip) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "remote ", ip.ToString(), " of segment '", AsAbsl(name), "' is protected by ESP; 'segment ",
+      AsAbsl(name), " remote ", ip.ToString(), " no protect' first"));
 }
 
 }  // namespace tundra

@@ -155,6 +155,7 @@ void WriteSegment(W& j, const App& app, const std::string& name, const SegmentRe
         .Field("learned", r.learned)
         .Field("resolved", entry != nullptr && app.writer().nexthops().PathResolved(r.path))
         .Field("next_hop", via ? via->ToString() : "")
+        .Field("esp_out", r.protection ? r.protection->out_name : "")
         .Field("encap_packets", rt.encap_packets)
         .Field("decap_packets", rt.decap_packets)
         .EndObject();

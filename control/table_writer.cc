@@ -217,18 +217,17 @@ void TableWriter::PublishTunnel(const TunnelRecord& rec) {
   auto t = std::make_unique<Tunnel>();
   BuildTunnel(rec.spec, UnderlayFor(rec.uplink, rec.path), rec.id, rec.attachment, *t);
   t->decap_key = rec.key;
-  if (rec.protection) {
-    // ESP encrypts the UDP/GRE header and payload after the push: no checksum offload can
-    // see them (software sums first), the general push variant (the one that protects),
-    // and room for ESP's header, IV, padding, trailer and ICV within the MTU.
-    t->esp_out = rec.protection->out;
-    t->flags |= kTunnelEsp;
-    t->flags &= ~(kTunnelTxIpChecksumOffload | kTunnelTxUdpChecksumOffload | kTunnelTxOuterOffload);
-    t->tx_ol_flags = 0;
-    t->push_variant = PushVariant::kGeneral;
-    t->max_l3_len = t->max_l3_len > kEspMaxOverhead ? t->max_l3_len - kEspMaxOverhead : 0;
-  }
+  if (rec.protection) ApplyProtection(*rec.protection, *t);
   tables_.PublishTunnel(std::move(t));
+}
+
+void ApplyProtection(const TunnelProtection& protection, Tunnel& t) {
+  t.esp_out = protection.out;
+  t.flags |= kTunnelEsp;
+  t.flags &= ~(kTunnelTxIpChecksumOffload | kTunnelTxUdpChecksumOffload | kTunnelTxOuterOffload);
+  t.tx_ol_flags = 0;
+  t.push_variant = PushVariant::kGeneral;
+  t.max_l3_len = t.max_l3_len > kEspMaxOverhead ? t.max_l3_len - kEspMaxOverhead : 0;
 }
 
 void TableWriter::PublishEspInbound() {
@@ -236,6 +235,12 @@ void TableWriter::PublishEspInbound() {
   for (const auto& [name, rec] : tunnels_) {
     if (!rec.protection) continue;
     for (EspSa* sa : rec.protection->in) table->by_spi[sa->spi()] = EspInbound{sa, rec.id};
+  }
+  for (const auto& [name, seg] : segments_) {
+    for (const SegmentRemoteRecord& r : seg.remotes) {
+      if (!r.protection) continue;
+      for (EspSa* sa : r.protection->in) table->by_spi[sa->spi()] = EspInbound{sa, r.id};
+    }
   }
   tables_.PublishEspInbound(table->by_spi.empty() ? nullptr : std::move(table));
 }

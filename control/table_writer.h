@@ -42,6 +42,12 @@ struct TunnelProtection {
   std::vector<EspSa*> in;
 };
 
+// Makes `t` (just built) carry `protection`'s outbound SA: ESP encrypts the UDP/GRE
+// header and payload after the push, so no checksum offload can see them (software sums
+// first), the general push variant (the one that protects), and room within the MTU for
+// ESP's header, IV, padding, trailer and ICV.
+void ApplyProtection(const TunnelProtection& protection, Tunnel& t);
+
 struct TunnelRecord {
   TunnelSpec spec;
   uint32_t id = 0;
@@ -62,6 +68,9 @@ struct SegmentRemoteRecord {
   // removed with the last FDB entry that sends to it.
   bool learned = false;
   uint32_t fdb_refs = 0;
+  // ESP (`segment <name> remote <ip> protect`): configured remotes of a segment without
+  // a group only.
+  std::optional<TunnelProtection> protection;
 };
 
 // One FDB entry as the control thread keeps it.
@@ -180,6 +189,12 @@ class TableWriter {
   absl::Status SetSegmentSuppress(std::string_view name, bool on);
   // `segment <name> group <ip>` replaces the group; `no group` (nullopt) removes it.
   absl::Status SetSegmentGroup(std::string_view name, const std::optional<IpAddress>& group);
+  // SetTunnelProtection for one configured remote of a segment (its own tunnel); nullopt
+  // removes it. Refused for a segment with a group: its BUM would leave in clear.
+  absl::Status SetSegmentRemoteProtection(std::string_view name, const IpAddress& remote,
+                                          std::optional<TunnelProtection> protection);
+  // The outer IP version of a configured remote of a segment.
+  absl::StatusOr<uint8_t> SegmentRemoteFamily(std::string_view name, const IpAddress& remote) const;
   // A static FDB entry towards a member (p, vlan) or a remote (`remote` set).
   // `ip`: also a static IP → MAC binding for ARP/ND suppression.
   absl::Status AddFdb(std::string_view segment, const MacAddress& mac, uint16_t p, uint16_t vlan,
@@ -210,6 +225,9 @@ class TableWriter {
  private:
   void PublishPortView(uint16_t p);
   absl::StatusOr<SegmentRecord*> SegmentNamed(std::string_view name);
+  // A remote added by `segment <name> remote <ip>` (not a learned one).
+  absl::StatusOr<SegmentRemoteRecord*> ConfiguredRemote(std::string_view name, const IpAddress& ip);
+  static absl::Status ProtectedRemoteError(std::string_view name, const IpAddress& ip);
   void PublishSegment(const SegmentRecord& seg);
   // Publishes the segment's tunnel towards `remote`, or its anchor when null.
   void PublishSegmentTunnel(const SegmentRecord& seg, const SegmentRemoteRecord* remote);

@@ -42,6 +42,17 @@ void CompleteInnerChecksum(rte_mbuf* m, uint16_t l3_off) {
 
 namespace {
 
+// Whether ESP may encrypt `m` in place: no segment of it shares its data with another
+// mbuf (a flooded copy shares the original's tail, dataplane/segment_forward.h).
+bool Unshared(const rte_mbuf* m) {
+  for (; m != nullptr; m = m->next) {
+    if (RTE_MBUF_CLONED(m) || RTE_MBUF_HAS_EXTBUF(m) || rte_mbuf_refcnt_read(m) != 1) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // A protected tunnel's run (kTunnelEsp, the general variant only): pushed like any
 // other, then encrypted together (dataplane/esp.h) and queued; returns where the run
 // ends. Out of line: unprotected tunnels pay one branch per run for it.
@@ -59,9 +70,20 @@ __attribute__((noinline)) const EncapPacket* PushProtectedRun(WorkerContext& ctx
       ctx.Drop(rx_port, p->m, p->drop, id);
       continue;
     }
-    rte_mbuf* out = PushTunnelHeader<kGeneralPush>(t, p->m, seq++, nexthop);
+    rte_mbuf* in = p->m;
+    if (!Unshared(in)) [[unlikely]] {
+      // Encrypting shared bytes would garble every other copy: this one gets its own.
+      rte_mbuf* own = rte_pktmbuf_copy(in, ctx.direct_pool, 0, UINT32_MAX);
+      if (own == nullptr) [[unlikely]] {
+        ctx.Drop(rx_port, in, DropReason::kNoMbuf, id);
+        continue;
+      }
+      rte_pktmbuf_free(in);
+      in = own;
+    }
+    rte_mbuf* out = PushTunnelHeader<kGeneralPush>(t, in, seq++, nexthop);
     if (out == nullptr) [[unlikely]] {
-      ctx.Drop(rx_port, p->m, DropReason::kNoHeadroom, id);
+      ctx.Drop(rx_port, in, DropReason::kNoHeadroom, id);
       continue;
     }
     out->l2_len = kEtherHdrLen;
