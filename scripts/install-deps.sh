@@ -13,6 +13,7 @@ packages=(
   iproute2 iputils-ping ethtool procps psmisc
   valgrind gnuplot-nox bc
   systemd   # systemd-analyze: the packaging test verifies tundra.service
+  user-mode-linux  # a kernel with ESP + GCM for the IPsec interop tests (tests/interop/uml.py)
 )
 [ "${1:-}" = --ovs ] && packages+=(openvswitch-switch-dpdk)
 

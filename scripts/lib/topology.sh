@@ -77,6 +77,20 @@ topo_kernel_supports() {
   return $rc
 }
 
+# topo_kernel_esp — succeeds if the kernel can hold an ESP transport-mode SA with
+# AES-GCM (rfc4106(gcm(aes))), probed in a scratch namespace; else prints why not.
+topo_kernel_esp() {
+  local probe=tundra-probe-$$-$RANDOM err rc
+  err=$(ip netns add "$probe" 2>&1) || {
+    echo "cannot create a probe namespace: $err" >&2; return 1; }
+  err=$(ip -n "$probe" xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x100 \
+        mode transport aead 'rfc4106(gcm(aes))' 0x$(printf '%040d' 1) 128 2>&1)
+  rc=$?
+  ip netns del "$probe" 2>/dev/null
+  [ "$rc" -eq 0 ] || echo "${err:-exit status $rc}" >&2
+  return $rc
+}
+
 # The recipes below for namespaces and veth ends are the ones the interop tests use
 # too (tests/interop/tundra_proc.Topology calls them through tundra_netns.topology_sh).
 

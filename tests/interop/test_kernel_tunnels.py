@@ -37,7 +37,7 @@ import subprocess
 import pytest
 
 from tundra_netns import kernel_link_error, kernel_supports
-from tundra_proc import (Topology, Tundra, TundraError, ns_mac, ping, received,
+from tundra_proc import (Topology, Tundra, TundraError, lcore_args, ns_mac, ping, received,
                          require_interop, run, tcp_transfer, wait_until)
 
 VNI = 100
@@ -89,11 +89,14 @@ def preconditions():
 
 
 class KernelPeer:
-    """host ns, tundra (in a namespace of its own), kernel VTEP ns."""
+    """host ns, tundra (in a namespace of its own), kernel VTEP ns. Subclasses add to
+    both VTEPs through _kernel_extra() and _tundra_extra(), and take ENCAP_EXTRA more
+    bytes from the inner MTU."""
+    ENCAP_EXTRA = 0
 
-    def __init__(self, workdir, case):
+    def __init__(self, workdir, case, spec=None):
         self.case = case
-        self.ktype, self.underlay, self.ttype, self.kargs = {**CASES, **DF_CASES}[case]
+        self.ktype, self.underlay, self.ttype, self.kargs = spec or {**CASES, **DF_CASES}[case]
         self.l2 = l2_type(self.ttype)
         self.workdir = workdir
         pid = os.getpid()
@@ -110,6 +113,7 @@ class KernelPeer:
         self.mtu = 1500 - header_len(self.ttype, self.underlay) - (14 if self.l2 else 0)
         if self.ktype.startswith("ip6gre") and "encaplimit" not in self.kargs:
             self.mtu -= 8
+        self.mtu -= self.ENCAP_EXTRA
         if self.l2:
             self.host_addrs = ("10.10.0.1", "fd10::1")
             self.peer_addrs = ("10.10.0.2", "fd10::2")
@@ -170,6 +174,7 @@ class KernelPeer:
                  "nodad"], ns=v)
             run(["ip", "route", "add", "10.1.0.0/24", "dev", self.kdev], ns=v)
             run(["ip", "-6", "route", "add", "fd01::/64", "dev", self.kdev], ns=v)
+        self._kernel_extra()
 
         # Tenant host.
         h = self.host_ns
@@ -180,7 +185,7 @@ class KernelPeer:
             run(["ip", "-6", "route", "add", "default", "via", "fd01::1"], ns=h)
 
         self.tundra = Tundra("tundra-" + self.case, self.workdir, [self.up, self.acc],
-                             ["-l", "0-1"], netns=self.rtr_ns)
+                             lcore_args(), netns=self.rtr_ns)
         self.tundra.start()
         info = self.tundra.show("port info all", "ports", timeout=60)
         if len(info["ports"]) != 2:
@@ -198,9 +203,17 @@ class KernelPeer:
             cfg.append("xconnect add 1 tunnel t1")
         else:
             cfg += ["route add 10.2.0.0/24 tunnel t1", "route add fd02::/64 tunnel t1"]
+        cfg += self._tundra_extra()
         cfg.append("start")
         self.tundra.query(*cfg, "show tunnel json", key="tunnels", timeout=60)
         self.baseline = self.tundra.mbufs_in_use(settle=0.3)
+
+    def _kernel_extra(self):
+        """More for the kernel VTEP's namespace, before tundra starts."""
+
+    def _tundra_extra(self):
+        """More configuration lines for tundra, before `start`."""
+        return []
 
     def learn_host(self):
         """L3: the host resolves its gateway (tundra answers ARP/ND and learns

@@ -51,3 +51,13 @@ def kernel_link_error(link_type):
 def kernel_supports(link_type):
     """True if the kernel can create a link of this type."""
     return kernel_link_error(link_type) is None
+
+
+def kernel_esp_error():
+    """Why the kernel cannot hold an ESP transport SA with AES-GCM (no CONFIG_INET_ESP or
+    CONFIG_CRYPTO_GCM): `ip xfrm state add`'s error, probed in a scratch namespace; None if
+    it can."""
+    r = topology_sh("topo_kernel_esp", check=False)
+    if r.returncode == 0:
+        return None
+    return r.stderr.strip() or "exit status %d" % r.returncode

@@ -58,6 +58,12 @@ def eal_mem_args():
     return args
 
 
+def lcore_args():
+    """Main lcore 0 and one worker: on CPUs 0 and 1, or both on CPU 0 where there is only
+    one (user-mode Linux, tests/interop/uml.py)."""
+    return ["-l", "0-1"] if (os.cpu_count() or 1) >= 2 else ["--lcores=0@0,1@0"]
+
+
 def run(cmd, timeout=20, check=True, ns=None):
     """Runs cmd (a list), optionally inside netns ns; returns CompletedProcess."""
     if ns is not None:
