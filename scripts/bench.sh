@@ -7,7 +7,8 @@
 #                    [--protocols "..."] [--underlays "..."] [--sizes "..."]
 #                    [--tunnels "..."] [--directions "..."] [--no-memif]
 #                    [--workers "1 2"] [--churn LINES] [--fdb "1000 1000000"]
-#                    [--remotes "1 8 64"] [--no-segments | --only-segments] [--out DIR]
+#                    [--remotes "1 8 64"] [--no-segments | --only-segments]
+#                    [--esp-sizes "64 1400" | --no-esp] [--out DIR]
 #
 # Matrix (default): {encap, decap} × {vxlan, geneve0, geneve2 (2 options), gretap, gre
 # (key), greseq (key + seq)} × {v4, v6 underlay} × {64, 512, 1500 B inner} × {1, 1000, 1000000 tunnels}.
@@ -30,6 +31,11 @@
 # remote VTEPs (cycles per copy); and the control thread's learning rate and next-hop
 # re-point time for 100k tunnels behind one gateway (build/bench/micro/control_bench).
 #
+# ESP cells (unless --no-esp, --quick or --only-segments): vxlan/v4 with ESP AES-GCM-128 on
+# the tunnel (bench_cell.py vxlan-esp), encap and decap at --esp-sizes, each rep beside
+# plain vxlan and both testpmd floors; and the cipher's own cost for each size's ESP
+# payload in the same run (burst_bench --cipher_bytes): what ESP adds beyond the cipher.
+#
 # Trace off (always): what the pipeline trace's check costs with no trace armed — vxlan/v4
 # 64 B encap and decap bursts through DispatchBurst and, burst by burst in turn,
 # DispatchUntraced (no check), TSC cycles per packet (build/bench/micro/burst_bench).
@@ -38,17 +44,18 @@
 # latest.md (the table, the targets, churn, scale-out), latest.png (chart), machine.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+umask 077  # the ESP cells' configs hold keys: tundra refuses them readable by others
 args=$(printf "%q " "$@")
 
 quick=0 reps=3 dur=3 trial=1 peer="" memif=1 churn=100000 workers="1 2" out=bench/results
 protocols="vxlan geneve0 geneve2 gretap gre greseq" underlays="v4 v6" sizes="64 512 1500"
 tunnel_counts="1 1000 1000000" directions="encap decap"
-segments=1 fdb_sizes="1000 1000000" flood_remotes="1 8 64"
+segments=1 fdb_sizes="1000 1000000" flood_remotes="1 8 64" esp=1 esp_sizes="64 1400"
 usage() { sed -n '6,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; protocols="vxlan geneve2 greseq"; underlays=v4; sizes=64; tunnel_counts=1
-             dur=2; trial=0.5; churn=0; workers=""; segments=0; shift ;;
+             dur=2; trial=0.5; churn=0; workers=""; segments=0; esp=0; shift ;;
     --peer) [ "${2:-}" = ovs ] || usage; peer=ovs; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --duration) dur=$2; shift 2 ;;
@@ -64,7 +71,9 @@ while [ $# -gt 0 ]; do
     --fdb) fdb_sizes=$2; shift 2 ;;
     --remotes) flood_remotes=$2; shift 2 ;;
     --no-segments) segments=0; shift ;;
-    --only-segments) segments=1; protocols=""; memif=0; churn=0; workers=""; shift ;;
+    --only-segments) segments=1; protocols=""; memif=0; churn=0; workers=""; esp=0; shift ;;
+    --esp-sizes) esp_sizes=$2; shift 2 ;;
+    --no-esp) esp=0; shift ;;
     --out) out=$2; shift 2 ;;
     *) usage ;;
   esac
@@ -96,7 +105,9 @@ raw=$tmp/raw.csv        # one line per run: dataplane,protocol,direction,underla
 seg_raw=$tmp/segment.csv  # dataplane,cell,fdb,remotes,mpps,cycles (segment cells)
 memif_raw=$tmp/memif.csv
 extra=$tmp/extra.txt    # churn and scale-out lines for the report
+esp_raw=$tmp/esp.csv    # rep,direction,size,plain cyc,plain floor cyc,esp cyc,esp floor cyc,esp mpps
 : >"$raw"
+: >"$esp_raw"
 : >"$seg_raw"
 : >"$memif_raw"
 : >"$extra"
@@ -299,6 +310,44 @@ for line in open(sys.argv[1]):
 PY
 fi
 
+if [ "$esp" = 1 ]; then
+  echo "== ESP: vxlan/v4 + AES-GCM-128 beside plain vxlan, one worker (reps $reps)" >&2
+  for size in $esp_sizes; do
+    for dir in encap decap; do
+      plain=$tmp/esp-plain-$dir-$size.pcap
+      make_pcap vxlan v4 "$dir" "$size" 1 "$plain"
+      sealed=$plain
+      if [ "$dir" = decap ]; then
+        sealed=$tmp/esp-$dir-$size.pcap
+        $cell_py esp-pcap "$plain" "$sealed"
+      fi
+      $cell_py config vxlan v4 "$dir" 1 --measure-ms $((dur * 1000)) >"$tmp/esp-plain.cfg"
+      $cell_py config vxlan-esp v4 "$dir" 1 --measure-ms $((dur * 1000)) >"$tmp/esp.cfg"
+      for r in $(seq "$reps"); do
+        read -r _ pc < <(run_tundra "$plain" "$dir" "$tmp/esp-plain.cfg" 1)
+        read -r _ pf < <(run_testpmd "$plain")
+        read -r em ec < <(run_tundra "$sealed" "$dir" "$tmp/esp.cfg" 1)
+        read -r fm ef < <(run_testpmd "$sealed")
+        echo "tundra,vxlan-esp,$dir,v4,$size,1,$em,$ec" >>"$raw"
+        echo "testpmd,vxlan-esp,$dir,v4,$size,1,$fm,$ef" >>"$raw"
+        echo "$r,$dir,$size,$pc,$pf,$ec,$ef,$em" | tee -a "$esp_raw" >&2
+      done
+    done
+  done
+  # ESP encrypts the UDP and VXLAN headers (16 bytes), the inner frame and the trailer
+  # (2 bytes), padded to 4: the cipher's operation for each size is that long.
+  bytes=$(for s in $esp_sizes; do echo $(((s + 18 + 3) / 4 * 4)); done | paste -sd,)
+  for _r in $(seq "$reps"); do
+    taskset -c 1 build/bench/micro/burst_bench --only=none --cipher_bytes="$bytes" \
+      --bursts=20000 | $PY -c '
+import json, sys
+for o in map(json.loads, sys.stdin):
+    print("cipher", o["cipher_bytes"], o["cycles_per_op"])' | tee -a "$extra" >&2
+  done
+  why=$(bash -c 'source scripts/lib/topology.sh; topo_kernel_esp' 2>&1) && why=""
+  echo "espkernel ${why:-available}" >>"$extra"
+fi
+
 echo "== trace off: the trace check's cost with no trace armed (burst_bench, same run)" >&2
 for _r in $(seq "$reps"); do
   taskset -c 1 build/bench/micro/burst_bench --only=vxlan-v4 --bursts=200000 \
@@ -310,7 +359,7 @@ for case in ("encap-vxlan-v4", "decap-vxlan-v4"):
 done
 
 $PY scripts/lib/bench_report.py --raw "$raw" --memif "$memif_raw" --extra "$extra" \
-  --segments "$seg_raw" \
+  --segments "$seg_raw" --esp "$esp_raw" \
   --machine "$out/machine.txt" --out "$out" --command "scripts/bench.sh $args"
 if command -v gnuplot >/dev/null; then
   gnuplot -e "datafile='$out/chart.dat'; outfile='$out/latest.png'" bench/chart.gp 2>/dev/null &&

@@ -30,7 +30,12 @@ import sys
 
 FLOWS = 256
 # gre is L3 GRE with a key; greseq adds RFC 2890 sequence numbers (checked on decap).
-PROTOCOLS = ["vxlan", "geneve0", "geneve2", "gretap", "gre", "greseq"]
+PROTOCOLS = ["vxlan", "geneve0", "geneve2", "gretap", "gre", "greseq", "vxlan-esp"]
+# vxlan-esp: VXLAN with ESP (AES-GCM-128) on the tunnel, both ways. Its decap pcap is the
+# vxlan one encrypted by `esp-pcap` with ESP_IN; the inbound SA has no replay window,
+# since the pcap replays the same sequence numbers forever.
+ESP_OUT = (0x1001, "000102030405060708090a0b0c0d0e0f", "a0a1a2a3")
+ESP_IN = (0x2002, "101112131415161718191a1b1c1d1e1f", "b0b1b2b3")
 ACCESS_MAC = "02:00:00:00:00:11"
 
 
@@ -42,7 +47,7 @@ def gen_spec(proto, underlay, direction, size, tunnels):
     if direction == "encap":
         # Inner frames as a tenant sends them (gre: to the routed access port's MAC).
         return f"proto=none size={size} flows={FLOWS} inner_dmac={ACCESS_MAC}"
-    p, opts = {"vxlan": ("vxlan", 0), "geneve0": ("geneve", 0), "geneve2": ("geneve", 2),
+    p, opts = {"vxlan": ("vxlan", 0), "vxlan-esp": ("vxlan", 0), "geneve0": ("geneve", 0), "geneve2": ("geneve", 2),
                "gretap": ("gretap", 0), "gre": ("gre", 0), "greseq": ("gre seq=1", 0)}[proto]
     hot = hot_tunnels(tunnels)
     return (f"proto={p} opts={opts} ip={underlay[1]} size={size} flows={FLOWS // hot} "
@@ -68,6 +73,7 @@ def tunnel_kind(proto):
     """The `tunnel add` type, its options, and the identifier keyword (vni or key)."""
     ttype, extra = {
         "vxlan": ("vxlan", ""),
+        "vxlan-esp": ("vxlan", ""),
         "geneve0": ("geneve", ""),
         "geneve2": ("geneve", " option 0xfff0:0x01:00000000 option 0xfff0:0x02:0000000000000000"),
         "gretap": ("gretap", ""),
@@ -115,6 +121,10 @@ def config(proto, underlay, direction, tunnels, measure_ms, out, setup_only=Fals
     else:
         for k in range(hot):
             w(f"xconnect add 1 vlan {k + 1} tunnel t{k}\n")
+    if proto == "vxlan-esp":
+        w("sa add esp-out spi %d aead aes-gcm-128 key %s salt %s\n" % ESP_OUT)
+        w("sa add esp-in spi %d aead aes-gcm-128 key %s salt %s replay-window 0\n" % ESP_IN)
+        w("tunnel t0 protect out esp-out in esp-in\n")
     if setup_only:
         return
     w("start\n")
@@ -125,6 +135,24 @@ def config(proto, underlay, direction, tunnels, measure_ms, out, setup_only=Fals
         w("show fwd stats json\n")
         w("show port stats all json\n")
         w("quit\n")
+
+
+def esp_pcap(src, dst):
+    """The vxlan decap pcap `src` as the remote VTEP would send it under ESP_IN: each
+    packet's IP payload encrypted (scapy, python-cryptography), sequence numbers 1, 2..."""
+    from scapy.layers.inet import IP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.ipsec import ESP, SecurityAssociation
+    from scapy.layers.l2 import Ether
+    from scapy.utils import rdpcap, wrpcap
+    spi, key, salt = ESP_IN
+    sa = SecurityAssociation(ESP, spi=spi, crypt_algo="AES-GCM",
+                             crypt_key=bytes.fromhex(key + salt))
+    out = []
+    for p in rdpcap(src):
+        ip = p[IP] if IP in p else p[IPv6]
+        out.append(Ether(src=p.src, dst=p.dst) / sa.encrypt(ip))
+    wrpcap(dst, out)
 
 
 def main():
@@ -145,8 +173,13 @@ def main():
     ch.add_argument("proto", choices=PROTOCOLS)
     ch.add_argument("underlay", choices=["v4", "v6"])
     ch.add_argument("lines", type=int)
+    ep = sub.add_parser("esp-pcap", help="encrypt a vxlan decap pcap for vxlan-esp")
+    ep.add_argument("src")
+    ep.add_argument("dst")
     a = ap.parse_args()
-    if a.cmd == "gen-spec":
+    if a.cmd == "esp-pcap":
+        esp_pcap(a.src, a.dst)
+    elif a.cmd == "gen-spec":
         print(gen_spec(a.proto, a.underlay, a.direction, a.size, a.tunnels))
     elif a.cmd == "config":
         config(a.proto, a.underlay, a.direction, a.tunnels, a.measure_ms, sys.stdout,

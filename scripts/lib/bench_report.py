@@ -118,11 +118,66 @@ def segment_section(path, extra, out):
     return md
 
 
+def esp_section(path, extra):
+    """The ESP cells: per direction and size, medians over reps of per-rep differences:
+    each dataplane run paired with its floor run and the plain vxlan run of its rep."""
+    reps = {}
+    for line in open(path):
+        f = line.strip().split(",")
+        if len(f) != 8:
+            continue
+        pc, pf, ec, ef, em = (num(x) for x in f[3:])
+        reps.setdefault((f[1], int(f[2])), []).append((pc, pf, ec, ef, em))
+    cipher = {}
+    kernel = None
+    for e in extra:
+        if e[0] == "cipher":
+            cipher.setdefault(int(e[1]), []).append(num(e[2]))
+        elif e[0] == "espkernel":
+            kernel = " ".join(e[1:])
+    md = ["\n### ESP (vxlan/v4 + AES-GCM-128, one worker; scripts/lib/bench_cell.py vxlan-esp)\n",
+          "Each rep runs plain vxlan, its testpmd floor, vxlan with ESP on the tunnel and its "
+          "floor, in that order; *cost* = cycles − the floor's, *ESP adds* = ESP cell − plain "
+          "cell (medians of per-rep differences). *Cipher* is the ipsec_mb PMD's AES-GCM-128 "
+          "alone for one operation of that cell's ESP payload (UDP + VXLAN + inner frame + "
+          "trailer, padded to 4 bytes), in the same run (build/bench/micro/burst_bench "
+          "--cipher_bytes), and *beyond* = ESP adds − cipher: the target is at most 60. The "
+          "decap pcap replays its sequence numbers, so that SA's replay window is off.\n",
+          "| dir | size | floor cyc | vxlan cost | vxlan+ESP cost | ESP adds | cipher bytes | "
+          "cipher cyc/op | beyond cipher | ≤ 60 | Mpps | Gbps |",
+          "|" + "---|" * 12]
+    for (direction, size) in sorted(reps, key=lambda k: (k[0], k[1])):
+        r = [x for x in reps[(direction, size)] if None not in x]
+        if not r:
+            continue
+        plain_cost = median(x[0] - x[1] for x in r)
+        esp_cost = median(x[2] - x[3] for x in r)
+        adds = median(x[2] - x[0] for x in r)
+        nbytes = (size + 18 + 3) // 4 * 4
+        c = median(cipher.get(nbytes, [])) if cipher.get(nbytes) else None
+        beyond = adds - c if c is not None else None
+        mpps = median(x[4] for x in r)
+        md.append(f"| {direction} | {size} | {fmt(median(x[3] for x in r))} | {fmt(plain_cost)} | "
+                  f"{fmt(esp_cost)} | {fmt(adds)} | {nbytes} | {fmt(c)} | {fmt(beyond)} | "
+                  f"{'–' if beyond is None else ('yes' if beyond <= 60 else 'NO')} | "
+                  f"{fmt(mpps)} | {fmt(mpps * size * 8 / 1000)} |")
+    if kernel is not None:
+        md.append("\nPeer (the Linux kernel's xfrm on a veth pair, one core): " + (
+            "not measured: this machine's kernel cannot do ESP with AES-GCM (" + kernel +
+            "; CONFIG_INET_ESP and CONFIG_CRYPTO_GCM unset). tests/interop/test_kernel_esp.py "
+            "runs the kernel's IPsec inside user-mode Linux for correctness, but a kernel "
+            "running as a process is no performance peer."
+            if kernel != "available" else
+            "not measured by scripts/bench.sh."))
+    return md
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("raw", "memif", "extra", "machine", "out", "command"):
         ap.add_argument("--" + a, required=True)
     ap.add_argument("--segments", help="the segment cells' raw runs (scripts/bench.sh)")
+    ap.add_argument("--esp", help="the ESP cells' raw runs (scripts/bench.sh)")
     a = ap.parse_args()
 
     runs = {}
@@ -280,6 +335,8 @@ def main():
                       f"{fmt(with_check - without if with_check and without else None)} |")
     if a.segments and os.path.getsize(a.segments) > 0:
         md += segment_section(a.segments, extra, a.out)
+    if a.esp and os.path.getsize(a.esp) > 0:
+        md += esp_section(a.esp, extra)
     with open(os.path.join(a.out, "latest.md"), "w") as f:
         f.write("\n".join(md) + "\n")
 

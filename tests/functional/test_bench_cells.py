@@ -21,6 +21,8 @@ PROTOCOLS = ("vxlan", "geneve0", "geneve2", "gretap", "gre", "greseq")
 CASES = [(p, ul, d, 1) for p in PROTOCOLS for ul in ("v4", "v6") for d in ("encap", "decap")]
 # Many tunnels: decap spreads its flows over 256 of them (VLAN attachments for L2).
 CASES += [(p, "v4", "decap", 300) for p in PROTOCOLS]
+# ESP on the one tunnel (its decap pcap encrypted by bench_cell.py esp-pcap).
+CASES += [("vxlan-esp", ul, d, 1) for ul in ("v4", "v6") for d in ("encap", "decap")]
 
 
 @pytest.mark.parametrize("proto,underlay,direction,tunnels", CASES)
@@ -33,6 +35,10 @@ def test_bench_cell_traffic_is_forwarded(tmp_path, proto, underlay, direction, t
     # 1500-byte inner frames: the largest cell, where the uplink MTU matters.
     subprocess.run([str(GEN), "--", f"--spec={spec}", f"--write_pcap={pcap}", "--count=512"],
                    check=True, capture_output=True, text=True, timeout=60)
+    if proto == "vxlan-esp" and direction == "decap":
+        plain = pcap.with_suffix(".plain.pcap")
+        pcap.rename(plain)
+        subprocess.run(CELL + ["esp-pcap", str(plain), str(pcap)], check=True, timeout=120)
     frames = read_pcap(pcap)
     assert len(frames) == 512
     config = subprocess.run(CELL + ["config", proto, underlay, direction, str(tunnels),
@@ -42,10 +48,17 @@ def test_bench_cell_traffic_is_forwarded(tmp_path, proto, underlay, direction, t
     # The inner UDP ports (1024 + flow, 5001) include registered ones (e.g. 1153, ANSI
     # C12.22) whose dissectors would call tundra-gen's payload malformed: read it as data.
     res = Tundra(tmp_path).run(config, {rx_port: frames},
-                               decode_as=("udp.port==1024-1300,data", "udp.port==5001,data"))
+                               decode_as=("udp.port==1024-1300,data", "udp.port==5001,data"),
+                               show=["show sa json"] if proto == "vxlan-esp" else [])
     assert res.nonzero_drops() == {}, res.describe()
     out = res.out(1 - rx_port)
     assert len(out) == len(frames), res.describe()
+    if proto == "vxlan-esp":
+        if direction == "encap":
+            ip = out[0][14] >> 4
+            assert out[0][14 + 9 if ip == 4 else 14 + 6] == 50, "encap output is not ESP"
+        sa = {s["name"]: s for o in res.json_objs if "sas" in o for s in o["sas"]}
+        assert sa["esp-out" if direction == "encap" else "esp-in"]["packets"] == len(frames)
     if direction == "decap" and tunnels > 1 and proto not in ("gre", "greseq"):
         # L2 tunnels deliver on their VLANs: 256 tunnels in use, each on its own tag.
         vlans = {int.from_bytes(f[14:16], "big") & 0x0FFF for f in out}
