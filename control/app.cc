@@ -1,5 +1,6 @@
 #include "control/app.h"
 
+#include <linux/xfrm.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_launch.h>
@@ -8,12 +9,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "control/absl_view.h"
 #include "control/log.h"
+#include "dataplane/header_template.h"
 
 namespace tundra {
 
@@ -141,6 +145,10 @@ void App::Poll() {
       writer_->nexthops().Poll((rte_get_tsc_cycles() - start_tsc_) * 1000 / rte_get_tsc_hz());
     }
     PollFdb();
+    if (xfrm_mirror_ != nullptr) {
+      xfrm_mirror_->Poll();
+      if (xfrm_dirty_ && xfrm_mirror_->synced()) ReconcileXfrm();
+    }
     tables_->Reclaim();
     if (const std::string summary = capture_->Poll(); !summary.empty()) {
       log::Emit(log::Type::kControl, RTE_LOG_NOTICE, "%s (its count reached)", summary);
@@ -148,6 +156,7 @@ void App::Poll() {
     if (rte_get_tsc_cycles() >= next_log_tsc_) {
       next_log_tsc_ = rte_get_tsc_cycles() + rte_get_tsc_hz();
       LogEvents();
+      xfrm_dirty_ = true;  // tunnels added or changed since: looked at once a second
     }
   }
 }
@@ -271,6 +280,132 @@ absl::Status App::Unprotect(const ProtectedPath& path) {
     if (rt.protects == path) rt.protects = ProtectedPath{};
   }
   return absl::OkStatus();
+}
+
+class App::XfrmHandler : public NetlinkMirror::Handler {
+ public:
+  explicit XfrmHandler(App& app) : app_(app) {}
+  void Reset() override {
+    app_.xfrm_->Clear();
+    app_.xfrm_dirty_ = true;
+  }
+  void Message(const nlmsghdr& nlh) override { app_.xfrm_dirty_ |= app_.xfrm_->Apply(nlh); }
+  void DumpDone() override { app_.xfrm_dirty_ = true; }
+
+ private:
+  App& app_;
+};
+
+absl::Status App::StartXfrmMirror() {
+  if (xfrm_mirror_ != nullptr) return absl::OkStatus();
+  xfrm_ = std::make_unique<XfrmTables>();
+  xfrm_handler_ = std::make_unique<XfrmHandler>(*this);
+  absl::StatusOr<std::unique_ptr<NetlinkMirror>> m =
+      NetlinkMirror::Open(NETLINK_XFRM, {XFRMNLGRP_SA, XFRMNLGRP_POLICY, XFRMNLGRP_EXPIRE},
+                          {XFRM_MSG_GETSA, XFRM_MSG_GETPOLICY}, *xfrm_handler_);
+  if (!m.ok()) {
+    xfrm_.reset();
+    return absl::Status(m.status().code(), absl::StrCat("--xfrm: ", m.status().message()));
+  }
+  xfrm_mirror_ = std::move(*m);
+  return absl::OkStatus();
+}
+
+absl::Status App::MirrorSa(const XfrmSa& sa, std::string& name) {
+  name = absl::StrFormat("xfrm-%08x", sa.spi);
+  if (sas_.Find(name) != nullptr) return absl::OkStatus();
+  SaConfig c;
+  c.name = name;
+  c.spi = sa.spi;
+  const size_t key_len = sa.keymat.size() - 4;
+  c.aead = key_len == 16 ? EspAead::kAesGcm128 : EspAead::kAesGcm256;
+  c.key = SecretBytes(key_len);
+  std::memcpy(c.key.data(), sa.keymat.data(), key_len);
+  c.salt = SecretBytes(4);
+  std::memcpy(c.salt.data(), sa.keymat.data() + key_len, 4);
+  c.esn = sa.esn && sa.replay_window != 0;
+  c.replay_window = std::min<uint32_t>(sa.replay_window, SaConfig::kMaxReplayWindow);
+  return sas_.Add(std::move(c));
+}
+
+void App::ReconcileXfrm() {
+  xfrm_dirty_ = false;
+  std::vector<XfrmTunnel> tunnels;
+  for (const auto& [name, rec] : writer_->tunnels()) {
+    // By hand is by hand: a tunnel protected with SAs of its own is not the mirror's.
+    if (rec.protection && xfrm_bound_.find(name) == xfrm_bound_.end()) continue;
+    XfrmTunnel t;
+    t.name = name;
+    t.local = rec.spec.local;
+    t.remote = rec.spec.remote;
+    t.proto = IsUdpTunnel(rec.spec.type) ? 17 : 47;
+    t.dport = IsUdpTunnel(rec.spec.type) ? TunnelUdpPort(rec.spec) : 0;
+    tunnels.push_back(t);
+  }
+  xfrm_waiting_.clear();
+  const std::vector<XfrmBinding> bindings = xfrm_->Bindings(tunnels, &xfrm_waiting_);
+  std::map<std::string, std::string, std::less<>> bound;
+  for (const XfrmBinding& b : bindings) {
+    std::string out_name;
+    std::vector<std::string> in_names(b.in.size());
+    absl::Status s =
+        MirrorSa(xfrm_->sas().at(XfrmTables::KeyOf(b.out.first, b.out.second)), out_name);
+    for (size_t i = 0; i < b.in.size() && s.ok(); ++i) {
+      s = MirrorSa(xfrm_->sas().at(XfrmTables::KeyOf(b.in[i].first, b.in[i].second)), in_names[i]);
+    }
+    const std::string text =
+        absl::StrCat("out ", out_name, " in ", absl::StrJoin(in_names, " in "));
+    auto was = xfrm_bound_.find(b.tunnel);
+    if (s.ok() && (was == xfrm_bound_.end() || was->second != text)) {
+      ProtectedPath path;
+      path.tunnel = b.tunnel;
+      s = Protect(path, out_name, std::vector<std::string_view>(in_names.begin(), in_names.end()));
+      if (s.ok()) {
+        log::Emit(log::Type::kControl, RTE_LOG_NOTICE, "xfrm: tunnel %s protected: %s", b.tunnel,
+                  text);
+      }
+    }
+    if (!s.ok()) {
+      std::string& last = xfrm_errors_[b.tunnel];
+      if (last != s.message()) {  // once per new reason, not at every look
+        last = std::string(s.message());
+        log::Emit(log::Type::kControl, RTE_LOG_ERR, "xfrm: cannot protect tunnel %s: %s", b.tunnel,
+                  s.message());
+      }
+      if (was != xfrm_bound_.end()) bound[b.tunnel] = was->second;
+      continue;
+    }
+    xfrm_errors_.erase(b.tunnel);
+    bound[b.tunnel] = text;
+  }
+  for (const auto& [tunnel, text] : xfrm_bound_) {
+    if (bound.count(tunnel) != 0) continue;
+    const bool waiting =
+        std::find(xfrm_waiting_.begin(), xfrm_waiting_.end(), tunnel) != xfrm_waiting_.end();
+    if (waiting) {
+      // Its SAs went (a rekey's gap, or a hard expiry) but the policy still wants ESP:
+      // keep the last keys rather than send in clear.
+      bound[tunnel] = text;
+      continue;
+    }
+    ProtectedPath path;
+    path.tunnel = tunnel;
+    if (writer_->tunnels().count(tunnel) != 0) (void)Unprotect(path);
+    log::Emit(log::Type::kControl, RTE_LOG_NOTICE,
+              "xfrm: tunnel %s no longer protected (no policy selects it)", tunnel);
+  }
+  xfrm_bound_ = std::move(bound);
+  // Mirrored SAs the kernel no longer has and nothing uses: gone here too (keys wiped).
+  std::vector<std::string> stale;
+  for (const SaConfig* c : sas_.List()) {
+    if (c->name.rfind("xfrm-", 0) != 0) continue;
+    auto rt = sa_runtime_.find(c->name);
+    if (rt != sa_runtime_.end() && !rt->second.protects.empty()) continue;
+    bool in_kernel = false;
+    for (const auto& [key, sa] : xfrm_->sas()) in_kernel |= key.second == c->spi;
+    if (!in_kernel) stale.push_back(c->name);
+  }
+  for (const std::string& name : stale) (void)DeleteSa(name);
 }
 
 absl::Status App::DeleteSa(std::string_view name) {

@@ -17,9 +17,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "control/capture.h"
+#include "control/netlink_mirror.h"
 #include "control/sa_table.h"
 #include "control/stats.h"
 #include "control/table_writer.h"
+#include "control/xfrm_mirror.h"
 #include "dataplane/counters.h"
 #include "dataplane/esp.h"
 #include "dataplane/tables.h"
@@ -133,6 +135,16 @@ class App {
   // the workers' grace period, its key wiped.
   absl::Status DeleteSa(std::string_view name);
 
+  // `--xfrm`: from now on the kernel's xfrm SAs and policies of this network namespace
+  // (strongSwan's, or `ip xfrm`'s) protect the tunnels they select (xfrm_mirror.h), as
+  // SAs named xfrm-<spi in hex>. Tunnels protected by hand are left alone.
+  absl::Status StartXfrmMirror();
+  // What the mirror sees: null when it is off.
+  const XfrmTables* xfrm_tables() const { return xfrm_.get(); }
+  const NetlinkMirror* xfrm_mirror() const { return xfrm_mirror_.get(); }
+  const std::map<std::string, std::string, std::less<>>& xfrm_bound() const { return xfrm_bound_; }
+  const std::vector<std::string>& xfrm_waiting() const { return xfrm_waiting_; }
+
   // `trace add`: each worker records up to `n` more packets (received on `port`, or on
   // any port with -1). `clear trace` drops every record.
   absl::Status AddTrace(uint32_t n, int32_t port);
@@ -164,6 +176,17 @@ class App {
   std::unique_ptr<Capture> capture_;
   SaTable sas_;
   void LogSaExpiry();
+  // The mirror's view applied to the tunnels (after every change it saw).
+  void ReconcileXfrm();
+  absl::Status MirrorSa(const XfrmSa& sa, std::string& name);
+  class XfrmHandler;
+  std::unique_ptr<XfrmTables> xfrm_;
+  std::unique_ptr<NetlinkMirror::Handler> xfrm_handler_;
+  std::unique_ptr<NetlinkMirror> xfrm_mirror_;
+  bool xfrm_dirty_ = false;
+  std::map<std::string, std::string, std::less<>> xfrm_bound_;  // tunnel → its binding, as text
+  std::vector<std::string> xfrm_waiting_;             // selected by a policy, no usable SA pair yet
+  std::map<std::string, std::string> xfrm_errors_;    // tunnel → why it could not be protected
   std::vector<std::unique_ptr<TraceBuffer>> traces_;  // [worker]
   // Disarms every running worker's trace and waits until none is in TraceBurst.
   void DetachTraces();

@@ -20,6 +20,7 @@ absl::Status RegisterLogCommands(cli::CommandEngine& engine, App& app);
 absl::Status RegisterCaptureCommands(cli::CommandEngine& engine, App& app);
 absl::Status RegisterTraceCommands(cli::CommandEngine& engine, App& app);
 absl::Status RegisterSaCommands(cli::CommandEngine& engine, App& app);
+absl::Status RegisterXfrmCommands(cli::CommandEngine& engine, App& app);
 
 // All of the above, plus `help`.
 absl::Status RegisterAllCommands(cli::CommandEngine& engine, App& app);

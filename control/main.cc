@@ -50,6 +50,9 @@ DEFINE_uint32(socket_timeout_s, 60,
               "Close a control connection after this many seconds without a byte in or out "
               "(1..86400)");
 DEFINE_uint32(mbufs, 0, "mbufs in the pool (0: sized from the ports' queues)");
+DEFINE_bool(xfrm, false,
+            "Mirror the kernel's IPsec SAs and policies (xfrm) of tundra's network namespace, "
+            "as strongSwan or 'ip xfrm' installs them, into ESP on the tunnels they select");
 
 namespace {
 
@@ -158,6 +161,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   (*app)->SetInterrupt(&g_signal);
+  if (FLAGS_xfrm) {
+    if (absl::Status s = (*app)->StartXfrmMirror(); !s.ok()) {
+      absl::FPrintF(stderr, "error: %s\n", s.message());
+      return 1;
+    }
+  }
   tundra::cli::CommandEngine engine;
   if (absl::Status s = tundra::RegisterAllCommands(engine, **app); !s.ok()) {
     absl::FPrintF(stderr, "error: %s\n", s.message());

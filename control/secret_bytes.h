@@ -2,6 +2,7 @@
 // a dead store) when they are replaced or destroyed, and never copied implicitly.
 #pragma once
 
+#include <string.h>  // explicit_bzero (glibc declares it here)
 #include <strings.h>
 
 #include <cstddef>

@@ -289,10 +289,11 @@ absl::Status RegisterShowCommands(cli::CommandEngine& engine, App& app) {
 }
 
 absl::Status RegisterAllCommands(cli::CommandEngine& engine, App& app) {
-  for (auto reg : {RegisterPortCommands, RegisterNeighborCommands, RegisterTunnelCommands,
-                   RegisterXconnectCommands, RegisterSegmentCommands, RegisterRouteCommands,
-                   RegisterRunCommands, RegisterShowCommands, RegisterLogCommands,
-                   RegisterCaptureCommands, RegisterTraceCommands, RegisterSaCommands}) {
+  for (auto reg :
+       {RegisterPortCommands, RegisterNeighborCommands, RegisterTunnelCommands,
+        RegisterXconnectCommands, RegisterSegmentCommands, RegisterRouteCommands,
+        RegisterRunCommands, RegisterShowCommands, RegisterLogCommands, RegisterCaptureCommands,
+        RegisterTraceCommands, RegisterSaCommands, RegisterXfrmCommands}) {
     if (absl::Status s = reg(engine, app); !s.ok()) return s;
   }
   return engine.Add("help [<topic:word>]...", "List commands, or show one command's syntax.",

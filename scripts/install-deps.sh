@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config meson ninja-build clang clang-format
   dpdk dpdk-dev libdpdk-dev libpcap-dev libnuma-dev
-  libabsl-dev libgflags-dev catch2
+  libabsl-dev libgflags-dev catch2 libmnl-dev
   python3 python3-scapy python3-pytest tshark
   iproute2 iputils-ping ethtool procps psmisc
   valgrind gnuplot-nox bc

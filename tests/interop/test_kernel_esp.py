@@ -54,8 +54,10 @@ def mode():
 
 
 @pytest.fixture(scope="module")
-def uml_outcomes(tmp_path_factory):
-    results, _ = uml.run_module(__file__, tmp_path_factory.mktemp("uml-esp"))
+def uml_outcomes(tmp_path_factory, request):
+    # The host run's -k, if any, selects inside too.
+    results, _ = uml.run_module(__file__, tmp_path_factory.mktemp("uml-esp"),
+                                keyword=request.config.getoption("keyword"))
     return results
 
 
@@ -96,6 +98,39 @@ class EspKernelPeer(KernelPeer):
             f = dict(zip(stats[::2], stats[1::2]))
             sas[spi] = (int(f["replay"]), int(f["failed"]), packets)
         return sas
+
+
+class MirroredEspPeer(EspKernelPeer):
+    """tundra keyed by the kernel of its own namespace (--xfrm): the same SAs and the
+    mirror image of the policies installed there with `ip xfrm`, as strongSwan would,
+    and no `sa add` or `protect` at all."""
+    TUNDRA_FLAGS = ("--xfrm",)
+
+    def _kernel_extra(self):
+        super()._kernel_extra()
+        self.add_states(self.rtr_ns, OUT, IN)
+        for src, dst, d in ((self.local, self.remote, "out"), (self.remote, self.local, "in")):
+            run(["ip", "xfrm", "policy", "add", "src", src, "dst", dst, *self._selector(),
+                 "dir", d, "tmpl", "src", src, "dst", dst, "proto", "esp", "mode",
+                 "transport"], ns=self.rtr_ns)
+
+    def add_states(self, ns, out, inn):
+        for (spi, key, salt), src, dst in ((out, self.local, self.remote),
+                                           (inn, self.remote, self.local)):
+            run(["ip", "xfrm", "state", "add", "src", src, "dst", dst, "proto", "esp", "spi",
+                 hex(spi), "mode", "transport", "aead", "rfc4106(gcm(aes))",
+                 "0x" + key + salt, "128", "replay-window", "64"], ns=ns)
+
+    def del_states(self, ns, out, inn):
+        for (spi, _, _), dst in ((out, self.remote), (inn, self.local)):
+            run(["ip", "xfrm", "state", "del", "dst", dst, "proto", "esp", "spi", hex(spi)],
+                ns=ns)
+
+    def _tundra_extra(self):
+        return []
+
+    def bound(self):
+        return {t["name"]: t["sas"] for t in self.tundra.show("xfrm")["tunnels"]}
 
 
 def underlay_protocols(pcap):
@@ -168,13 +203,14 @@ def run_case(case, tmp_path):
     assert not left, "left behind after teardown: %s" % left
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_kernel_esp(case, tmp_path, request):
+def here_or_in_uml(request, body, *args):
+    """Runs body(*args) on a kernel with ESP; elsewhere reports this test's outcome from
+    the module's run inside user-mode Linux."""
     m = mode()
     if m.startswith("skip"):
         pytest.skip(m[6:])
     if m == "direct":
-        run_case(case, tmp_path)
+        body(*args)
         return
     outcome, message = request.getfixturevalue("uml_outcomes").get(
         request.node.name, ("failed", "no result for this case inside user-mode Linux"))
@@ -182,3 +218,133 @@ def test_kernel_esp(case, tmp_path, request):
         pytest.skip("inside user-mode Linux: " + message.strip())
     if outcome == "failed":
         pytest.fail("inside user-mode Linux:\n" + message, pytrace=False)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_kernel_esp(case, tmp_path, request):
+    here_or_in_uml(request, run_case, case, tmp_path)
+
+
+# The rekey's new pair: what strongSwan would install before deleting the old one.
+OUT2 = (0x1003, "5152535455565758595a5b5c5d5e5f60", "61626364")
+IN2 = (0x1004, "7172737475767778797a7b7c7d7e7f80" "8182838485868788898a8b8c8d8e8f90", "91929394")
+
+
+def run_mirrored(case, tmp_path):
+    k = MirroredEspPeer(tmp_path, case, CASES[case])
+    try:
+        want = "out xfrm-%08x in xfrm-%08x" % (OUT[0], IN[0])
+        assert wait_until(lambda: k.bound().get("t1") == want, 30), \
+            "tundra did not take the kernel's SAs: %s" % k.tundra.show("xfrm")
+        assert k.tundra.show("tunnel", "tunnels")["tunnels"][0]["name"] == "t1"
+
+        def traffic(port):
+            for fam in (0, 1):
+                for ns, addr in ((k.host_ns, k.peer_addrs[fam]),
+                                 (k.vtep_ns, k.host_addrs[fam])):
+                    wait_until(lambda: received(ping(ns, addr, count=1, wait=2)) == 1, 20)
+                    res = ping(ns, addr, count=3, wait=3)
+                    assert received(res) == 3, "%s: ping %s from %s:\n%s\n%s" % (
+                        case, addr, ns, res.stdout + res.stderr, k.diag())
+            why = tcp_transfer(k.host_ns, k.vtep_ns, k.peer_addrs[0], port, payload, tmp_path,
+                               timeout=60)
+            assert why is None, "%s: %s\n%s" % (case, why, k.diag())
+
+        payload = tmp_path / "payload"
+        payload.write_bytes(os.urandom(1 << 20))
+        traffic(5601)
+        # A rekey as strongSwan does it: the new pair in both kernels, then the old pair
+        # goes. tundra follows: both inbound SAs, then the new ones alone; the old
+        # mirrored SAs are deleted (keys wiped).
+        for ns in (k.vtep_ns, k.rtr_ns):
+            k.add_states(ns, OUT2, IN2)
+        both = "out xfrm-%08x in xfrm-%08x in xfrm-%08x" % (OUT2[0], IN2[0], IN[0])
+        assert wait_until(lambda: k.bound().get("t1") == both, 30), k.bound()
+        for ns in (k.vtep_ns, k.rtr_ns):
+            k.del_states(ns, OUT, IN)
+        new = "out xfrm-%08x in xfrm-%08x" % (OUT2[0], IN2[0])
+        assert wait_until(lambda: k.bound().get("t1") == new, 30), k.bound()
+        traffic(5602)
+        sas = {s["name"]: s for s in k.tundra.show("sa", "sas")["sas"]}
+        assert set(sas) == {"xfrm-%08x" % OUT2[0], "xfrm-%08x" % IN2[0]}, sorted(sas)
+        # Pings both ways and TCP from the host: many out, at least the ACKs in.
+        assert all(s["packets"] > 10 and s["auth_failed"] == 0 for s in sas.values()), sas
+        # The policies go: the tunnel is the kernel's no more (and sends in clear).
+        run(["ip", "xfrm", "policy", "flush"], ns=k.rtr_ns)
+        assert wait_until(lambda: k.bound() == {}, 30), k.bound()
+        assert k.tundra.show("sa", "sas")["sas"][0]["tunnel"] == ""
+        rc = k.tundra.stop()
+        assert rc == 0, "tundra exited %s after quit:\n%s" % (rc, k.tundra.tail())
+    finally:
+        left = k.close()
+    assert not left, "left behind after teardown: %s" % left
+
+
+@pytest.mark.parametrize("case", ["vxlan-ipv4", "ip6gretap-ipv6"])
+def test_kernel_esp_mirrored_from_xfrm(case, tmp_path, request):
+    """tundra --xfrm: its SAs come from the kernel's xfrm tables of its namespace, which
+    `ip xfrm` fills as an IKE daemon would: taken when policy and SAs are there,
+    followed through a make-before-break rekey, let go when the policy goes."""
+    here_or_in_uml(request, run_mirrored, case, tmp_path)
+
+
+def test_xfrm_mirror_follows_policies_on_this_kernel(tmp_path):
+    """What every kernel can hold (policies need no ESP): tundra --xfrm dumps the
+    policies already there at start, follows new and deleted ones, reports a tunnel
+    its outbound policy selects as waiting for SAs, and leaves a tunnel protected by hand
+    alone; without --xfrm, `show xfrm` says the mirror is off."""
+    from tundra_proc import Topology, Tundra, TundraError, lcore_args
+    if uml.inside():
+        pytest.skip("run on the host (needs no ESP)")
+    pid = os.getpid()
+    ns, a, b = "tundra-xm-%d" % pid, "txa%d" % pid, "txb%d" % pid
+    topo, t = Topology(), None
+    try:
+        topo.netns(ns)
+        topo.veth(a, b)
+        topo.tundra_end(a, ns=ns)
+        topo.tundra_end(b, ns=ns)
+        sel = ["proto", "udp", "dport", "4789"]
+
+        def policy(verb, src, dst, d, *tmpl):
+            run(["ip", "xfrm", "policy", verb, "src", src, "dst", dst, *sel, "dir", d, *tmpl],
+                ns=ns)
+
+        tmpl = lambda s, d: ["tmpl", "src", s, "dst", d, "proto", "esp", "mode", "transport"]  # noqa
+        policy("add", "192.0.2.1", "192.0.2.2", "out", *tmpl("192.0.2.1", "192.0.2.2"))
+        t = Tundra("xm", tmp_path, [a, b], lcore_args(), netns=ns, flags=("--xfrm",))
+        t.start()
+        t.send("port config 0 role uplink", "port config 0 address 192.0.2.1/24",
+               "tunnel add t1 type vxlan local 192.0.2.1 remote 192.0.2.2 vni 100",
+               "tunnel add t2 type vxlan local 192.0.2.1 remote 192.0.2.3 vni 200",
+               "sa add h1 spi 0x5001 aead aes-gcm-128 key %s salt %s" % OUT[1:],
+               "sa add h2 spi 0x5002 aead aes-gcm-128 key %s salt %s" % OUT[1:],
+               "tunnel t2 protect out h1 in h2")
+        x = lambda: t.show("xfrm")  # noqa: E731
+        assert wait_until(lambda: x()["synced"] and x()["waiting"] == [{"name": "t1"}], 10), \
+            (x()["waiting"], x()["tunnels"], x()["synced"])
+        assert [(p["dir"], p["selector"], p["esp_transport"]) for p in x()["policies"]] == \
+            [("out", "192.0.2.1/32 > 192.0.2.2/32 proto 17 dport 4789", True)]
+        # One for t2 (protected by hand: not the mirror's) and one inbound: no change to t1.
+        policy("add", "192.0.2.1", "192.0.2.3", "out", *tmpl("192.0.2.1", "192.0.2.3"))
+        policy("add", "192.0.2.2", "192.0.2.1", "in", *tmpl("192.0.2.2", "192.0.2.1"))
+        assert wait_until(lambda: len(x()["policies"]) == 3, 10), x()
+        assert x()["waiting"] == [{"name": "t1"}] and x()["tunnels"] == []
+        assert {s["name"]: s["tunnel"] for s in t.show("sa", "sas")["sas"]} == \
+            {"h1": "t2", "h2": "t2"}
+        policy("del", "192.0.2.1", "192.0.2.2", "out")
+        assert wait_until(lambda: len(x()["policies"]) == 2 and x()["waiting"] == [], 10), \
+            (x()["waiting"], x()["tunnels"])
+        run(["ip", "xfrm", "policy", "flush"], ns=ns)
+        assert wait_until(lambda: x()["policies"] == [], 10), x()
+        assert x()["errors"] == 0 and x()["resyncs"] == 0
+        assert t.stop() == 0
+        t = Tundra("xm-off", tmp_path, [a, b], lcore_args(), netns=ns)
+        t.start()
+        with pytest.raises(TundraError, match="the xfrm mirror is off"):
+            t.show("xfrm")
+        assert t.stop() == 0
+        t = None
+    finally:
+        left = topo.teardown(t)
+    assert not left, "left behind after teardown: %s" % left

@@ -93,6 +93,7 @@ class KernelPeer:
     both VTEPs through _kernel_extra() and _tundra_extra(), and take ENCAP_EXTRA more
     bytes from the inner MTU."""
     ENCAP_EXTRA = 0
+    TUNDRA_FLAGS = ()
 
     def __init__(self, workdir, case, spec=None):
         self.case = case
@@ -185,7 +186,7 @@ class KernelPeer:
             run(["ip", "-6", "route", "add", "default", "via", "fd01::1"], ns=h)
 
         self.tundra = Tundra("tundra-" + self.case, self.workdir, [self.up, self.acc],
-                             lcore_args(), netns=self.rtr_ns)
+                             lcore_args(), netns=self.rtr_ns, flags=self.TUNDRA_FLAGS)
         self.tundra.start()
         info = self.tundra.show("port info all", "ports", timeout=60)
         if len(info["ports"]) != 2:

@@ -10,6 +10,7 @@ reports the inner outcome (passed, failed with the inner message, or skipped), s
 counts are the cases', not one wrapper's."""
 import os
 import pathlib
+import shlex
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -29,8 +30,9 @@ def inside():
     return os.environ.get(INSIDE) == "1"
 
 
-def run_module(module, workdir, *, timeout=1200, mem="1536M"):
-    """Runs pytest on `module` inside UML; returns ({test id: (outcome, message)}, log)."""
+def run_module(module, workdir, *, timeout=1200, mem="1536M", keyword=""):
+    """Runs pytest on `module` (-k `keyword` when given) inside UML; returns
+    ({test id: (outcome, message)}, log)."""
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     junit, log = workdir / "inner.xml", workdir / "inner.log"
@@ -42,10 +44,11 @@ def run_module(module, workdir, *, timeout=1200, mem="1536M"):
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     script = workdir / "inner.sh"  # the kernel's command line splits at spaces: a file
+    select = " -k %s" % shlex.quote(keyword) if keyword else ""
     script.write_text("cd '%s'\n%s\nexec /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider "
-                      "--basetemp='%s' --junitxml='%s' '%s' > '%s' 2>&1\n" % (
+                      "--basetemp='%s' --junitxml='%s'%s '%s' > '%s' 2>&1\n" % (
                           ROOT, "\n".join("export %s='%s'" % kv for kv in env.items()),
-                          workdir / "tmp", junit, module, log))
+                          workdir / "tmp", junit, select, module, log))
     (workdir / "rc").unlink(missing_ok=True)
     console = workdir / "console.log"
     with open(console, "wb") as out:
