@@ -22,7 +22,7 @@ import pytest
 import uml
 from test_kernel_tunnels import KernelPeer
 from tundra_netns import kernel_esp_error, kernel_supports, kernel_link_error
-from tundra_proc import ping, received, require_interop, run, tcp_transfer, wait_until
+from tundra_proc import require_interop, run, wait_until
 
 CASES = {
     "vxlan-ipv4": ("vxlan", "ipv4", "vxlan", []),
@@ -152,23 +152,10 @@ def run_case(case, tmp_path):
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         assert wait_until(lambda: pcap.exists() and pcap.stat().st_size > 0, 30), \
             "dumpcap did not start"
-        for fam in (0, 1):
-            for ns, addr in ((k.host_ns, k.peer_addrs[fam]), (k.vtep_ns, k.host_addrs[fam])):
-                # The first packet waits on ARP/ND across the overlay, which inside
-                # user-mode Linux may outlast ping's: resolved first, then counted.
-                wait_until(lambda: received(ping(ns, addr, count=1, wait=2)) == 1, 20)
-                res = ping(ns, addr, count=3, wait=3)
-                assert received(res) == 3, "%s: ping %s from %s:\n%s\n%s" % (
-                    case, addr, ns, res.stdout + res.stderr, k.diag())
+        k.check_pings(wait=3, warm=True)
         payload = tmp_path / "payload"
         payload.write_bytes(os.urandom(1 << 20))
-        port = 5501
-        for fam in (0, 1):
-            for src, dst, addr in ((k.host_ns, k.vtep_ns, k.peer_addrs[fam]),
-                                   (k.vtep_ns, k.host_ns, k.host_addrs[fam])):
-                why = tcp_transfer(src, dst, addr, port, payload, tmp_path, timeout=60)
-                port += 1
-                assert why is None, "%s: %s\n%s" % (case, why, k.diag())
+        k.check_tcp(payload, 5501, tmp_path, timeout=60)
         cap.send_signal(signal.SIGTERM)  # our own child, by its PID
         cap.wait(timeout=30)
         cap = None
@@ -239,16 +226,8 @@ def run_mirrored(case, tmp_path):
         assert k.tundra.show("tunnel", "tunnels")["tunnels"][0]["name"] == "t1"
 
         def traffic(port):
-            for fam in (0, 1):
-                for ns, addr in ((k.host_ns, k.peer_addrs[fam]),
-                                 (k.vtep_ns, k.host_addrs[fam])):
-                    wait_until(lambda: received(ping(ns, addr, count=1, wait=2)) == 1, 20)
-                    res = ping(ns, addr, count=3, wait=3)
-                    assert received(res) == 3, "%s: ping %s from %s:\n%s\n%s" % (
-                        case, addr, ns, res.stdout + res.stderr, k.diag())
-            why = tcp_transfer(k.host_ns, k.vtep_ns, k.peer_addrs[0], port, payload, tmp_path,
-                               timeout=60)
-            assert why is None, "%s: %s\n%s" % (case, why, k.diag())
+            k.check_pings(wait=3, warm=True)
+            k.check_tcp(payload, port, tmp_path, timeout=60, both_ways=False)
 
         payload = tmp_path / "payload"
         payload.write_bytes(os.urandom(1 << 20))
@@ -264,7 +243,7 @@ def run_mirrored(case, tmp_path):
             k.del_states(ns, OUT, IN)
         new = "out xfrm-%08x in xfrm-%08x" % (OUT2[0], IN2[0])
         assert wait_until(lambda: k.bound().get("t1") == new, 30), k.bound()
-        traffic(5602)
+        traffic(5611)
         sas = {s["name"]: s for s in k.tundra.show("sa", "sas")["sas"]}
         assert set(sas) == {"xfrm-%08x" % OUT2[0], "xfrm-%08x" % IN2[0]}, sorted(sas)
         # Pings both ways and TCP from the host: many out, at least the ACKs in.
